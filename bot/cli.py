@@ -1,0 +1,101 @@
+"""The `firstcall` command line. Each command parses its arguments, calls one function and
+prints the result; known failures become one clear line and exit status 2, never a
+traceback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from bot import commands
+from bot.clock import ClockError
+from rules.settings import SettingsError
+from storage.csvfile import ImportFailed
+from storage.db import DatabaseUrlError, database_problem
+from storage.schools import UnknownSchool
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="firstcall", description="First-day absence follow-up for schools.")
+    parser.add_argument("--db", help="database URL (default: DATABASE_URL or sqlite:///firstcall.db)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database administration").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations up to the newest").set_defaults(run=commands.db_upgrade)
+
+    school = sub.add_parser("school", help="school settings").add_subparsers(dest="school_command", required=True)
+    load = school.add_parser("load", help="create or update a school from its settings file")
+    load.add_argument("file", type=Path)
+    load.add_argument("--dry-run", action="store_true", help="check the file only")
+    load.set_defaults(run=commands.school_load)
+
+    roster = sub.add_parser("roster", help="pupils and contacts").add_subparsers(dest="roster_command", required=True)
+    rimport = roster.add_parser("import", help="import pupils and contacts from CSV")
+    rimport.add_argument("pupils", type=Path)
+    rimport.add_argument("contacts", type=Path)
+    rimport.add_argument("--school", help="URN (needed when several schools are loaded)")
+    rimport.add_argument("--dry-run", action="store_true", help="check without writing")
+    rimport.set_defaults(run=commands.roster_import)
+
+    register = sub.add_parser("register", help="register marks").add_subparsers(dest="register_command", required=True)
+    mimport = register.add_parser("import", help="import marks from CSV")
+    mimport.add_argument("file", type=Path)
+    mimport.add_argument("--school", help="URN, when a UPN is on roll at several schools")
+    mimport.add_argument("--dry-run", action="store_true", help="check without writing")
+    mimport.set_defaults(run=commands.register_import)
+    export = register.add_parser("export", help="confirmed marks as CSV on stdout")
+    export.add_argument("--date", type=_date, help="one day")
+    export.add_argument("--from", dest="start", type=_date, help="first day")
+    export.add_argument("--to", dest="end", type=_date, help="last day")
+    export.add_argument("--school", help="URN")
+    export.set_defaults(run=commands.register_export)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (SettingsError, ImportFailed) as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        print(f"nothing was written ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)})",
+              file=sys.stderr)
+        return 2
+    except (DatabaseUrlError, UnknownSchool, UsageError, ClockError, commands.CommandError) as exc:
+        print(f"firstcall: {exc}", file=sys.stderr)
+        return 2
+    except (OperationalError, ProgrammingError) as exc:
+        print(f"firstcall: {database_problem(exc)}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing left to say to it.
+        sys.stdout = None  # type: ignore[assignment]
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

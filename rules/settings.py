@@ -1,0 +1,514 @@
+"""The school settings schema: one TOML document per school, validated into typed values.
+
+Pure: takes the parsed TOML mapping and the name of its source (for messages). Every problem
+is one line naming the file, the key and what is wrong, and all of them are reported at once
+so a data manager fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rules.calendar import SchoolCalendar, Term
+
+ROLES = ("office", "dsl", "headteacher", "attendance_lead")
+SESSIONS = ("AM", "PM")
+
+# The escalation ladder's step kinds and what each does, for the bot (rules/ladder.py).
+STEP_KINDS = (
+    "text_next_contacts",  # text the contacts not yet texted, next in priority
+    "call_task",  # a task for the office to phone the family
+    "follow_up_text",  # a further text to the contacts already texted
+    "home_visit",  # a home-visit task
+    "dsl_alert",  # tell the DSL
+    "medical_evidence",  # ask the family for medical evidence
+    "decide_code",  # nudge the office: the N code must be replaced
+    "set_code_o",  # record O where N stays past the deadline
+    "tell_la",  # a task to tell the local authority
+    "cme_referral",  # a children-missing-education referral task for the DSL
+)
+# When a step applies, beyond its timing.
+STEP_CONDITIONS = (
+    "no_reply",  # no reply from any contact yet
+    "unexplained",  # no reason known (N or no mark)
+    "vulnerable_unreached",  # a vulnerable pupil and no contact reached
+    "unreached",  # no contact reached at all (no reply, all undeliverable)
+    "illness",  # the reason given is illness
+    "n_code",  # the session still carries N
+    "unexplained_or_unauthorised",
+    "always",
+)
+
+TEMPLATE_FIELDS: dict[str, frozenset[str]] = {
+    "first_contact": frozenset({"school", "children", "session", "date", "school_phone"}),
+    "follow_up": frozenset({"school", "children", "session", "date", "school_phone"}),
+    "acknowledgement": frozenset({"school", "children", "school_phone"}),
+    "leave_approved": frozenset({"school", "child", "from", "to", "note", "school_phone"}),
+    "leave_declined": frozenset(
+        {"school", "child", "from", "to", "note", "penalty_warning", "school_phone"}
+    ),
+    "leave_received": frozenset({"school", "child", "school_phone"}),
+    "medical_evidence": frozenset({"school", "child", "school_phone"}),
+    "unknown_number": frozenset({"school", "school_phone"}),
+    "opted_out": frozenset({"school", "school_phone"}),
+    "opted_in": frozenset({"school", "school_phone"}),
+    "help": frozenset({"school", "school_phone"}),
+}
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "first_contact": (
+        "Hello, this is {school}. {children} was not in school when the register closed "
+        "{session} ({date}) and we have no reason. Please reply with the reason."
+    ),
+    "follow_up": (
+        "{school}: we still have no reason for {children} being absent {session} ({date}). "
+        "Please reply with the reason or call us on {school_phone}."
+    ),
+    "acknowledgement": "Thank you, {school} has your message about {children}.",
+    "leave_approved": (
+        "{school}: the headteacher has approved leave for {child} from {from} to {to}. {note}"
+    ),
+    "leave_declined": (
+        "{school}: the headteacher cannot approve leave for {child} from {from} to {to}. "
+        "{note}{penalty_warning}"
+    ),
+    "leave_received": (
+        "{school}: thank you, your leave request for {child} has gone to the headteacher, "
+        "who will reply in writing."
+    ),
+    "medical_evidence": (
+        "{school}: {child} has now been off ill for a while. Please send us medical evidence "
+        "(an appointment card or prescription) or call {school_phone}."
+    ),
+    "unknown_number": (
+        "This is {school}'s absence line. We could not match this number; please call the "
+        "school office on {school_phone}."
+    ),
+    "opted_out": (
+        "{school}: you will get no more texts from this number. Reply START to receive them "
+        "again. Please call {school_phone} to report absences."
+    ),
+    "opted_in": "{school}: you will receive absence texts from us again.",
+    "help": "{school} absence line: reply with the reason for an absence, or call {school_phone}. "
+    "Reply STOP to stop texts.",
+}
+
+
+class SettingsError(ValueError):
+    """Every problem in a settings file, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTimes:
+    register_closes: time
+    # A pupil arriving after `register_closes` but by `late_until` is L (counted present),
+    # after it U; without it every arrival after close is U.
+    late_until: time | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    slack_user_id: str
+    name: str
+    position: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class LadderStep:
+    kind: str
+    when: str = "always"
+    after_minutes: int | None = None  # minutes after the first text of the case
+    on_day: int | None = None  # the Nth school day of the absence (1 = the first)
+    every_day_from: int | None = None  # repeat each school day from this day on
+
+    @property
+    def key(self) -> str:
+        """Stable name of the step, so a case records each step once."""
+        if self.after_minutes is not None:
+            return f"{self.kind}@{self.after_minutes}m"
+        if self.every_day_from is not None:
+            return f"{self.kind}@daily{self.every_day_from}"
+        return f"{self.kind}@day{self.on_day}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    no_reply_minutes: int = 45
+    mass_absence_share: float = 0.15
+    leave_notice_days: int = 28
+    leave_penalty_warning_days: int = 5
+    medical_evidence_after_days: int = 5
+    n_code_deadline_days: int = 5
+    n_code_becomes_o: bool = True
+    la_unexplained_days: int = 10
+    la_sickness_days: int = 15
+    cme_days: int = 20
+    persistent_absence_below: float = 90.0
+    severe_absence_below: float = 50.0
+    penalty_notice_sessions: int = 10
+    penalty_notice_weeks: int = 10
+    lateness_warning_sessions: int = 5
+    ladder: tuple[LadderStep, ...] = field(default_factory=lambda: default_ladder({}))
+
+
+@dataclass(frozen=True)
+class SchoolSettings:
+    name: str
+    urn: str
+    timezone: str
+    phone: str
+    sessions: Mapping[str, SessionTimes]
+    calendar: SchoolCalendar
+    office_channel: str
+    dsl_channel: str
+    leave_channel: str
+    staff: Mapping[str, StaffMember]
+    policy: Policy
+    templates: Mapping[str, str]
+    source: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def staff_with_role(self, role: str) -> list[StaffMember]:
+        return [s for s in self.staff.values() if role in s.roles]
+
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_URN = re.compile(r"^\d{6}$")
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL = re.compile(r"^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,})$")
+
+
+class _Checker:
+    """Collects problems while reading a TOML mapping against the schema."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.source}: {key}: {message}")
+
+    def table(self, data: Mapping[str, Any], key: str, *, required: bool = True) -> Mapping[str, Any]:
+        value = data.get(key.rsplit(".", 1)[-1])
+        if value is None:
+            if required:
+                self.problem(key, "missing required table")
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(key, "must be a table")
+            return {}
+        return value
+
+    def unknown(self, data: Mapping[str, Any], prefix: str, allowed: set[str] | frozenset[str]) -> None:
+        for name in data:
+            if name not in allowed:
+                self.problem(f"{prefix}.{name}" if prefix else name, "unknown key")
+
+    def get(self, data: Mapping[str, Any], prefix: str, name: str, kind: type | tuple[type, ...],
+            default: Any = ..., *, what: str = "") -> Any:
+        key = f"{prefix}.{name}"
+        if name not in data:
+            if default is ...:
+                self.problem(key, "missing required key")
+                return None
+            return default
+        value = data[name]
+        # TOML booleans are ints to isinstance; keep them apart.
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            self.problem(key, f"must be {what or _kind_name(kind)}, not a boolean")
+            return None
+        if not isinstance(value, kind):
+            self.problem(key, f"must be {what or _kind_name(kind)}, got {value!r}")
+            return None
+        return value
+
+    def time(self, data: Mapping[str, Any], prefix: str, name: str, *, required: bool) -> time | None:
+        raw = self.get(data, prefix, name, str, ... if required else None, what='a time "HH:MM"')
+        if raw is None:
+            return None
+        match = _TIME.match(raw)
+        if not match:
+            self.problem(f"{prefix}.{name}", f'must be a time "HH:MM" (24-hour), got {raw!r}')
+            return None
+        return time(int(match.group(1)), int(match.group(2)))
+
+    def positive(self, data: Mapping[str, Any], prefix: str, name: str, default: int) -> int:
+        value = self.get(data, prefix, name, int, default, what="a whole number")
+        if value is None:
+            return default
+        if value <= 0:
+            self.problem(f"{prefix}.{name}", f"must be greater than 0, got {value}")
+            return default
+        return value
+
+    def share(self, data: Mapping[str, Any], prefix: str, name: str, default: float,
+              *, upper: float = 1.0) -> float:
+        value = self.get(data, prefix, name, (int, float), default, what="a number")
+        if value is None:
+            return default
+        if not 0 < value <= upper:
+            self.problem(f"{prefix}.{name}", f"must be between 0 and {upper:g}, got {value}")
+            return default
+        return float(value)
+
+    def dates(self, data: Mapping[str, Any], prefix: str, name: str) -> frozenset[date]:
+        raw = self.get(data, prefix, name, list, [], what="a list of dates")
+        found: set[date] = set()
+        for i, item in enumerate(raw or []):
+            if isinstance(item, date) and not hasattr(item, "hour"):
+                found.add(item)
+            else:
+                self.problem(f"{prefix}.{name}[{i}]", f"must be a date like 2026-09-01, got {item!r}")
+        return frozenset(found)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def parse_settings(data: Mapping[str, Any], source: str = "settings") -> SchoolSettings:
+    """Validate a parsed TOML document; raise SettingsError listing every problem."""
+    c = _Checker(source)
+    c.unknown(data, "", {"school", "sessions", "terms", "slack", "staff", "policy", "templates"})
+
+    school = c.table(data, "school")
+    c.unknown(school, "school", {"name", "urn", "timezone", "phone"})
+    name = c.get(school, "school", "name", str)
+    urn = c.get(school, "school", "urn", str, what='text, six digits like "138449"')
+    if isinstance(urn, str) and not _URN.match(urn):
+        c.problem("school.urn", f"must be the six-digit URN, got {urn!r}")
+    tz_name = c.get(school, "school", "timezone", str, "Europe/London")
+    if isinstance(tz_name, str):
+        try:
+            ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            c.problem("school.timezone", f"unknown time zone {tz_name!r}")
+    phone = c.get(school, "school", "phone", str, "the school office")
+
+    sessions_raw = c.table(data, "sessions")
+    c.unknown(sessions_raw, "sessions", set(SESSIONS))
+    sessions: dict[str, SessionTimes] = {}
+    for label in SESSIONS:
+        prefix = f"sessions.{label}"
+        block = c.table(sessions_raw, prefix)
+        c.unknown(block, prefix, {"register_closes", "late_until"})
+        closes = c.time(block, prefix, "register_closes", required=True)
+        late = c.time(block, prefix, "late_until", required=False)
+        if closes and late and late < closes:
+            c.problem(f"{prefix}.late_until", "must not be before register_closes")
+        if closes:
+            sessions[label] = SessionTimes(closes, late)
+    if "AM" in sessions and "PM" in sessions and sessions["PM"].register_closes <= sessions["AM"].register_closes:
+        c.problem("sessions.PM.register_closes", "must be after sessions.AM.register_closes")
+
+    calendar = _parse_terms(c, c.table(data, "terms"))
+    office, dsl, leave = _parse_slack(c, c.table(data, "slack"))
+    staff = _parse_staff(c, c.table(data, "staff"))
+    policy = _parse_policy(c, c.table(data, "policy", required=False))
+    templates = _parse_templates(c, c.table(data, "templates", required=False))
+
+    if staff and not any("headteacher" in s.roles for s in staff.values()):
+        c.problem("staff", "no staff member has the headteacher role (leave decisions need one)")
+    if staff and not any("dsl" in s.roles for s in staff.values()):
+        c.problem("staff", "no staff member has the dsl role (safeguarding alerts need one)")
+
+    if c.problems:
+        raise SettingsError(c.problems)
+    return SchoolSettings(
+        name=name, urn=urn, timezone=tz_name, phone=phone, sessions=sessions, calendar=calendar,
+        office_channel=office, dsl_channel=dsl, leave_channel=leave, staff=staff, policy=policy,
+        templates=templates, source=source, raw=dict(data),
+    )
+
+
+def _parse_terms(c: _Checker, terms: Mapping[str, Any]) -> SchoolCalendar:
+    c.unknown(terms, "terms", {"periods", "inset_days", "closed_days"})
+    periods = c.get(terms, "terms", "periods", list, what="a list of { name, start, end } tables")
+    found: list[Term] = []
+    for i, item in enumerate(periods or []):
+        key = f"terms.periods[{i}]"
+        if not isinstance(item, Mapping):
+            c.problem(key, "must be a table { name, start, end }")
+            continue
+        c.unknown(item, key, {"name", "start", "end"})
+        label = c.get(item, key, "name", str, f"term {i + 1}")
+        start = c.get(item, key, "start", date, what="a date like 2026-09-03")
+        end = c.get(item, key, "end", date, what="a date like 2026-10-23")
+        if isinstance(start, date) and isinstance(end, date):
+            if end < start:
+                c.problem(f"{key}.end", f"{end} is before start {start}")
+            else:
+                found.append(Term(label, start, end))
+    found.sort(key=lambda t: t.start)
+    for before, after in zip(found, found[1:], strict=False):
+        if after.start <= before.end:
+            c.problem("terms.periods", f"{before.name!r} and {after.name!r} overlap")
+    return SchoolCalendar(
+        terms=tuple(found),
+        inset_days=c.dates(terms, "terms", "inset_days"),
+        closed_days=c.dates(terms, "terms", "closed_days"),
+    )
+
+
+def _parse_slack(c: _Checker, slack: Mapping[str, Any]) -> tuple[str, str, str]:
+    c.unknown(slack, "slack", {"office_channel", "dsl_channel", "leave_channel"})
+    values = []
+    for key in ("office_channel", "dsl_channel", "leave_channel"):
+        default = ... if key != "leave_channel" else None
+        value = c.get(slack, "slack", key, str, default, what="a channel ID like C0123ABCD or #name")
+        if isinstance(value, str) and not _CHANNEL.match(value):
+            c.problem(f"slack.{key}", f"must be a channel ID like C0123ABCD or #name, got {value!r}")
+        values.append(value)
+    office, dsl, leave = values
+    if office and dsl and office == dsl:
+        c.problem("slack.dsl_channel", "must differ from office_channel: safeguarding details stay with the DSL")
+    return office, dsl, leave or office
+
+
+def _parse_staff(c: _Checker, staff: Mapping[str, Any]) -> dict[str, StaffMember]:
+    found: dict[str, StaffMember] = {}
+    for user_id, block in staff.items():
+        prefix = f"staff.{user_id}"
+        if not _SLACK_ID.match(user_id):
+            c.problem(prefix, "must be a Slack user ID like U0123ABCD")
+        if not isinstance(block, Mapping):
+            c.problem(prefix, "must be a table")
+            continue
+        c.unknown(block, prefix, {"name", "position", "roles"})
+        person = c.get(block, prefix, "name", str)
+        position = c.get(block, prefix, "position", str)
+        roles = c.get(block, prefix, "roles", list, what=f"a list from {', '.join(ROLES)}")
+        for role in roles or []:
+            if role not in ROLES:
+                c.problem(f"{prefix}.roles", f"unknown role {role!r} (known: {', '.join(ROLES)})")
+        if person and position and roles is not None:
+            found[user_id] = StaffMember(user_id, person, position, frozenset(roles))
+    return found
+
+
+_POLICY_INTS = (
+    "no_reply_minutes", "leave_notice_days", "leave_penalty_warning_days",
+    "medical_evidence_after_days", "n_code_deadline_days", "la_unexplained_days",
+    "la_sickness_days", "cme_days", "penalty_notice_sessions", "penalty_notice_weeks",
+    "lateness_warning_sessions",
+)
+_POLICY_PERCENTS = ("persistent_absence_below", "severe_absence_below")
+
+
+def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
+    defaults = Policy()
+    c.unknown(policy, "policy", {*_POLICY_INTS, *_POLICY_PERCENTS, "mass_absence_share",
+                                 "n_code_becomes_o", "ladder"})
+    values: dict[str, Any] = {
+        key: c.positive(policy, "policy", key, getattr(defaults, key)) for key in _POLICY_INTS
+    }
+    for key in _POLICY_PERCENTS:
+        values[key] = c.share(policy, "policy", key, getattr(defaults, key), upper=100.0)
+    values["mass_absence_share"] = c.share(policy, "policy", "mass_absence_share",
+                                           defaults.mass_absence_share)
+    values["n_code_becomes_o"] = c.get(policy, "policy", "n_code_becomes_o", bool,
+                                       defaults.n_code_becomes_o)
+    if values["n_code_becomes_o"] is None:
+        values["n_code_becomes_o"] = defaults.n_code_becomes_o
+    if "ladder" in policy:
+        values["ladder"] = _parse_ladder(c, policy["ladder"])
+    else:
+        values["ladder"] = default_ladder(values)
+    return Policy(**values)
+
+
+def default_ladder(values: Mapping[str, Any]) -> tuple[LadderStep, ...]:
+    """The default ladder, with its timings taken from the school's thresholds."""
+    minutes = values.get("no_reply_minutes", 45)
+    deadline = values.get("n_code_deadline_days", 5)
+    return (
+        LadderStep("text_next_contacts", when="no_reply", after_minutes=minutes),
+        LadderStep("call_task", when="no_reply", after_minutes=minutes),
+        LadderStep("home_visit", when="vulnerable_unreached", after_minutes=minutes),
+        LadderStep("follow_up_text", when="unexplained", every_day_from=2),
+        LadderStep("home_visit", when="unexplained", on_day=2),
+        LadderStep("home_visit", when="unexplained", on_day=3),
+        LadderStep("home_visit", when="unexplained", on_day=4),
+        LadderStep("medical_evidence", when="illness",
+                   on_day=values.get("medical_evidence_after_days", 5) + 1),
+        LadderStep("decide_code", when="n_code", on_day=deadline),
+        *((LadderStep("set_code_o", when="n_code", on_day=deadline + 1),)
+          if values.get("n_code_becomes_o", True) else ()),
+        LadderStep("tell_la", when="unexplained_or_unauthorised",
+                   on_day=values.get("la_unexplained_days", 10)),
+        LadderStep("tell_la", when="illness", on_day=values.get("la_sickness_days", 15)),
+        LadderStep("cme_referral", when="unreached", on_day=values.get("cme_days", 20)),
+    )
+
+
+def _parse_ladder(c: _Checker, raw: Any) -> tuple[LadderStep, ...]:
+    if not isinstance(raw, list):
+        c.problem("policy.ladder", "must be a list of steps ([[policy.ladder]] tables)")
+        return ()
+    steps: list[LadderStep] = []
+    for i, item in enumerate(raw):
+        key = f"policy.ladder[{i}]"
+        if not isinstance(item, Mapping):
+            c.problem(key, "must be a table")
+            continue
+        c.unknown(item, key, {"kind", "when", "after_minutes", "on_day", "every_day_from"})
+        kind = c.get(item, key, "kind", str)
+        if isinstance(kind, str) and kind not in STEP_KINDS:
+            c.problem(f"{key}.kind", f"unknown step kind {kind!r} (known: {', '.join(STEP_KINDS)})")
+        when = c.get(item, key, "when", str, "always")
+        if isinstance(when, str) and when not in STEP_CONDITIONS:
+            c.problem(f"{key}.when", f"unknown condition {when!r} (known: {', '.join(STEP_CONDITIONS)})")
+        timings = {t: item[t] for t in ("after_minutes", "on_day", "every_day_from") if t in item}
+        if len(timings) != 1:
+            c.problem(key, "needs exactly one of after_minutes, on_day, every_day_from")
+            continue
+        (timing, value), = timings.items()
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            c.problem(f"{key}.{timing}", f"must be a whole number greater than 0, got {value!r}")
+            continue
+        if kind in STEP_KINDS and when in STEP_CONDITIONS:
+            steps.append(LadderStep(kind, when=when, **{timing: value}))
+    return tuple(steps)
+
+
+def _parse_templates(c: _Checker, raw: Mapping[str, Any]) -> dict[str, str]:
+    c.unknown(raw, "templates", set(TEMPLATE_FIELDS))
+    templates = dict(DEFAULT_TEMPLATES)
+    formatter = string.Formatter()
+    for name, text in raw.items():
+        if name not in TEMPLATE_FIELDS:
+            continue
+        key = f"templates.{name}"
+        if not isinstance(text, str) or not text.strip():
+            c.problem(key, "must be non-empty text")
+            continue
+        try:
+            fields = {f for _, f, _, _ in formatter.parse(text) if f is not None}
+        except ValueError as exc:
+            c.problem(key, f"is not a valid template: {exc}")
+            continue
+        unknown = sorted(f for f in fields if f not in TEMPLATE_FIELDS[name])
+        if unknown:
+            c.problem(key, f"unknown field {{{unknown[0]}}} (known: "
+                      + ", ".join(f"{{{f}}}" for f in sorted(TEMPLATE_FIELDS[name])) + ")")
+            continue
+        templates[name] = text
+    return templates

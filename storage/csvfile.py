@@ -1,0 +1,94 @@
+"""Reading the CSV files MIS exports are turned into: exact headers, rows streamed, every
+problem reported as `FILE:LINE: reason`."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TRUE = frozenset({"true", "yes", "y", "1"})
+FALSE = frozenset({"false", "no", "n", "0", ""})
+
+
+class ImportFailed(Exception):
+    """Rows that failed validation; nothing was written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def summary(self, what: str) -> str:
+        verb = "would change" if self.dry_run else "changed"
+        return (f"{what}: {self.rows} rows read, {self.created} new, {self.updated} {verb}, "
+                f"{self.unchanged} unchanged" + (" (dry run: nothing written)" if self.dry_run else ""))
+
+
+class RowError(ValueError):
+    pass
+
+
+def parse_bool(value: str, column: str) -> bool:
+    text = value.strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise RowError(f"{column} must be true or false, got {value!r}")
+
+
+def read_rows(path: Path, columns: tuple[str, ...], problems: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) for each data row; header problems end the file at once."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        problems.append(f"{path}:0: cannot open ({exc.strerror or exc})")
+        return
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            problems.append(f"{path}:1: unreadable header ({exc})")
+            return
+        if header is None:
+            problems.append(f"{path}:1: the file is empty (expected header {','.join(columns)})")
+            return
+        names = [h.strip().lower() for h in header]
+        missing = [c for c in columns if c not in names]
+        extra = [h for h in names if h not in columns]
+        if missing or extra:
+            detail = "; ".join(
+                part for part in (
+                    f"missing column(s) {', '.join(missing)}" if missing else "",
+                    f"unknown column(s) {', '.join(extra)}" if extra else "",
+                ) if part
+            )
+            problems.append(f"{path}:1: {detail} (expected {','.join(columns)})")
+            return
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as exc:
+                problems.append(f"{path}:{reader.line_num}: unreadable row ({exc})")
+                return
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(names):
+                problems.append(f"{path}:{line}: expected {len(names)} fields, found {len(values)}")
+                continue
+            yield line, {n: v.strip() for n, v in zip(names, values, strict=True)}

@@ -1,0 +1,79 @@
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from rules.settings import SettingsError, parse_settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def load(name: str) -> dict:
+    return tomllib.loads((EXAMPLES / f"{name}.toml").read_text())
+
+
+def problems(data: dict) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(data, "school.toml")
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("name", ["crofton", "beecroft"])
+def test_examples_are_valid(name: str) -> None:
+    settings = parse_settings(load(name), name)
+    assert settings.sessions["AM"].register_closes.hour == 8
+    assert settings.staff_with_role("headteacher")
+    assert settings.policy.ladder
+
+
+def test_crofton_has_its_own_ladder_and_beecroft_the_default() -> None:
+    crofton = parse_settings(load("crofton"), "c").policy.ladder
+    beecroft = parse_settings(load("beecroft"), "b").policy
+    assert [s.on_day for s in crofton if s.kind == "home_visit" and s.on_day] == [2, 4]
+    assert any(s.kind == "cme_referral" and s.on_day == 20 for s in beecroft.ladder)
+    assert beecroft.leave_notice_days == 30
+
+
+def test_unknown_key_is_named_with_file_and_key() -> None:
+    data = load("beecroft")
+    data["policy"]["no_reply_minuets"] = 30
+    assert problems(data) == ["school.toml: policy.no_reply_minuets: unknown key"]
+
+
+def test_bad_time_is_named() -> None:
+    data = load("beecroft")
+    data["sessions"]["AM"]["register_closes"] = "8.40am"
+    assert problems(data) == [
+        "school.toml: sessions.AM.register_closes: must be a time \"HH:MM\" (24-hour), got '8.40am'"]
+
+
+def test_missing_required_field_is_named() -> None:
+    data = load("beecroft")
+    del data["school"]["urn"]
+    del data["slack"]["dsl_channel"]
+    assert problems(data) == ["school.toml: school.urn: missing required key",
+                              "school.toml: slack.dsl_channel: missing required key"]
+
+
+def test_unknown_role_ladder_kind_and_template_field_are_caught_at_load() -> None:
+    data = load("beecroft")
+    data["staff"]["U0BEEC001"]["roles"] = ["office", "caretaker"]
+    data["policy"]["ladder"] = [{"kind": "send_pigeon", "on_day": 2}]
+    data["templates"] = {"first_contact": "Hello {parent_name}"}
+    found = problems(data)
+    assert any("staff.U0BEEC001.roles: unknown role 'caretaker'" in p for p in found)
+    assert any("policy.ladder[0].kind: unknown step kind 'send_pigeon'" in p for p in found)
+    assert any("templates.first_contact: unknown field {parent_name}" in p for p in found)
+
+
+def test_dsl_channel_must_not_be_the_office_channel() -> None:
+    data = load("beecroft")
+    data["slack"]["dsl_channel"] = data["slack"]["office_channel"]
+    assert any("safeguarding" in p for p in problems(data))
+
+
+def test_thresholds_default_when_absent() -> None:
+    data = load("beecroft")
+    del data["policy"]
+    policy = parse_settings(data, "b").policy
+    assert (policy.no_reply_minutes, policy.mass_absence_share, policy.la_unexplained_days) == (45, 0.15, 10)
