@@ -1,0 +1,199 @@
+"""Turn a raw SMS into a flat, predictable token stream.
+
+Everything downstream (cue matching, dates, safeguarding) works on one space-joined string
+of lowercase, accent-free tokens, so that a phrase written once in the vocabulary matches
+"She's", "shes" and "SHE'S" alike, and Polish or Romanian words match with or without
+their diacritics (phones often drop them).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def words(text: str) -> frozenset[str]:
+    """A word set written as one space-separated string, for readable vocabulary."""
+    return frozenset(text.split())
+
+
+# Replies longer than this are letters, not texts; the first part carries the reason and
+# capping keeps the worst case bounded.
+MAX_CHARS = 2000
+MAX_TOKENS = 400
+
+PUNCT = frozenset(".,!?;:")
+SENTENCE_END = frozenset(".!?;")
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
+        "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": ".",
+        # Letters that NFKD does not decompose but that phones type interchangeably.
+        "\u0142": "l", "\u0141": "l", "\u00f8": "o", "\u00df": "ss", "\u0111": "d",
+        "\u0131": "i", "\u00e6": "ae", "\u0153": "oe",
+    }
+)
+
+# Emoji carry meaning in these texts ("🤒🤢 not coming in"); the rest are noise.
+_EMOJI_WORDS = {
+    "\U0001f912": " feverish ", "\U0001f922": " nauseous ", "\U0001f92e": " vomiting ",
+    "\U0001f927": " sneezing ", "\U0001f637": " poorly ", "\U0001f915": " injured ",
+    "\U0001f3e5": " hospital ", "\U0001f9b7": " tooth ", "\u2708": " flight ",
+    "\U0001f6eb": " flight ", "\U0001f3d6": " beach ", "\U0001f3a2": " theme park ",
+    "\U0001f382": " birthday ", "\U0001f48d": " wedding ", "\U0001f44d": " ok ",
+}
+_EMOJI_RE = re.compile("|".join(re.escape(k) for k in _EMOJI_WORDS))
+
+_TOKEN_RE = re.compile(
+    r"\d+(?:[.:/]\d+)+|[^\W_]+(?:[&'+][^\W_]+)*|[.!?;:,]|\n"
+)
+_XRAY = re.compile(r"\bx[- ]?rays?\b")
+_DIGIT_WORD = re.compile(r"^(\d+)([a-z]+)$")
+_ORDINAL = re.compile(r"^\d{1,2}(?:st|nd|rd|th)$")
+
+# Text-speak and apostrophe-less contractions, mapped to the words the vocabulary uses.
+TEXTSPEAK: dict[str, str] = {
+    "2day": "today", "2dy": "today", "tday": "today", "todai": "today",
+    "2moro": "tomorrow", "2moz": "tomorrow", "2mro": "tomorrow", "2morrow": "tomorrow",
+    "2mrw": "tomorrow", "2mora": "tomorrow", "tmrw": "tomorrow", "tmr": "tomorrow",
+    "tmw": "tomorrow", "tomoz": "tomorrow", "tomoro": "tomorrow", "tomorow": "tomorrow",
+    "tommorow": "tomorrow", "tommorrow": "tomorrow", "tomorro": "tomorrow", "tomo": "tomorrow",
+    "tomrw": "tomorrow", "morrow": "tomorrow", "2nite": "tonight", "tonite": "tonight",
+    "bk": "back", "bac": "back", "shud": "should", "shld": "should", "cud": "could",
+    "wud": "would", "n": "and", "u": "you", "ur": "your", "r": "are", "b": "be",
+    "pls": "please", "plz": "please", "plse": "please", "thx": "thanks", "ty": "thanks",
+    "cuz": "because", "coz": "because", "cos": "because", "cus": "because", "bc": "because",
+    "bcos": "because", "bcoz": "because", "becuase": "because", "becasue": "because",
+    "gna": "going to", "gonna": "going to", "gunna": "going to", "wanna": "want to",
+    "gotta": "got to", "dr": "doctor", "drs": "doctors", "doc": "doctor", "docs": "doctors",
+    "appt": "appointment", "appts": "appointments", "apt": "appointment",
+    "appnt": "appointment", "appmt": "appointment", "hosp": "hospital",
+    "wk": "week", "wks": "weeks", "hr": "hours", "hrs": "hours", "mins": "minutes",
+    "b4": "before", "l8": "late", "l8r": "later", "sum1": "someone", "some1": "someone",
+    "no1": "no one", "noone": "no one", "nobody": "no one", "w": "with", "wiv": "with",
+    "av": "have", "feelin": "feeling", "goin": "going", "comin": "coming", "bday": "birthday",
+    "sik": "sick", "omw": "on my way", "asap": "as soon as possible", "abit": "a bit",
+    "tbh": "to be honest", "atm": "at the moment", "fyi": "for your information",
+    "im": "i am", "ive": "i have", "id": "i would", "wont": "will not", "cant": "can not",
+    "cannot": "can not", "dont": "do not", "didnt": "did not", "isnt": "is not",
+    "wasnt": "was not", "doesnt": "does not", "dosnt": "does not", "hasnt": "has not",
+    "havent": "have not", "couldnt": "could not", "wouldnt": "would not",
+    "shouldnt": "should not", "arent": "are not", "werent": "were not", "aint": "is not",
+    "hes": "he s", "shes": "she s", "its": "it s", "thats": "that s", "theres": "there s",
+    "theyre": "they are", "youre": "you are", "theyll": "they will", "itll": "it will",
+    "whos": "who s", "whats": "what s", "lets": "let s", "mum's": "mum s",
+    "ae": "a&e", "a+e": "a&e", "d+v": "d&v", "dnv": "d&v", "x": "", "xx": "", "xxx": "",
+    "xxxx": "", "xo": "", "mon": "monday", "tue": "tuesday", "tues": "tuesday",
+    "weds": "wednesday", "wed": "wednesday", "thu": "thursday", "thur": "thursday",
+    "thurs": "thursday", "fri": "friday", "hol": "holiday", "hols": "holidays",
+    "gp's": "gp s", "mam": "mum", "mom": "mum", "mummy": "mum", "mommy": "mum",
+    "nanna": "nan", "nana": "nan", "nanny": "nan", "gran": "nan", "granny": "nan",
+    "grandma": "nan", "grandmother": "nan", "grampa": "grandad", "grandpa": "grandad",
+    "granddad": "grandad", "grandfather": "grandad",
+}
+
+_NT = {
+    "won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "is not",
+    "don't": "do not",
+}
+_SUFFIXES = (("n't", " not"), ("'ll", " will"), ("'ve", " have"), ("'re", " are"),
+             ("'m", " am"), ("'d", " would"), ("'s", " s"))
+
+# "ill bring him in" is "I'll", not "ill"; these verbs only follow the pronoun.
+_ILL_VERBS = words(
+    "bring drop be let ring call send keep try see get pick take update text email phone "
+    "explain have make give sort check pop come speak talk message collect"
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase, straighten quotes and strip accents, keeping non-Latin scripts intact."""
+    text = text.translate(_QUOTES).casefold()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    text: str                     # tokens joined by single spaces
+    tokens: tuple[str, ...]
+    offsets: tuple[int, ...]      # char offset of each token in `text`
+    sentence: tuple[int, ...]     # sentence number of each token
+    clause: tuple[int, ...]       # clause number of each token
+    fuzzy: frozenset[int]         # indices of tokens changed by fuzzy correction
+
+
+@lru_cache(maxsize=16384)
+def _expand(word: str) -> tuple[str, ...]:
+    mapped = TEXTSPEAK.get(word)
+    if mapped is not None:
+        return tuple(mapped.split())
+    if "'" in word:
+        if word in _NT:
+            return tuple(_NT[word].split())
+        for suffix, repl in _SUFFIXES:
+            if word.endswith(suffix) and len(word) > len(suffix):
+                return (*_expand(word[: -len(suffix)]), *repl.split())
+        return (word.replace("'", ""),)
+    m = _DIGIT_WORD.match(word)
+    if m and not _ORDINAL.match(word) and m.group(2) not in ("am", "pm"):
+        return (m.group(1), *_expand(m.group(2)))
+    return (word,)
+
+
+def tokenise(raw: str) -> list[str]:
+    text = _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], raw[:MAX_CHARS])
+    text = _XRAY.sub("xray", fold(text))
+    out: list[str] = []
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group(0)
+        if tok == "\n":
+            if out and out[-1] not in PUNCT:
+                out.append(".")
+            continue
+        if tok in PUNCT:
+            out.append(tok)
+            continue
+        out.extend(_expand(tok))
+        if len(out) >= MAX_TOKENS:
+            break
+    # "ill" at the start of a clause before a verb is an apostrophe-less "I'll".
+    for i, tok in enumerate(out):
+        if tok == "ill" and i + 1 < len(out) and out[i + 1] in _ILL_VERBS:
+            out[i] = "i will"
+    return " ".join(out).split()[:MAX_TOKENS]
+
+
+# Words that end a clause: negation and time references do not reach across them.
+CLAUSE_BREAKS = words(", but however although though whereas because as since so and then just "
+    "also plus while")
+
+
+def build(tokens: list[str], fuzzy: frozenset[int] = frozenset()) -> Normalised:
+    offsets: list[int] = []
+    sentence: list[int] = []
+    clause: list[int] = []
+    pos = s = c = 0
+    for tok in tokens:
+        offsets.append(pos)
+        pos += len(tok) + 1
+        sentence.append(s)
+        if tok in SENTENCE_END:
+            s += 1
+            c += 1
+        elif tok in CLAUSE_BREAKS or tok in PUNCT:
+            c += 1
+        clause.append(c)
+    return Normalised(
+        text=" ".join(tokens),
+        tokens=tuple(tokens),
+        offsets=tuple(offsets),
+        sentence=tuple(sentence),
+        clause=tuple(clause),
+        fuzzy=fuzzy,
+    )

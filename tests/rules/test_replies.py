@@ -1,0 +1,432 @@
+"""The reply parser: one test per capability, the dev corpus targets, and property tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rules.replies import INTENTS, ParsedReply, parse_reply
+from rules.replies.classify import read
+
+WED = date(2026, 3, 11)  # a Wednesday
+FRI = date(2026, 3, 13)
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared/replies/dev.jsonl"
+AUTHORISED = {"I", "M", "R", "C", "T", "J1", "Y1", "Y2"}
+UNAUTHORISED = {"O", "G", "U", "N"}
+KNOWN_CODES = AUTHORISED | UNAUTHORISED | {"E"}
+
+
+def parse(text: str, children: tuple[str, ...] = ("Sam",), today: date = WED) -> ParsedReply:
+    return parse_reply(text, today, children)
+
+
+# --- reasons and codes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Ill.", "I"),
+        ("hiya sorry shes got a bad cold n a temp so kept her home 2day", "I"),
+        ("Dentist", "M"),
+        ("eid today x", "R"),
+        ("Funeral today", "C"),
+        ("We're on holiday in Tenerife", "G"),
+        ("we overslept sorry she wont be in today now", "O"),
+        ("The council taxi never turned up this morning", "Y1"),
+        ("Flooding in the village, police have closed the only road out", "Y2"),
+        ("We're travelling with the fair till the end of October", "T"),
+        ("He's at his interview at the sixth form college today", "J1"),
+        ("He's suspended till Thursday isn't he?", "E"),
+        ("Missed the bus and the next one isn't till 10", "O"),
+        ("Roads are like an ice rink, not risking the drive", "O"),
+    ],
+)
+def test_reasons_map_to_codes(text: str, code: str) -> None:
+    assert parse(text).code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("She's got a temprature and a sore throat", "I"),      # misspelling
+        ("Sorry she's got a really bad couch so she's home", "I"),  # autocorrect
+        ("been sock twice this morning, keeping him off", "I"),
+        ("orthadontist apointment this morning", "M"),
+        ("Tonsilitis again", "I"),
+    ],
+)
+def test_typos_and_autocorrect(text: str, code: str) -> None:
+    assert parse(text).code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("He's not ill, he's just really tired", "O"),
+        ("It's not a hospital appointment this time, she's just got a migraine", "I"),
+        ("No she's not on holiday, she's genuinely got tonsillitis", "I"),
+        ("He's not refusing this time, he's genuinely poorly", "I"),
+        ("Wasn't sick in the night but she's still got a temperature", "I"),
+        ("It's me that's ill not her, there's no one else to take her", "O"),
+    ],
+)
+def test_negation(text: str, code: str) -> None:
+    assert parse(text).code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("The dentist is next week, today she has a cold", "I"),
+        ("She had her jab yesterday and she's feeling rotten today, achy and a temp", "I"),
+        ("I know Eid was yesterday but we've got family staying and we're still celebrating",
+         "O"),
+        ("Her orthodontist appointment got cancelled but she's stayed home anyway", "O"),
+        ("Toothache and a swollen face, trying to get an emergency dentist appointment", "I"),
+    ],
+)
+def test_contrast_and_time(text: str, code: str) -> None:
+    assert parse(text).code == code
+
+
+def test_unauthorised_preferred_when_unsure() -> None:
+    doubted = parse("He says he feels sick but I think he's trying it on")
+    assert doubted.code == "O"
+    relative = parse("She's at the hospital with her nan who had a fall")
+    assert relative.code == "O"
+    hint = parse("She's at the hospital today")
+    assert hint.code not in AUTHORISED and hint.needs_review
+
+
+# --- intents -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["STOP", "Unsubscribe", "please stop sending me these messages",
+                                  "Remove this number from your system"])
+def test_opt_out(text: str) -> None:
+    got = parse(text)
+    assert got.intent == "opt_out" and got.code is None
+
+
+def test_stop_in_a_threat_is_not_an_opt_out() -> None:
+    got = parse("This is his uncle. He aint coming back so stop sticking your noses in")
+    assert got.intent != "opt_out" and got.safeguarding
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("On our way!!", "U"),
+        ("Stuck in traffic, be there asap", "U"),
+        ("GP appt at 9.10, will bring him straight in after", "M"),
+        ("She's at the opticians, will drop her off about 11", "M"),
+    ],
+)
+def test_late_arrival(text: str, code: str) -> None:
+    got = parse(text)
+    assert (got.intent, got.code) == ("late_arrival", code)
+
+
+def test_late_is_not_tomorrow() -> None:
+    got = parse("She's got a temp, I'll bring her in tomorrow")
+    assert got.intent == "absence_reason" and got.return_date == date(2026, 3, 12)
+
+
+@pytest.mark.parametrize("text", ["ok", "?", "Who's this?", "Call me", "Wrong number mate",
+                                  "I rang this morning and left a message", "👍"])
+def test_unclear(text: str) -> None:
+    got = parse(text)
+    assert (got.intent, got.code) == ("unclear", "N")
+
+
+def test_leave_request_and_period() -> None:
+    got = parse("I would like to request leave for Sam from 1st to 5th June for a wedding")
+    assert got.intent == "leave_request" and got.code is None
+    assert got.leave is not None
+    assert (got.leave.start, got.leave.end) == (date(2026, 6, 1), date(2026, 6, 5))
+    short = parse("Can I request leave for 12th-16th Oct for her cousin's wedding?")
+    assert short.leave is not None and short.leave.start == date(2026, 10, 12)
+    one_day = parse("Please can she have Friday off for her great-grandma's funeral?")
+    assert one_day.intent == "leave_request" and one_day.leave is not None
+    assert one_day.leave.start == one_day.leave.end == FRI
+
+
+def test_leave_request_for_today_explains_today() -> None:
+    got = parse("Is it ok for her to have today off for her auntie's wedding? In tomorrow")
+    assert (got.intent, got.code) == ("absence_reason", "O")
+
+
+def test_today_reason_with_future_request() -> None:
+    got = parse("We fly to Pakistan tomorrow, can he have the time off please? "
+                "He's at home today helping us pack")
+    assert got.intent == "leave_request" and got.code in {"O", "G"}
+
+
+# --- dates ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        ("Back tomorrow", WED, date(2026, 3, 12)),
+        ("back tmrw", FRI, date(2026, 3, 16)),           # skips the weekend
+        ("Off till Weds", FRI, date(2026, 3, 18)),
+        ("Back Monday", date(2026, 3, 16), date(2026, 3, 23)),  # said on a Monday
+        ("Off for the rest of the week with flu", WED, date(2026, 3, 16)),
+        ("back on the 20th", WED, date(2026, 3, 20)),
+        ("She'll be back on 9th April", WED, date(2026, 4, 9)),
+        ("Will keep her off till she's 48hrs clear", WED, None),
+        ("I'll let you know tomorrow how she is", WED, None),
+        ("Back after half term", WED, None),
+        ("Hamza ki tabiyat theek nahi hai. Kal school aayega inshallah", WED,
+         date(2026, 3, 12)),
+    ],
+)
+def test_return_dates(text: str, today: date, expected: date | None) -> None:
+    assert parse(text, today=today).return_date == expected
+
+
+def test_return_date_uses_school_calendar() -> None:
+    closed = {date(2026, 3, 12), date(2026, 3, 13)}
+
+    def is_school_day(day: date) -> bool:
+        return day.weekday() < 5 and day not in closed
+
+    got = parse_reply("back tomorrow", WED, ["Sam"], is_school_day=is_school_day)
+    assert got.return_date == date(2026, 3, 16)
+
+
+def test_broken_calendar_does_not_break_parsing() -> None:
+    def broken(_day: date) -> bool:
+        raise RuntimeError("calendar down")
+
+    got = parse_reply("back tomorrow", WED, ["Sam"], is_school_day=broken)
+    assert got.return_date == date(2026, 3, 12)
+
+
+# --- several children ----------------------------------------------------------------
+
+
+def test_same_reason_for_all_children() -> None:
+    got = parse("Both poorly with the big that's going round", ("Mia", "Ollie"))
+    assert got.code == "I" and got.per_child == {}
+
+
+def test_different_reasons_per_child() -> None:
+    got = parse("Ollie's ill and Mia's at the dentist", ("Ollie", "Mia"))
+    assert got.per_child == {"Ollie": "I", "Mia": "M"}
+    assert got.needs_review
+
+
+def test_sibling_kept_home_for_childcare() -> None:
+    got = parse("Harper's been sick all night and I've got nobody to take Jaxon so he's home "
+                "too", ("Harper", "Jaxon"))
+    assert got.per_child == {"Harper": "I", "Jaxon": "O"}
+
+
+def test_one_late_one_absent() -> None:
+    got = parse("Amira's got the orthodontist at 9.30 so I'll bring her in after that. "
+                "Zayn's got a temperature though so he's staying home", ("Amira", "Zayn"))
+    assert got.intent == "absence_reason"
+    assert got.per_child == {"Amira": "M", "Zayn": "I"}
+
+
+# --- languages -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "code"),
+    [
+        ("Dzień dobry, Zuzia dzisiaj nie przyjdzie do szkoły, ma gorączkę", "pl", "I"),
+        ("Buna ziua, Andrei este bolnav azi, are febra. Multumesc", "ro", "I"),
+        ("Bom dia, o Gabriel tem consulta no dentista às 10h", "pt", "M"),
+        ("Sorry miss Bilal bimar hai, raat ko ulti kar raha tha", "ur", "I"),
+        ("Sat sri akal ji. Gurleen ajj school nahi aayegi, saade ghar death ho gayi hai",
+         "pa", "C"),
+        ("السلام عليكم، عمر في البيت اليوم بمناسبة عيد الأضحى", "ar", "R"),
+    ],
+)
+def test_other_languages_are_read_and_reviewed(text: str, lang: str, code: str) -> None:
+    got = parse(text)
+    assert (got.language, got.code) == (lang, code)
+    assert got.needs_review
+
+
+def test_english_is_not_flagged_as_foreign() -> None:
+    got = parse("Eid Mubarak, Yusuf is off today for Eid, back tomorrow in sha Allah")
+    assert got.language == "en" and got.code == "R"
+
+
+# --- safeguarding --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator"),
+    [
+        ("He didn't come home last night and his mate's mum hasn't seen him", "missing"),
+        ("What do you mean she's not there?? I dropped her at the gate myself", "missing"),
+        ("He's got a cough. His stepdad grabbed him on Saturday but it's sorted",
+         "injury_unexplained"),
+        ("Bad headache and a big bruise on her cheek, says she walked into a door but I'm "
+         "not sure", "injury_unexplained"),
+        ("We're in a refuge and I can't say where", "domestic_abuse"),
+        ("Poorly with a cold. Also the police were at ours last night because of her dad",
+         "police"),
+        ("She told me she doesn't want to be here anymore", "self_harm"),
+        ("She took an overdose last night", "self_harm"),
+        ("We moved back to Romania last week, he is not coming back", "leaving_country"),
+        ("Ne-am mutat inapoi in Romania, Andrei nu se mai intoarce la scoala", "leaving_country"),
+        ("This is his uncle, stop sticking your noses in or there'll be trouble",
+         "hostile_third_party"),
+        ("Amina has gone to Pakistan for her engagement", "forced_marriage"),
+        ("We have gone back to Syria to be with family", "conflict_zone"),
+        ("Social services took him last night", "social_services"),
+    ],
+)
+def test_safeguarding_indicators(text: str, indicator: str) -> None:
+    got = parse(text)
+    assert got.safeguarding and indicator in got.indicators
+    assert got.needs_review
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The police came in to do a talk yesterday",
+        "Hurt his ankle at football, can't walk on it",
+        "Harry broke his leg at football on Saturday",
+        "Alfie fell off his bike and fractured his wrist",
+        "Sprained his ankle on the trampoline last night",
+        "Flooding in the village, police have closed the only road",
+        "Missed the bus, he's missing registration",
+        "We're moving house today, she'll be back Monday",
+        "We are out of the country at the moment",
+        "We're not coming back till Monday, visiting nan",
+        "She took some paracetamol for her headache",
+        "He wants to die of embarrassment after that haircut",
+        "Her nan passed away last night",
+        "She has a hospital appointment at 10",
+    ],
+)
+def test_safeguarding_lookalikes(text: str) -> None:
+    assert not parse(text).safeguarding
+
+
+def test_child_authored_reply_is_reviewed() -> None:
+    got = parse("its me jayden im ill", ("Jayden",))
+    assert got.needs_review
+    assert got.code not in AUTHORISED
+
+
+def test_to_json_shape() -> None:
+    got = parse("Back Thursday, ear infection").to_json()
+    assert set(got) == {"intent", "code", "per_child", "reason", "return_date", "leave",
+                        "safeguarding", "indicators", "confidence", "needs_review",
+                        "language"}
+    assert got["return_date"] == "2026-03-12"
+    json.dumps(got)
+
+
+# --- the dev corpus ------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared/replies/dev.jsonl not present")
+def test_dev_corpus_targets() -> None:
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    n = len(rows)
+    intent_ok = code_ok = rd_total = rd_ok = 0
+    sg_pos = sg_hit = sg_neg = sg_fp = unauth = auth_for_unauth = 0
+    for row in rows:
+        exp = row["expect"]
+        got = parse_reply(row["text"], date.fromisoformat(row["today"]), row["children"])
+        intent_ok += got.intent == exp["intent"]
+        wanted = set(exp["code"]) if isinstance(exp["code"], list) else {exp["code"]}
+        ok = got.code in wanted and all(
+            got.per_child.get(k) == v for k, v in (exp.get("per_child") or {}).items()
+        )
+        code_ok += ok
+        if wanted <= UNAUTHORISED:
+            unauth += 1
+            auth_for_unauth += got.code in AUTHORISED
+        if exp["safeguarding"]:
+            sg_pos += 1
+            sg_hit += got.safeguarding
+        else:
+            sg_neg += 1
+            sg_fp += got.safeguarding
+        if exp.get("return_date"):
+            rd_total += 1
+            rd_ok += got.return_date == date.fromisoformat(exp["return_date"])
+    assert code_ok / n >= 0.95
+    assert intent_ok / n >= 0.95
+    assert rd_ok / rd_total >= 0.9
+    assert sg_hit == sg_pos
+    assert sg_fp / sg_neg <= 0.03
+    assert auth_for_unauth / unauth <= 0.01
+
+
+# --- properties ----------------------------------------------------------------------
+
+
+def _check_valid(got: ParsedReply, today: date, children: list[str]) -> None:
+    assert got.intent in INTENTS
+    assert got.code is None or got.code in KNOWN_CODES
+    assert set(got.per_child) <= set(children)
+    assert all(c in KNOWN_CODES for c in got.per_child.values())
+    assert 0.0 <= got.confidence <= 1.0
+    assert got.safeguarding == bool(got.indicators)
+    assert all(isinstance(i, str) for i in got.indicators)
+    assert got.return_date is None or got.return_date > today
+    if got.leave is not None:
+        assert got.leave.start <= got.leave.end
+    if got.language != "en" or got.safeguarding or got.per_child:
+        assert got.needs_review
+    json.dumps(got.to_json())
+
+
+VOCAB = ["sick", "not", "ill", "back", "monday", "tomorrow", "dentist", "police", "him", "her",
+         "hit", "and", "but", "today", "eid", "funeral", "stop", "can", "she", "have", "off",
+         "on", "the", "way", "both", "Mia", "Ollie", "12th", "3/4", "till", "next", "week",
+         "holiday", "Pakistan", "refuge", "bruise", "football", "?", ".", ",", "😷", "bimar",
+         "hai", "مريض", "it's", "won't", "2moro", "d&v", "a&e", "—", "\n"]
+dates_ = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
+names = st.lists(st.text(min_size=0, max_size=12), max_size=4)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=3000), today=dates_, children=names)
+def test_any_text_gives_a_valid_result(text: str, today: date, children: list[str]) -> None:
+    got = read(text, today, children, None)  # the unguarded reader: must not raise either
+    _check_valid(got, today, children)
+    _check_valid(parse_reply(text, today, children), today, children)
+
+
+@settings(deadline=None, max_examples=300)
+@given(words=st.lists(st.sampled_from(VOCAB), max_size=80), today=dates_,
+       children=st.lists(st.sampled_from(["Mia", "Ollie", "Sam", "Evie-Grace"]), max_size=3,
+                         unique=True))
+def test_vocabulary_soup_gives_a_valid_result(words: list[str], today: date,
+                                              children: list[str]) -> None:
+    text = " ".join(words)
+    _check_valid(read(text, today, children, None), today, children)
+
+
+@settings(deadline=None, max_examples=100)
+@given(data=st.binary(max_size=2000), today=dates_)
+def test_binary_junk_never_raises(data: bytes, today: date) -> None:
+    got = parse_reply(data, today, ["Sam"])  # type: ignore[arg-type]
+    _check_valid(got, today, ["Sam"])
+
+
+def test_huge_and_empty_inputs() -> None:
+    for text in ["", " ", "\x00" * 10, "sick " * 100_000, "🤒" * 50_000]:
+        _check_valid(read(text, WED, ["Sam"], None), WED, ["Sam"])
+    assert parse_reply(None, WED) .intent == "unclear"  # type: ignore[arg-type]
+    assert WED + timedelta(days=1) == date(2026, 3, 12)
