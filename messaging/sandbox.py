@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import math
 import re
 import secrets
 import threading
@@ -37,6 +36,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from twilio.request_validator import RequestValidator
+
+from messaging.templates import segments as count_segments
 
 __all__ = ["LoopbackTwilio", "SentMessage", "WebhookDelivery", "count_segments", "sign"]
 
@@ -63,26 +64,9 @@ _ERROR_TEXT = {
     21617: "The concatenated message body exceeds the 1600 character limit.",
 }
 
-# GSM 03.38: the basic set costs one septet, the extension set two (escape + char).
-_GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENSION = set("^{}\\[~]|€\f")
-
-
 def sign(url: str, params: Mapping[str, str], auth_token: str) -> str:
     """X-Twilio-Signature for a POST of ``params`` to ``url`` (the URL Twilio was set up with)."""
     return RequestValidator(auth_token).compute_signature(url, dict(params))
-
-
-def count_segments(body: str) -> int:
-    """SMS segments Twilio bills for ``body``: GSM-7 160/153 per part, otherwise UCS-2 70/67."""
-    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in body):
-        septets = sum(2 if c in _GSM_EXTENSION else 1 for c in body)
-        return 1 if septets <= 160 else math.ceil(septets / 153)
-    units = len(body.encode("utf-16-le")) // 2  # emoji count twice, as on the air
-    return 1 if units <= 70 else math.ceil(units / 67)
 
 
 @dataclass(frozen=True)
