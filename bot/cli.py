@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot import commands
+from bot import commands, commands_run
 from bot.clock import ClockError
+from messaging.config import ConfigError
 from rules.settings import SettingsError
 from storage.csvfile import ImportFailed
 from storage.db import DatabaseUrlError, database_problem
@@ -67,7 +68,50 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--school", help="URN")
     export.set_defaults(run=commands.register_export)
 
+    _run_commands(sub)
     return parser
+
+
+def _run_commands(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="the web app (Twilio and Slack webhooks)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=commands_run.serve)
+    sub.add_parser("worker", help="the scheduler").set_defaults(run=commands_run.worker)
+    tick = sub.add_parser("tick", help="run every job due at an instant")
+    tick.add_argument("--at", help="ISO date and time (school time unless an offset is given)")
+    tick.set_defaults(run=commands_run.tick)
+    parse = sub.add_parser("parse", help="read a parent's reply, as JSON")
+    parse.add_argument("text", nargs="*", help="the reply")
+    parse.add_argument("--today", type=_date, help="the school day it answers (default today)")
+    parse.add_argument("--children", help="first names of the absent children, comma-separated")
+    parse.add_argument("--jsonl", action="store_true",
+                       help='read {"id","text","today","children"} lines on stdin')
+    parse.set_defaults(run=commands_run.parse)
+
+    demo = sub.add_parser("demo", help="the whole product on one machine, on loopback fakes")
+    demo.add_argument("--days", type=int, default=3, help="school days to replay (default 3)")
+    demo.add_argument("--seed", type=int, default=1, help="for a repeatable run")
+    demo.add_argument("--school", type=Path, help="your own settings file (default: examples/crofton.toml)")
+    demo.add_argument("--speed", type=float, default=0.0,
+                      help="simulated seconds per real second, to watch it (default: as fast as it runs)")
+    demo.add_argument("--date", type=_date, help="the first school day (default 2026-03-10)")
+    demo.add_argument("--pupils", type=int, default=300)
+    demo.add_argument("--serve", action="store_true", help="keep it running to play parent and office")
+    demo.add_argument("--port", type=int, default=8765, help="with --serve")
+    demo.add_argument("--summary-json", type=Path, help="also write the summary as JSON")
+    demo.set_defaults(run=commands_run.demo)
+
+    sandbox = sub.add_parser("sandbox", help="talk to a running `demo --serve`").add_subparsers(
+        dest="sandbox_command", required=True)
+    reply = sandbox.add_parser("reply", help="text the school as a parent (signed as Twilio does)")
+    reply.add_argument("phone")
+    reply.add_argument("text", nargs="+")
+    reply.set_defaults(run=commands_run.sandbox_reply)
+    slash = sandbox.add_parser("slash", help="run a slash command as a Slack user (signed as Slack does)")
+    slash.add_argument("user", help="Slack user ID from the settings, e.g. U0CROFT01")
+    slash.add_argument("command_line", help='e.g. "/absence approve Jayden"')
+    slash.set_defaults(run=commands_run.sandbox_slash)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nothing was written ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)})",
               file=sys.stderr)
         return 2
-    except (DatabaseUrlError, UnknownSchool, UsageError, ClockError, commands.CommandError) as exc:
+    except (DatabaseUrlError, UnknownSchool, UsageError, ClockError, ConfigError,
+            commands.CommandError) as exc:
         print(f"firstcall: {exc}", file=sys.stderr)
         return 2
     except (OperationalError, ProgrammingError) as exc:

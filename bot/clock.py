@@ -47,3 +47,25 @@ def clock_from_env() -> Clock:
         return simulated_clock(parse_instant(raw))
     except ClockError as exc:
         raise ClockError(f"FIRSTCALL_CLOCK: {exc}") from None
+
+
+class ManualClock:
+    """A clock that stands still until moved (tests and the demo replay a day with it), or,
+    with `running=True`, runs on from where it was set (`demo --serve`)."""
+
+    def __init__(self, start: datetime, *, running: bool = False) -> None:
+        self._now = start
+        self._set_at = time.monotonic()
+        self.running = running
+
+    def __call__(self) -> datetime:
+        if self.running:
+            return self._now + timedelta(seconds=time.monotonic() - self._set_at)
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now, self._set_at = moment, time.monotonic()
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.set(self() + delta)
+        return self._now

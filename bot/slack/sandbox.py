@@ -160,6 +160,7 @@ class LoopbackSlack:
         self._messages: dict[str, list[SlackMessage]] = {}
         self._responses: list[ResponseUrlPost] = []
         self._users: dict[str, dict[str, Any]] = {}
+        self._views: list[dict[str, Any]] = []
         self._faults: deque[_Fault] = deque()
         self._last_ts = 0
         self._ids = itertools.count(1)
@@ -232,6 +233,12 @@ class LoopbackSlack:
     def responses(self) -> list[ResponseUrlPost]:
         with self._lock:
             return list(self._responses)
+
+    @property
+    def views(self) -> list[dict[str, Any]]:
+        """Modals opened with views.open, oldest first, as Slack answered them (with an id)."""
+        with self._lock:
+            return [dict(v) for v in self._views]
 
     def posts(self, channel: str | None = None) -> list[SlackMessage]:
         """Messages posted (in their latest version), oldest first, optionally for one channel."""
@@ -330,6 +337,25 @@ class LoopbackSlack:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return body, signed_headers(body, timestamp, self.signing_secret)
 
+    def view_submission_request(
+        self, view: dict[str, Any], values: dict[str, dict[str, Any]], user_id: str, *,
+        timestamp: int,
+    ) -> tuple[bytes, dict[str, str]]:
+        """Body and headers of a modal's Submit: ``view`` as views.open answered it (see
+        ``views``), ``values`` as Slack reports input state, ``{block_id: {action_id:
+        {"type": ..., "value" or "selected_option": ...}}}``."""
+        name = self._user_name(user_id)
+        submitted = {**view, "state": {"values": values}}
+        payload = {
+            "type": "view_submission", "team": {"id": self.team_id, "domain": self.team_domain},
+            "user": {"id": user_id, "username": name, "name": name, "team_id": self.team_id},
+            "api_app_id": self.api_app_id, "token": "deprecated-verification-token",
+            "trigger_id": self._trigger_id(), "view": submitted, "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return body, signed_headers(body, timestamp, self.signing_secret)
+
     # -- internals -------------------------------------------------------------------------------
 
     def _handle(
@@ -407,6 +433,7 @@ class LoopbackSlack:
             "chat.postEphemeral": self._post_ephemeral,
             "conversations.open": self._open,
             "users.info": self._users_info,
+            "views.open": self._views_open,
         }
 
     # Method handlers run under the lock and raise _ApiError for Slack's ok:false answers.
@@ -462,6 +489,24 @@ class LoopbackSlack:
         # The fake has no directory: unknown ids get a plausible made-up member.
         made_up = self._user(user_id, f"User {user_id}", None, None)
         return {"user": self._users.get(user_id) or made_up}
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("trigger_id"):
+            raise _ApiError("invalid_trigger_id")
+        view = params.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                raise _ApiError("invalid_arguments") from None
+        if not isinstance(view, dict) or view.get("type") != "modal" or not view.get("title"):
+            raise _ApiError("invalid_arguments")
+        opened = {**view, "id": f"V{next(self._ids):08d}", "team_id": self.team_id,
+                  "app_id": self.api_app_id, "bot_id": self.bot_id,
+                  "private_metadata": view.get("private_metadata", ""),
+                  "callback_id": view.get("callback_id", ""), "state": {"values": {}}}
+        self._views.append(opened)
+        return {"view": opened}
 
     def _channel(self, params: dict[str, Any]) -> str:
         channel = params.get("channel")

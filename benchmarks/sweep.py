@@ -1,0 +1,136 @@
+"""Register close to every text handed to the loopback Twilio, for a 1,500-pupil school and
+a 30,000-pupil trust (20 schools of 1,500), 6% absent, on SQLite and (with --postgres or
+DATABASE_URL) PostgreSQL. Prints seconds from the register closing to the last text
+accepted by Twilio, and the sweep and dispatch parts of it.
+
+    python benchmarks/sweep.py [--pupils 1500 30000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.demo.roster import build_school, write_roster  # noqa: E402
+from bot.demo.stack import loopback_stack  # noqa: E402
+from bot.jobs import dispatch, sweep_and_escalate  # noqa: E402
+from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
+from storage.register import import_marks  # noqa: E402
+from storage.roster import import_roster  # noqa: E402
+from storage.schools import load_school, settings_from_text  # noqa: E402
+
+DAY = date(2026, 3, 10)
+SCHOOL_SIZE = 1500
+
+
+def school_settings(number: int) -> str:
+    base = (ROOT / "examples" / "beecroft.toml").read_text()
+    base = re.sub(r'urn = "\d+"', f'urn = "{700000 + number}"', base)
+    return base.replace('name = "Beecroft Primary"', f'name = "Trust School {number}"')
+
+
+def prepare(url: str, pupils: int, workdir: Path, rng: random.Random) -> int:
+    upgrade(url)
+    factory = session_factory(make_engine(url))
+    schools = max(1, pupils // SCHOOL_SIZE)
+    absent_total = 0
+    for number in range(schools):
+        toml = school_settings(number)
+        settings = settings_from_text(toml, f"school {number}")
+        now = datetime.combine(DAY, settings.sessions["AM"].register_closes, tzinfo=settings.tz) - timedelta(hours=1)
+        families = build_school(pupils // schools, seed=number, school_number=4000 + number,
+                                classes_per_year=8, years=("R", "1", "2", "3", "4", "5", "6"))
+        pupils_csv, contacts_csv, marks_csv = (workdir / f"{kind}-{number}.csv" for kind in ("p", "c", "m"))
+        write_roster(families, pupils_csv, contacts_csv)
+        with marks_csv.open("w") as out:
+            out.write("upn,date,session,code,minutes_late,note\n")
+            for family in families:
+                for child in family.children:
+                    absent = rng.random() < 0.06
+                    absent_total += absent
+                    out.write(f"{child['upn']},{DAY},AM,{'N' if absent else '/'},,\n")
+        with transaction(factory) as session:
+            school = load_school(session, settings, toml, now=now)
+            import_roster(session, school, pupils_csv, contacts_csv, now=now)
+        with transaction(factory) as session:
+            import_marks(session, marks_csv, now=now)
+    factory.kw["bind"].dispose()
+    return absent_total
+
+
+def measure(url: str, pupils: int) -> dict[str, float]:
+    rng = random.Random(pupils)
+    with tempfile.TemporaryDirectory() as tmp:
+        absent = prepare(url, pupils, Path(tmp), rng)
+        settings = settings_from_text(school_settings(0), "s")
+        closes = datetime.combine(DAY, settings.sessions["AM"].register_closes, tzinfo=settings.tz)
+        with loopback_stack(url, closes) as stack:
+            started = time.perf_counter()
+            sweep_and_escalate(stack.runtime, closes)
+            swept = time.perf_counter()
+            with stack.runtime.factory() as session:
+                expected = session.execute(text(
+                    "SELECT count(*) FROM outbox WHERE channel = 'sms'")).scalar_one()
+            rounds = 0
+            while len(stack.twilio.sent) < expected and rounds < 10_000:
+                dispatch(stack.runtime, closes)
+                rounds += 1
+            done = time.perf_counter()
+    return {"pupils": pupils, "absent": absent, "texts": expected, "sweep_s": swept - started,
+            "dispatch_s": done - swept, "total_s": done - started}
+
+
+def fresh_postgres(server: str) -> tuple[str, callable]:
+    name = f"firstcall_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return make_url(server).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pupils", type=int, nargs="+", default=[1500, 30000])
+    parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL", "").startswith("postgres")
+                        and os.environ["DATABASE_URL"] or None,
+                        help="a PostgreSQL server URL (a fresh database is made on it)")
+    args = parser.parse_args()
+    targets = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    print(f"{'database':<11} {'pupils':>7} {'absent':>7} {'texts':>6} {'sweep s':>8} {'dispatch s':>11} {'total s':>8}")
+    for backend in targets:
+        for pupils in args.pupils:
+            if backend == "sqlite":
+                with tempfile.TemporaryDirectory() as tmp:
+                    result = measure(f"sqlite:///{tmp}/bench.db", pupils)
+            else:
+                url, drop = fresh_postgres(args.postgres.replace("postgresql://", "postgresql+psycopg://"))
+                try:
+                    result = measure(url, pupils)
+                finally:
+                    drop()
+            print(f"{backend:<11} {result['pupils']:>7} {result['absent']:>7} {result['texts']:>6} "
+                  f"{result['sweep_s']:>8.2f} {result['dispatch_s']:>11.2f} {result['total_s']:>8.2f}")
+    print("target: under 10 s from register close to every text for 30,000 pupils")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""What the scheduler wakes: everything due at an instant, derived from the database.
+`tick(runtime, now)` is the whole of it; `firstcall tick --at` and the worker both call it,
+and running it twice for the same instant does nothing the second time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.runtime import Runtime
+from bot.slack.deliverer import SlackDeliverer
+from bot.workflow.replies import reply_received, text_undelivered
+from bot.workflow.school import all_contexts
+from bot.workflow.sweep import due_sessions, register_closed
+from bot.workflow.timers import process_due
+from messaging.outbox import DispatchReport, SmsDeliverer, dispatch_due
+from messaging.reconcile import reconcile
+from storage.db import transaction
+from storage.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    swept: list[tuple[str, str, str, str]] = field(default_factory=list)  # urn, date, session, status
+    steps: int = 0
+    dispatch: DispatchReport | None = None
+    reconciled: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"swept {urn} {day} {label}: {status}" for urn, day, label, status in self.swept]
+        out.append(f"ladder steps run: {self.steps}")
+        if self.dispatch is not None:
+            out.append(f"outbox: {self.dispatch}")
+        out.append(f"replies recovered by reconciliation: {self.reconciled}")
+        return out
+
+
+def sweep_and_escalate(runtime: Runtime, now: datetime) -> TickReport:
+    """Register-close sweeps due now, then ladder steps due now, each school in its own
+    transaction so one school's problem does not hold up another's."""
+    report = TickReport()
+    with runtime.factory() as session:
+        contexts = all_contexts(session)
+    for ctx in contexts:
+        with transaction(runtime.factory) as session:
+            for day, label in due_sessions(session, ctx, now):
+                result = register_closed(session, ctx, day, label, now)
+                report.swept.append((ctx.school.urn, day.isoformat(), label, result.status))
+        with transaction(runtime.factory) as session:
+            report.steps += process_due(session, ctx, now)
+    return report
+
+
+def dispatch(runtime: Runtime, now: datetime, *, max_in_flight: int = 16) -> DispatchReport:
+    def failed(session: Session, item: OutboxItem, error: Any) -> None:
+        if item.channel == "sms":
+            text_undelivered(session, item.payload.get("case_ids", []), now)
+
+    deliverers = {
+        "sms": SmsDeliverer(runtime.transport, runtime.twilio.public_base_url),
+        "slack": SlackDeliverer(runtime.slack_client),
+    }
+    return dispatch_due(runtime.factory, deliverers, now=now, max_in_flight=max_in_flight,
+                        on_permanent_failure=failed)
+
+
+def tick(runtime: Runtime, now: datetime, *, jobs: Sequence[str] = ("sweep", "dispatch", "reconcile")) -> TickReport:
+    report = sweep_and_escalate(runtime, now) if "sweep" in jobs else TickReport()
+    if "reconcile" in jobs:
+        report.reconciled = reconcile(runtime.factory, runtime.transport, runtime.twilio, now=now,
+                                      on_reply=reply_received)
+    if "dispatch" in jobs:
+        report.dispatch = dispatch(runtime, now)
+    return report

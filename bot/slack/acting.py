@@ -1,0 +1,86 @@
+"""A member of staff acting through Slack: one transaction per request, who they are,
+whether they may, and the things they name, always within their own school.
+
+    with acting(factory, user_id, channel_id, now) as request:
+        member = request.authorise("/absence approve", CASE_ROLES)
+        ...one workflow call...
+
+A refusal (RoleError from `authorise`) leaves the block with the refusal's audit row
+committed, then propagates; any other exception rolls the whole request back. Authorise
+before changing anything: what was done before a refusal is committed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.workflow.staff import NotFound, RoleError, StaffMember, authorise, identify
+
+# Who may do what. The headteacher alone decides leave (DOMAIN.md).
+ANY_STAFF = ("office", "attendance_lead", "dsl", "headteacher")
+CASE_ROLES = ANY_STAFF
+PUPIL_ROLES = ANY_STAFF
+LEAVE_REQUEST_ROLES = ("office", "attendance_lead", "headteacher")
+LEAVE_DECISION_ROLES = ("headteacher",)
+SWEEP_ROLES = ("office", "attendance_lead", "headteacher")
+# A task is for its role; the headteacher may act on any, the attendance lead on the office's.
+TASK_ROLES = {
+    "office": ("office", "attendance_lead", "headteacher"),
+    "attendance_lead": ("attendance_lead", "headteacher"),
+    "dsl": ("dsl", "headteacher"),
+    "headteacher": ("headteacher",),
+}
+
+
+class SchoolOwned(Protocol):
+    id: int
+    school_id: int
+
+
+T = TypeVar("T", bound=SchoolOwned)
+
+
+@dataclass
+class StaffRequest:
+    session: Session
+    user_id: str
+    channel_id: str | None
+    now: datetime
+    member: StaffMember | None
+
+    def authorise(self, action: str, roles: tuple[str, ...]) -> StaffMember:
+        """The member if they hold one of `roles`; otherwise the refusal is logged and raised."""
+        self.member = authorise(self.session, self.member, self.user_id, action, roles, self.now)
+        return self.member
+
+    def load(self, model: type[T], ident: str | int, what: str) -> T:
+        """A row of the member's own school by its id (a button's value), or NotFound."""
+        if self.member is None:
+            raise RuntimeError("authorise before loading")
+        text = str(ident).strip().lstrip("#")
+        row = self.session.get(model, int(text)) if text.isdigit() else None
+        if row is None or row.school_id != self.member.ctx.id:
+            raise NotFound(f"{what} {text or '?'} does not exist at {self.member.ctx.settings.name}")
+        return row
+
+
+@contextmanager
+def acting(factory: sessionmaker[Session], user_id: str, channel_id: str | None,
+           now: datetime) -> Iterator[StaffRequest]:
+    refusal: RoleError | None = None
+    with factory() as session:
+        with session.begin():
+            request = StaffRequest(session, user_id, channel_id, now,
+                                   identify(session, user_id, channel_id) if user_id else None)
+            try:
+                yield request
+            except RoleError as exc:
+                refusal = exc  # leave the block normally: the audit row of the refusal commits
+        if refusal is not None:
+            raise refusal

@@ -1,0 +1,108 @@
+"""Reading the words typed after a slash command: dates, times, codes, ids and where a
+pupil's name ends. Pure functions; what cannot be read raises UsageError with a hint."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+
+from bot.slack.errors import UsageError
+from rules.codes import UnknownCode, lookup
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+
+
+def is_date(word: str) -> bool:
+    """Shaped like a date (it may still be impossible, e.g. 31/02/2026)."""
+    return bool(_ISO.match(word) or _UK.match(word))
+
+
+def parse_date(word: str) -> date:
+    if found := _ISO.match(word):
+        year, month, day = map(int, found.groups())
+    elif found := _UK.match(word):
+        day, month, year = map(int, found.groups())
+    else:
+        raise UsageError(f"“{word}” is not a date: use YYYY-MM-DD or DD/MM/YYYY")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise UsageError(f"“{word}” is not a date on the calendar") from None
+
+
+def parse_time(word: str) -> time:
+    found = _TIME.match(word)
+    if found is None:
+        raise UsageError(f"“{word}” is not a time: use HH:MM, e.g. 09:05")
+    hours, minutes = map(int, found.groups())
+    if hours > 23 or minutes > 59:
+        raise UsageError(f"“{word}” is not a time of day")
+    return time(hours, minutes)
+
+
+def parse_id(word: str, what: str) -> int:
+    text = word.strip().lstrip("#")
+    if not text.isdigit():
+        raise UsageError(f"give the {what} number, e.g. 12 (it is on the card), not “{word}”")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class LeaveWords:
+    pupil: str
+    start: date
+    end: date
+    reason: str
+
+
+def leave_request(text: str) -> LeaveWords:
+    """PUPIL FROM [TO] REASON: the pupil is every word before the first date."""
+    words = text.split()
+    first = next((i for i, w in enumerate(words) if is_date(w)), None)
+    if first is None or first == 0:
+        raise UsageError("say who and when: /leave request PUPIL FROM TO REASON, "
+                         "e.g. /leave request Zara Smith 04/05/2026 08/05/2026 family wedding")
+    start = parse_date(words[first])
+    rest = words[first + 1:]
+    end = parse_date(rest.pop(0)) if rest and is_date(rest[0]) else start
+    if not rest:
+        raise UsageError("give the reason for the leave after the dates")
+    return LeaveWords(" ".join(words[:first]), start, end, " ".join(rest))
+
+
+@dataclass(frozen=True)
+class CodeWords:
+    pupil: str
+    code: str
+    reason: str
+
+
+def code_choices(text: str) -> list[CodeWords]:
+    """PUPIL CODE REASON, read every way it can be: each later word that is an attendance
+    code could end the pupil's name ("Smith M I ill" may be Smith M, code I). The caller
+    takes the first reading whose pupil exists."""
+    words = text.split()
+    if len(words) < 2:
+        raise UsageError("say who, the code and why: /absence code PUPIL CODE REASON, "
+                         "e.g. /absence code Jayden Smith I rang in with a temperature")
+    choices = []
+    for i in range(1, len(words)):
+        try:
+            code = lookup(words[i]).code
+        except UnknownCode:
+            continue
+        choices.append(CodeWords(" ".join(words[:i]), code, " ".join(words[i + 1:])))
+    if not choices:
+        raise UsageError(f"there is no attendance code in “{text}”: /absence code PUPIL CODE REASON")
+    return choices
+
+
+def arrival(text: str) -> tuple[str, time | None]:
+    """PUPIL [HH:MM]."""
+    words = text.split()
+    if words and _TIME.match(words[-1]):
+        return " ".join(words[:-1]), parse_time(words[-1])
+    return " ".join(words), None

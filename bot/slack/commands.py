@@ -1,0 +1,180 @@
+"""Slash commands: /absence, /leave and /pupil. Each subcommand authorises, reads its words,
+makes one workflow call and says what happened, in a reply only the asker sees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.slack import arguments, replies
+from bot.slack.acting import (
+    ANY_STAFF,
+    CASE_ROLES,
+    LEAVE_DECISION_ROLES,
+    LEAVE_REQUEST_ROLES,
+    PUPIL_ROLES,
+    StaffRequest,
+    acting,
+)
+from bot.slack.errors import UsageError, words_for
+from bot.workflow.decisions import arrived, current_case, set_case_code
+from bot.workflow.leave import LeaveError, decide_leave, file_leave_request
+from bot.workflow.overview import open_cases_today, pupil_year
+from bot.workflow.staff import NotFound, find_pupil
+from storage.models import LeaveRequest, Pupil
+
+Handler = Callable[[StaffRequest, str], str]
+
+USAGE = {
+    "/absence": (
+        "*/absence*: today's open absences\n"
+        "*/absence approve PUPIL*: accept the code the parent's reply suggested\n"
+        "*/absence code PUPIL CODE REASON*: set a code, e.g. `/absence code Jayden Smith I rang in, temperature`\n"
+        "*/absence arrived PUPIL [HH:MM]*: a late arrival (L or U by the school's times; default now)\n"
+        "PUPIL is a UPN or a name."
+    ),
+    "/leave": (
+        "*/leave request PUPIL FROM TO REASON*: dates as YYYY-MM-DD or DD/MM/YYYY, "
+        "e.g. `/leave request Zara Smith 04/05/2026 08/05/2026 family wedding`\n"
+        "*/leave approve ID [NOTE]*, */leave decline ID [NOTE]*: the headteacher's decision "
+        "(the ID is on the request's card)"
+    ),
+    "/pupil": "*/pupil PUPIL*: attendance this year, open absences and recent codes. PUPIL is a UPN or a name.",
+}
+
+
+def run_command(factory: sessionmaker[Session], now: datetime, *, command: str, text: str,
+                user_id: str, channel_id: str | None) -> str:
+    """The reply to a slash command, whatever happens."""
+    handler, words = _route(command, text.strip())
+    try:
+        with acting(factory, user_id, channel_id, now) as request:
+            return handler(request, words)
+    except Exception as exc:  # noqa: BLE001 - every failure is turned into words, once
+        return words_for(exc)
+
+
+SUBCOMMANDS: dict[str, dict[str, Handler]] = {}  # filled in below the handlers
+
+
+def _route(command: str, text: str) -> tuple[Handler, str]:
+    """The handler and the words it reads. /pupil has no subcommands: its words are the pupil."""
+    subcommand, _, rest = text.partition(" ")
+    if command == "/pupil" and subcommand.lower() not in ("", "help"):
+        return pupil, text
+    found = SUBCOMMANDS.get(command, {}).get(subcommand.lower())
+    return (found, rest.strip()) if found else (_usage(command), "")
+
+
+def _usage(command: str) -> Handler:
+    def usage(request: StaffRequest, _rest: str) -> str:
+        request.authorise(f"{command} help", ANY_STAFF)
+        return USAGE.get(command, "Try /absence, /leave or /pupil.")
+    return usage
+
+
+def _pupil(request: StaffRequest, words: str) -> Pupil:
+    assert request.member is not None
+    if not words:
+        raise UsageError("say which pupil: a UPN or a name")
+    return find_pupil(request.session, request.member.ctx, words)
+
+
+# -- /absence ---------------------------------------------------------------------------------
+
+def absence_list(request: StaffRequest, _rest: str) -> str:
+    member = request.authorise("/absence", CASE_ROLES)
+    return replies.cases_today(member.ctx, open_cases_today(request.session, member.ctx, request.now),
+                               request.now)
+
+
+def absence_approve(request: StaffRequest, rest: str) -> str:
+    member = request.authorise("/absence approve", CASE_ROLES)
+    pupil = _pupil(request, rest)
+    case = current_case(request.session, pupil)
+    code = set_case_code(request.session, member.ctx, case, member, code=None,
+                         reason="provisional code confirmed by staff (/absence approve)", now=request.now)
+    return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) is coded *{code}*."
+
+
+def absence_code(request: StaffRequest, rest: str) -> str:
+    member = request.authorise("/absence code", CASE_ROLES)
+    first_miss: NotFound | None = None
+    for words in arguments.code_choices(rest):
+        try:
+            pupil = _pupil(request, words.pupil)
+        except NotFound as exc:
+            first_miss = first_miss or exc
+            continue
+        if not words.reason:
+            raise UsageError(f"give the reason for {words.code} after the code: the register keeps it")
+        case = current_case(request.session, pupil)
+        code = set_case_code(request.session, member.ctx, case, member, code=words.code,
+                             reason=words.reason, now=request.now)
+        return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) is coded *{code}*."
+    raise first_miss or NotFound("no pupil matches")
+
+
+def absence_arrived(request: StaffRequest, rest: str) -> str:
+    member = request.authorise("/absence arrived", CASE_ROLES)
+    words, at = arguments.arrival(rest)
+    pupil = _pupil(request, words)
+    local = member.ctx.local(request.now)
+    at = at or local.time().replace(second=0, microsecond=0)
+    if at > local.time():
+        raise UsageError(f"{at:%H:%M} is still to come; give the time they arrived")
+    code = arrived(request.session, member.ctx, pupil, member, at=at, now=request.now)
+    return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) arrived at {at:%H:%M}: marked *{code}*."
+
+
+# -- /leave -----------------------------------------------------------------------------------
+
+def leave_request(request: StaffRequest, rest: str) -> str:
+    member = request.authorise("/leave request", LEAVE_REQUEST_ROLES)
+    words = arguments.leave_request(rest)
+    if words.start < member.ctx.today(request.now):
+        raise LeaveError("leave is asked for in advance; for days already past, set the code "
+                         "with /absence code")
+    pupil = _pupil(request, words.pupil)
+    filed = file_leave_request(request.session, member.ctx, pupil, None, text=words.reason, contact=None,
+                               now=request.now, start=words.start, end=words.end,
+                               requested_by=f"{member.staff.name} ({member.staff.position})")
+    return (f"Leave request #{filed.id} for {replies.short_name(pupil)} ({pupil.class_name}), "
+            f"{replies.dates(filed.start_date, filed.end_date)}, is with the headteacher.")
+
+
+def leave_approve(request: StaffRequest, rest: str) -> str:
+    return _decide(request, rest, approve=True)
+
+
+def leave_decline(request: StaffRequest, rest: str) -> str:
+    return _decide(request, rest, approve=False)
+
+
+def _decide(request: StaffRequest, rest: str, *, approve: bool) -> str:
+    verb = "approve" if approve else "decline"
+    member = request.authorise(f"/leave {verb}", LEAVE_DECISION_ROLES)
+    ident, _, note = rest.partition(" ")
+    if not ident:
+        raise UsageError(f"give the request's number: /leave {verb} ID [NOTE]")
+    leave = request.load(LeaveRequest, arguments.parse_id(ident, "leave request"), "leave request")
+    decided = decide_leave(request.session, member.ctx, leave, approve=approve, decided_by=member.actor,
+                           note=note.strip(), now=request.now)
+    return replies.leave_decided(decided, request.session.get(Pupil, decided.pupil_id))
+
+
+# -- /pupil -----------------------------------------------------------------------------------
+
+def pupil(request: StaffRequest, rest: str) -> str:
+    member = request.authorise("/pupil", PUPIL_ROLES)
+    return replies.pupil_year(pupil_year(request.session, member.ctx, _pupil(request, rest), request.now))
+
+
+SUBCOMMANDS.update({
+    "/absence": {"": absence_list, "list": absence_list, "today": absence_list,
+                 "approve": absence_approve, "confirm": absence_approve,
+                 "code": absence_code, "arrived": absence_arrived, "late": absence_arrived},
+    "/leave": {"request": leave_request, "approve": leave_approve, "decline": leave_decline},
+})

@@ -1,0 +1,125 @@
+"""The scheduler process. APScheduler only decides *when* to wake `tick`; what is due lives
+in the database, so a missed run (APScheduler skips them) costs nothing: the next tick finds
+the work. One worker leads at a time: on PostgreSQL a session advisory lock held on its own
+connection for the life of the process (a standby waits and takes over when the leader
+dies); on SQLite a lock file beside the database."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import text
+
+from bot.jobs import dispatch, sweep_and_escalate, tick
+from bot.runtime import Runtime
+from bot.workflow.replies import reply_received
+from bot.workflow.school import all_contexts
+from messaging.reconcile import reconcile
+
+log = logging.getLogger(__name__)
+LOCK_ID = 0x46_43_57  # "FCW": FirstCall worker
+
+
+@contextmanager
+def leadership(runtime: Runtime, *, poll_seconds: float = 5.0,
+               stop: threading.Event | None = None) -> Iterator[bool]:
+    """Stand by until this process leads, then lead until the block ends: yields True, or
+    False if `stop` was set while standing by."""
+    engine = runtime.factory.kw["bind"]
+    stop = stop or threading.Event()
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            # A session-level lock on a connection of its own: it outlives transactions and
+            # is released by PostgreSQL the moment this process dies.
+            if not _wait_for(lambda: bool(conn.execute(
+                    text("SELECT pg_try_advisory_lock(:id)"), {"id": LOCK_ID}).scalar()),
+                    conn.commit, stop, poll_seconds, "another worker leads; standing by"):
+                yield False
+                return
+            conn.commit()
+            log.info("leading (PostgreSQL advisory lock %s)", LOCK_ID)
+            try:
+                yield True
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": LOCK_ID})
+                conn.commit()
+        return
+    database = engine.url.database or "firstcall.db"
+    with open(Path(database).with_suffix(".worker.lock"), "w") as handle:
+        def try_lock() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        if not _wait_for(try_lock, lambda: None, stop, poll_seconds,
+                         "another worker leads on this SQLite database; standing by"):
+            yield False
+            return
+        log.info("leading (lock file)")
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _wait_for(attempt: Callable[[], bool], after_miss: Callable[[], None], stop: threading.Event,
+              poll_seconds: float, standing_by: str) -> bool:
+    announced = False
+    while not attempt():
+        after_miss()
+        if not announced:
+            log.info(standing_by)
+            announced = True
+        if stop.wait(poll_seconds):
+            return False
+    return True
+
+
+def build_scheduler(runtime: Runtime) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="Europe/London")
+    now = runtime.clock
+
+    def run(name: str, job) -> None:  # noqa: ANN001 - a callable taking `now`
+        try:
+            job(now())
+        except Exception:  # noqa: BLE001 - one failed run must not stop the scheduler
+            log.exception("job %s failed; the next run will pick up what is due", name)
+
+    # Each school's register-close times wake the sweep at once; the minute tick is the
+    # safety net (and runs the ladder).
+    with runtime.factory() as session:
+        for ctx in all_contexts(session):
+            for label, times in ctx.settings.sessions.items():
+                scheduler.add_job(run, CronTrigger(day_of_week="mon-fri", hour=times.register_closes.hour,
+                                                   minute=times.register_closes.minute, timezone=ctx.settings.tz),
+                                  args=[f"sweep {ctx.school.urn} {label}", lambda t: (sweep_and_escalate(runtime, t), dispatch(runtime, t))],
+                                  id=f"sweep-{ctx.school.urn}-{label}", misfire_grace_time=600)
+    scheduler.add_job(run, IntervalTrigger(minutes=1), args=["ladder", lambda t: sweep_and_escalate(runtime, t)],
+                      id="ladder", coalesce=True, max_instances=1)
+    scheduler.add_job(run, IntervalTrigger(seconds=10), args=["outbox", lambda t: dispatch(runtime, t)],
+                      id="outbox", coalesce=True, max_instances=1)
+    scheduler.add_job(run, IntervalTrigger(minutes=5), args=["reconcile", lambda t: reconcile(
+        runtime.factory, runtime.transport, runtime.twilio, now=t, on_reply=reply_received)],
+                      id="reconcile", coalesce=True, max_instances=1)
+    return scheduler
+
+
+def run_worker(runtime: Runtime) -> None:
+    with leadership(runtime) as leading:
+        if not leading:
+            return
+        started: datetime = runtime.clock()
+        log.info("catching up on anything due")
+        tick(runtime, started)
+        build_scheduler(runtime).start()

@@ -1,0 +1,136 @@
+"""Cases: opening, the events on their timeline, their cards, and texting their contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.workflow.cards import refresh_card
+from bot.workflow.school import SchoolContext
+from messaging.outbox import enqueue_sms
+from messaging.templates import children_phrase, render, session_phrase, short_date
+from rules.codes import lookup
+from rules.ladder import CaseState
+from rules.settings import LadderStep
+from storage.models import AbsenceCase, CaseEvent, Contact, OptOut, Pupil, PupilContact
+
+OPEN_STATUSES = ("open", "explained", "confirmed")
+
+
+def log_event(session: Session, case: AbsenceCase, kind: str, now: datetime, /, *,
+              actor: str = "system", **detail: Any) -> None:
+    """Positional-only up to `now`, so a detail may be called `session` (AM/PM)."""
+    session.add(CaseEvent(case_id=case.id, at=now, kind=kind, actor=actor, detail=detail))
+
+
+def open_cases_for(session: Session, pupil_ids: Iterable[int]) -> dict[int, AbsenceCase]:
+    ids = list(pupil_ids)
+    if not ids:
+        return {}
+    found: dict[int, AbsenceCase] = {}
+    for start in range(0, len(ids), 500):
+        for case in session.scalars(select(AbsenceCase).where(
+                AbsenceCase.pupil_id.in_(ids[start:start + 500]),
+                AbsenceCase.status.in_(OPEN_STATUSES))):
+            found[case.pupil_id] = case
+    return found
+
+
+def ladder_of(case: AbsenceCase) -> list[LadderStep]:
+    return [LadderStep(**step) for step in case.ladder]
+
+
+def snapshot_ladder(ctx: SchoolContext) -> list[dict[str, Any]]:
+    return [asdict(step) for step in ctx.settings.policy.ladder]
+
+
+TEXT_FAILED = "text_failed"  # a marker in steps_done: the family's text bounced
+
+
+def case_state(ctx: SchoolContext, case: AbsenceCase, pupil: Pupil, today: date) -> CaseState:
+    code = case.confirmed_code or case.provisional_code
+    return CaseState(
+        opened_at=case.opened_at,
+        first_text_at=case.first_text_at,
+        day_number=max(1, ctx.settings.calendar.school_days_between(case.opened_on, today)),
+        today=today,
+        still_absent=case.last_absent_on == today,
+        text_failed=TEXT_FAILED in case.steps_done,
+        replied=case.last_reply_at is not None,
+        reached=case.contact_reached,
+        explained=case.status != "open",
+        vulnerable=pupil.is_vulnerable,
+        reason=case.reason,
+        n_code=code in (None, "N"),
+        unauthorised=code is not None and lookup(code).unauthorised,
+        steps_done=frozenset(case.steps_done),
+    )
+
+
+def textable_contacts(session: Session, pupil_ids: Sequence[int]) -> dict[int, list[Contact]]:
+    """Each pupil's contacts in priority order that may be texted: never a no-contact link,
+    an opted-out number, a landline or a number Twilio has refused."""
+    if not pupil_ids:
+        return {}
+    opted_out = set(session.scalars(select(OptOut.phone).where(OptOut.opted_out.is_(True))))
+    result: dict[int, list[Contact]] = {pid: [] for pid in pupil_ids}
+    rows = session.execute(
+        select(PupilContact.pupil_id, Contact)
+        .join(Contact, Contact.id == PupilContact.contact_id)
+        .where(PupilContact.pupil_id.in_(list(pupil_ids)), PupilContact.no_contact.is_(False))
+        .order_by(PupilContact.pupil_id, PupilContact.priority)
+    )
+    for pupil_id, contact in rows:
+        if contact.can_sms and not contact.undeliverable and contact.phone not in opted_out:
+            result[pupil_id].append(contact)
+    return result
+
+
+def texted_contact_ids(session: Session, case: AbsenceCase) -> set[int]:
+    return {
+        event.detail["contact_id"]
+        for event in session.scalars(select(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == "texted"))
+    }
+
+
+def text_contact(session: Session, ctx: SchoolContext, contact: Contact,
+                 cases: Sequence[AbsenceCase], pupils: dict[int, Pupil], *, template: str,
+                 step: str, day: date, session_label: str, now: datetime) -> None:
+    """One text to one contact naming all of that contact's children in `cases`."""
+    names = [pupils[c.pupil_id].first_name for c in cases]
+    body = render(ctx.settings, template, school=ctx.settings.name, children=children_phrase(names),
+                  session=session_phrase(session_label), date=short_date(day),
+                  school_phone=ctx.settings.phone)
+    case_ids = sorted(c.id for c in cases)
+    enqueue_sms(session, key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}",
+                school_id=ctx.id, contact_id=contact.id, to=contact.phone, body=body,
+                kind=template, case_ids=case_ids, now=now)
+    for case in cases:
+        if case.first_text_at is None:
+            case.first_text_at = now
+        log_event(session, case, "texted", now, contact_id=contact.id, step=step)
+
+
+def refresh_case_cards(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime) -> None:
+    refresh_card(session, key=f"case:{case.id}", channel=ctx.settings.office_channel,
+                 school_id=ctx.id, now=now)
+    if case.dsl_alerted:
+        refresh_card(session, key=f"dsl:{case.id}", channel=ctx.settings.dsl_channel,
+                     school_id=ctx.id, now=now)
+
+
+def alert_dsl(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime, *,
+              why: str) -> None:
+    """Put the case in front of the DSL at once (the office card only says it went there)."""
+    first = not case.dsl_alerted
+    case.dsl_alerted = True
+    log_event(session, case, "dsl_alert", now, why=why)
+    refresh_case_cards(session, ctx, case, now)
+    if first:
+        case.token += 1

@@ -1,0 +1,170 @@
+"""Reply received: read a parent's text into a reason and a provisional code for each of
+their children's open cases, acknowledge it, and put it in front of the right staff."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.workflow.cards import post_notice
+from bot.workflow.cases import (
+    OPEN_STATUSES,
+    TEXT_FAILED,
+    alert_dsl,
+    log_event,
+    refresh_case_cards,
+)
+from bot.workflow.leave import file_leave_request
+from bot.workflow.school import SchoolContext, context_for
+from messaging.optout import record_opt_out
+from messaging.outbox import enqueue_sms
+from messaging.templates import children_phrase, render
+from rules.replies import ParsedReply, parse_reply
+from storage.marks import Actor, set_mark
+from storage.models import (
+    AbsenceCase,
+    Contact,
+    Message,
+    MessageCase,
+    OutboxItem,
+    Pupil,
+    PupilContact,
+    School,
+)
+
+PARENT = "parent"
+
+
+def reply_received(session: Session, message: Message, contacts: Sequence[Contact], now: datetime) -> None:
+    """The bot's handler for an inbound text from a known number (messaging's callback)."""
+    for contact in contacts:
+        ctx = context_for(session.get(School, contact.school_id))
+        _reply_for_school(session, ctx, message, contact, now)
+
+
+def _reply_for_school(session: Session, ctx: SchoolContext, message: Message, contact: Contact,
+                      now: datetime) -> None:
+    today = ctx.today(now)
+    links = session.execute(
+        select(Pupil, PupilContact).join(PupilContact, PupilContact.pupil_id == Pupil.id)
+        .where(PupilContact.contact_id == contact.id, PupilContact.no_contact.is_(False),
+               Pupil.on_roll.is_(True))).all()
+    children = {pupil.id: pupil for pupil, _ in links}
+    cases = list(session.scalars(select(AbsenceCase).where(
+        AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_STATUSES))
+        .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)))
+    # Today's cases first: a reply answers this morning's text, not last week's.
+    todays = [c for c in cases if c.last_absent_on == today] or cases
+    names = [children[c.pupil_id].first_name for c in todays] or [p.first_name for p in children.values()]
+    parsed = parse_reply(message.body, today, names, is_school_day=ctx.is_school_day)
+    message.parse = parsed.to_json()
+
+    if parsed.intent == "opt_out":
+        record_opt_out(session, contact.phone, keyword="reply", now=now)
+        opt_change(session, contact.phone, [contact], opted_out=True, now=now)
+        return
+    if parsed.intent == "leave_request":
+        pupils = _named(parsed, list(children.values())) or list(children.values())[:1]
+        for pupil in pupils:
+            file_leave_request(session, ctx, pupil, parsed, text=message.body, contact=contact, now=now)
+    if not todays:
+        _late_reply(session, ctx, message, parsed, list(children.values()), now)
+        return
+    if parsed.intent == "leave_request" and parsed.code is None:
+        for case in todays:
+            session.add(MessageCase(message_id=message.id, case_id=case.id))
+        return
+    for case in todays:
+        session.add(MessageCase(message_id=message.id, case_id=case.id))
+        _apply(session, ctx, case, children[case.pupil_id], parsed, message, now)
+    enqueue_sms(session, key=f"sms:ack:{message.id}", school_id=ctx.id, contact_id=contact.id,
+                to=contact.phone, kind="acknowledgement", case_ids=[c.id for c in todays], now=now,
+                body=render(ctx.settings, "acknowledgement", school=ctx.settings.name,
+                            children=children_phrase([children[c.pupil_id].first_name for c in todays]),
+                            school_phone=ctx.settings.phone))
+
+
+def _apply(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil,
+           parsed: ParsedReply, message: Message, now: datetime) -> None:
+    code = parsed.per_child.get(pupil.first_name, parsed.code)
+    case.last_reply_at = now
+    case.contact_reached = True
+    case.token += 1  # a reply supersedes any timer decided before it
+    log_event(session, case, "reply", now, actor=PARENT, message_id=message.id,
+              intent=parsed.intent, code=code, reason=parsed.reason,
+              needs_review=parsed.needs_review, safeguarding=parsed.safeguarding)
+    if parsed.intent == "late_arrival":
+        case.expected_arrival = now
+    if code and code != "N":
+        case.status = "explained"
+        case.reason = parsed.reason
+        case.provisional_code = code
+        case.return_date = parsed.return_date
+        set_mark(session, pupil_id=pupil.id, day=case.last_absent_on,
+                 session_label=case.opened_session if case.opened_on == case.last_absent_on else "AM",
+                 code=code, actor=Actor(f"parent/carer (message {message.id})", "parent", "parent"),
+                 reason=f"parent's reply: {parsed.reason or parsed.intent}", now=now, confirmed=False)
+    if parsed.safeguarding:
+        case.safeguarding = True
+        alert_dsl(session, ctx, case, now, why="safeguarding indicators in a reply: "
+                  + ", ".join(parsed.indicators))
+    else:
+        refresh_case_cards(session, ctx, case, now)
+
+
+def _named(parsed: ParsedReply, pupils: list[Pupil]) -> list[Pupil]:
+    named = [p for p in pupils if p.first_name in parsed.per_child]
+    return named
+
+
+def _late_reply(session: Session, ctx: SchoolContext, message: Message, parsed: ParsedReply,
+                children: list[Pupil], now: datetime) -> None:
+    """No open case: reopen nothing, but show staff (the DSL, if it carries risk)."""
+    names = children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
+    if parsed.safeguarding:
+        post_notice(session, key=f"late-reply:{message.id}", channel=ctx.settings.dsl_channel,
+                    school_id=ctx.id, now=now,
+                    text=f":rotating_light: Safeguarding indicators ({', '.join(parsed.indicators)}) in a "
+                         f"text from a contact of {names}, with no open absence:\n>{message.body}")
+        return
+    post_notice(session, key=f"late-reply:{message.id}", channel=ctx.settings.office_channel,
+                school_id=ctx.id, now=now,
+                text=f":speech_balloon: A text from a contact of {names} with no open absence "
+                     f"(read as {parsed.intent.replace('_', ' ')}"
+                     + (f", {parsed.reason}" if parsed.reason else "") + "). Check it in /pupil.")
+
+
+def opt_change(session: Session, phone: str, contacts: Sequence[Contact], *, opted_out: bool,
+               now: datetime) -> None:
+    """Tell the office that a family can (no longer) be reached by text."""
+    for contact in contacts:
+        ctx = context_for(session.get(School, contact.school_id))
+        pupils = session.scalars(select(Pupil).join(PupilContact).where(
+            PupilContact.contact_id == contact.id)).all()
+        names = children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils])
+        what = ("replied STOP: this family can no longer be reached by text. Phone them instead."
+                if opted_out else "opted back in to texts.")
+        post_notice(session, key=f"opt:{contact.id}:{int(now.timestamp())}:{int(opted_out)}",
+                    channel=ctx.settings.office_channel, school_id=ctx.id, now=now,
+                    text=f":no_bell: A contact of {names} ({contact.name}) {what}")
+
+
+def status_changed(session: Session, message: Message, now: datetime) -> None:
+    """An undelivered or failed text: no reply is possible through it, so the ladder's
+    no-reply steps fall due now for its cases."""
+    if message.status not in ("undelivered", "failed") or message.outbox_id is None:
+        return
+    item = session.get(OutboxItem, message.outbox_id)
+    if item is not None:
+        text_undelivered(session, item.payload.get("case_ids", []), now)
+
+
+def text_undelivered(session: Session, case_ids: Sequence[int], now: datetime) -> None:
+    for case in session.scalars(select(AbsenceCase).where(AbsenceCase.id.in_(list(case_ids)))):
+        if TEXT_FAILED not in case.steps_done and case.status in OPEN_STATUSES:
+            case.steps_done = [*case.steps_done, TEXT_FAILED]
+            case.next_due_at = now
+            log_event(session, case, "text_undelivered", now)

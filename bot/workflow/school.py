@@ -1,0 +1,46 @@
+"""A school with its validated settings, and the school-local times derived from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.settings import SchoolSettings
+from storage.models import School
+from storage.schools import settings_for
+
+
+@dataclass(frozen=True)
+class SchoolContext:
+    school: School
+    settings: SchoolSettings
+
+    @property
+    def id(self) -> int:
+        return self.school.id
+
+    def local(self, now: datetime) -> datetime:
+        return now.astimezone(self.settings.tz)
+
+    def today(self, now: datetime) -> date:
+        return self.local(now).date()
+
+    def at(self, day: date, clock: time) -> datetime:
+        return datetime.combine(day, clock, tzinfo=self.settings.tz)
+
+    def register_closes(self, day: date, session_label: str) -> datetime:
+        return self.at(day, self.settings.sessions[session_label].register_closes)
+
+    def is_school_day(self, day: date) -> bool:
+        return self.settings.calendar.is_school_day(day)
+
+
+def context_for(school: School) -> SchoolContext:
+    return SchoolContext(school, settings_for(school))
+
+
+def all_contexts(session: Session) -> list[SchoolContext]:
+    return [context_for(s) for s in session.scalars(select(School).order_by(School.id))]

@@ -1,0 +1,292 @@
+"""Texts from parents and delivery reports, from Twilio's webhooks (or reconciliation).
+
+Every request is verified at the edge against the URL Twilio was given (PUBLIC_BASE_URL, never
+the host a proxy passes on), over every parameter received; a bad signature stores nothing.
+A text is stored first and committed, de-duplicated on its MessageSid, and only then handed to
+the bot's callback in a transaction of its own: if the callback fails the text is safe, left
+`handled=False`, and reconciliation runs the callback again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from twilio.request_validator import RequestValidator
+
+from messaging.config import TwilioSettings
+from messaging.optout import KeywordKind, keyword_kind, record_opt_out
+from messaging.templates import render
+from rules.settings import DEFAULT_TEMPLATES
+from storage.db import transaction
+from storage.models import Contact, Message, School
+from storage.schools import settings_for
+
+log = logging.getLogger(__name__)
+
+ReplyHook = Callable[[Session, Message, Sequence[Contact], datetime], None]
+StatusHook = Callable[[Session, Message, datetime], None]
+Clock = Callable[[], datetime]
+
+
+class OptChangeHook(Protocol):
+    def __call__(self, session: Session, phone: str, contacts: Sequence[Contact], *,
+                 opted_out: bool, now: datetime) -> None: ...
+
+
+# Delivery states in the order a message moves through them; callbacks arrive out of order
+# and a status never moves back (delivered must not become sent).
+STATUS_RANK = {
+    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+    "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4, "partially_delivered": 4,
+    "read": 5,
+}
+# Delivery errors that say the number cannot take texts: 30005 unknown handset (the number
+# no longer exists), 30006 landline or unreachable carrier.
+UNREACHABLE_CODES = frozenset({30005, 30006})
+_EMPTY_TWIML = "<Response/>"
+_NO_SCHOOL = {"school": "the school", "school_phone": "its usual number"}
+
+
+# -- storing and handling a text ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ingested:
+    message_id: int
+    created: bool  # False: this MessageSid was stored before (a duplicate delivery)
+    keyword: KeywordKind | None
+    reply: str | None  # what to text straight back in TwiML, if anything
+
+
+def ingest(
+    session: Session,
+    *,
+    sid: str,
+    from_: str,
+    to: str,
+    body: str,
+    now: datetime,
+) -> Ingested:
+    """Store an inbound text once, in the caller's transaction; the webhook and
+    reconciliation both come through here.
+
+    Opt-out keywords are recorded here, with the text, so the fact is never lost to a failing
+    callback. The reply (HELP, START, an unknown number) is worked out only for a new text.
+    """
+    existing = session.scalar(select(Message).where(Message.sid == sid))
+    if existing is not None:
+        return Ingested(existing.id, False, None, None)
+    contacts = contacts_for(session, from_)
+    kind = keyword_kind(body)
+    schools = {c.school_id for c in contacts}
+    message = Message(
+        school_id=contacts[0].school_id if len(schools) == 1 else None, direction="inbound",
+        sid=sid, contact_id=contacts[0].id if contacts else None, from_phone=from_, to_phone=to,
+        body=body, status="received", error_code=None, outbox_id=None,
+        # Nothing for the bot to do: a keyword nobody needs telling about, or a stranger.
+        handled=not contacts or kind == "help", created_at=now, updated_at=now)
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        # The same text arriving twice at once (webhook and reconciliation): the other won.
+        winner = session.scalars(select(Message).where(Message.sid == sid)).one()
+        return Ingested(winner.id, False, None, None)
+    if kind in ("opt_out", "opt_in"):
+        record_opt_out(session, from_, keyword=body.strip().upper() or kind, now=now,
+                       opted_out=kind == "opt_out")
+    reply = None
+    if kind == "opt_in":
+        reply = _template(session, contacts, "opted_in")
+    elif kind == "help":
+        reply = _template(session, contacts, "help")
+    elif kind is None and not contacts:
+        # A stranger gets the school's number and nothing about any child.
+        reply = _template(session, contacts, "unknown_number")
+    # (STOP gets no reply from us: Twilio sends its own confirmation.)
+    return Ingested(message.id, True, kind, reply)
+
+
+def contacts_for(session: Session, phone: str) -> list[Contact]:
+    """Every contact with this number: one family can be on several schools' rolls."""
+    return list(session.scalars(select(Contact).where(Contact.phone == phone).order_by(Contact.id)))
+
+
+def handle_stored(
+    factory: sessionmaker[Session],
+    message_id: int,
+    *,
+    now: datetime,
+    on_reply: ReplyHook,
+    on_opt_change: OptChangeHook | None = None,
+    skip_locked: bool = False,
+) -> bool:
+    """Run the bot's callback for a stored inbound text, once, in its own transaction.
+
+    Returns True if it ran. If the callback raises, the text stays unhandled for
+    reconciliation to try again, and only its id is logged.
+    """
+    try:
+        with transaction(factory) as session:
+            query = select(Message).where(Message.id == message_id).with_for_update(
+                skip_locked=skip_locked)
+            message = session.scalar(query.execution_options(populate_existing=True))
+            if message is None or message.handled or message.direction != "inbound":
+                return False
+            contacts = contacts_for(session, message.from_phone)
+            kind = keyword_kind(message.body)
+            if kind in ("opt_out", "opt_in"):
+                if on_opt_change is not None and contacts:
+                    on_opt_change(session, message.from_phone, contacts,
+                                  opted_out=kind == "opt_out", now=now)
+            elif kind is None and contacts:
+                on_reply(session, message, contacts, now)
+            message.handled = True
+            message.updated_at = now
+            return True
+    except Exception as exc:  # noqa: BLE001 - the text is stored; reconciliation retries it
+        log.error("inbound message %s: callback raised %s; left for reconciliation",
+                  message_id, type(exc).__name__)
+        return False
+
+
+def _template(session: Session, contacts: Sequence[Contact], name: str) -> str:
+    """A reply in the school's own words: the contact's school, or for a stranger the only
+    school if there is just one, else a generic text naming no school."""
+    school = session.get(School, contacts[0].school_id) if contacts else None
+    if school is None:
+        schools = list(session.scalars(select(School).limit(2)))
+        school = schools[0] if len(schools) == 1 else None
+    if school is None:
+        return DEFAULT_TEMPLATES[name].format_map(_NO_SCHOOL)
+    settings = settings_for(school)
+    return render(settings, name, school=settings.name, school_phone=settings.phone)
+
+
+# -- delivery reports --------------------------------------------------------------------------
+
+
+def record_status(
+    session: Session, sid: str, status: str, error_code: int | None, *, now: datetime,
+    from_: str | None = None,
+) -> Message | None:
+    """Apply a status callback to our outbound message; None if the sid is not ours.
+
+    Returns the message only if its status moved forward.
+    """
+    message = session.scalar(select(Message).where(Message.sid == sid).with_for_update())
+    if message is None or message.direction != "outbound":
+        return None
+    if error_code in UNREACHABLE_CODES and message.contact_id is not None:
+        contact = session.get(Contact, message.contact_id)
+        if contact is not None and not contact.undeliverable:
+            contact.undeliverable = f"Twilio error {error_code}"
+    if from_ and not message.from_phone:
+        message.from_phone = from_  # a Messaging Service picks its sender after we send
+    if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(message.status, -1):
+        return None
+    message.status = status
+    if error_code is not None:
+        message.error_code = error_code
+    message.updated_at = now
+    return message
+
+
+# -- the web routes ----------------------------------------------------------------------------
+
+
+def twilio_router(
+    factory: sessionmaker[Session],
+    settings: TwilioSettings,
+    *,
+    clock: Clock,
+    on_reply: ReplyHook,
+    on_opt_change: OptChangeHook | None = None,
+    on_status: StatusHook | None = None,
+) -> APIRouter:
+    """`POST /twilio/sms` and `POST /twilio/status`, verified with Twilio's signature."""
+    router = APIRouter()
+    validator = RequestValidator(settings.auth_token)
+
+    async def verified_form(request: Request, signed_url: str) -> dict[str, str] | None:
+        form = await request.form()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        query = request.url.query
+        url = f"{signed_url}?{query}" if query else signed_url
+        # Every parameter received is signed, including ones Twilio adds in future.
+        if not signature or not validator.validate(url, form, signature):
+            return None
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    def receive_sms(fields: Mapping[str, str]) -> str | None:
+        now = clock()
+        with transaction(factory) as session:
+            ingested = ingest(session, sid=fields["MessageSid"], from_=fields["From"],
+                              to=fields.get("To", ""), body=fields.get("Body", ""), now=now)
+        if not ingested.created:
+            log.info("inbound %s: duplicate delivery, already stored", fields["MessageSid"])
+            return None
+        handle_stored(factory, ingested.message_id, now=now, on_reply=on_reply,
+                      on_opt_change=on_opt_change)
+        return ingested.reply
+
+    def receive_status(fields: Mapping[str, str]) -> None:
+        now = clock()
+        code = fields.get("ErrorCode") or ""
+        with transaction(factory) as session:
+            message = record_status(session, fields["MessageSid"], fields["MessageStatus"],
+                                    int(code) if code.isdigit() else None, now=now,
+                                    from_=fields.get("From"))
+            message_id = message.id if message is not None else None
+        if message_id is None or on_status is None:
+            return
+        try:
+            with transaction(factory) as session:
+                message = session.get(Message, message_id)
+                if message is not None:
+                    on_status(session, message, now)
+        except Exception as exc:  # noqa: BLE001 - the status is recorded; Twilio cannot retry
+            log.error("status for message %s: on_status raised %s", message_id,
+                      type(exc).__name__)
+
+    @router.post("/twilio/sms")
+    async def sms(request: Request) -> Response:
+        fields = await verified_form(request, settings.sms_webhook_url)
+        if fields is None:
+            return Response("invalid signature", status_code=403, media_type="text/plain")
+        if not fields.get("MessageSid") or not fields.get("From"):
+            return Response("MessageSid and From are required", status_code=400,
+                            media_type="text/plain")
+        reply = await run_in_threadpool(receive_sms, fields)
+        return twiml(reply)
+
+    @router.post("/twilio/status")
+    async def status(request: Request) -> Response:
+        fields = await verified_form(request, settings.status_callback_url)
+        if fields is None:
+            return Response("invalid signature", status_code=403, media_type="text/plain")
+        if not fields.get("MessageSid") or not fields.get("MessageStatus"):
+            return Response("MessageSid and MessageStatus are required", status_code=400,
+                            media_type="text/plain")
+        await run_in_threadpool(receive_status, fields)
+        return Response(status_code=200)
+
+    return router
+
+
+def twiml(reply: str | None) -> Response:
+    """TwiML that texts ``reply`` back, or sends nothing."""
+    body = (f"<Response><Message>{escape(reply)}</Message></Response>" if reply
+            else _EMPTY_TWIML)
+    return Response(body, media_type="application/xml")

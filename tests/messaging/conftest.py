@@ -1,0 +1,143 @@
+"""The gateway under test for real: the twilio SDK against the loopback Twilio, and the web
+routes served by uvicorn on a loopback port so the fake can POST signed webhooks to them."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from messaging.config import TwilioSettings
+from messaging.inbound import twilio_router
+from messaging.sandbox import LoopbackTwilio
+from messaging.transport import TwilioTransport
+from storage.models import Contact, Message
+from tests.factories import NOW
+
+SCHOOL_NUMBER = "+447911000001"
+PUBLIC = "https://firstcall.example.org"  # what Twilio signs; the app is reached on loopback
+
+
+class Clock:
+    """Time that stands still until a test moves it (shared by the app and the fake)."""
+
+    def __init__(self, start: datetime = NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@dataclass
+class Calls:
+    """What the bot's callbacks were given; `fail` makes on_reply raise."""
+
+    replies: list[tuple[int, str, list[int]]] = field(default_factory=list)
+    opt_changes: list[tuple[str, list[int], bool]] = field(default_factory=list)
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    fail: bool = False
+
+    def on_reply(self, session: Session, message: Message, contacts: Any, now: datetime) -> None:
+        if self.fail:
+            raise RuntimeError("the bot fell over")
+        self.replies.append((message.id, message.body, [c.id for c in contacts]))
+
+    def on_opt_change(self, session: Session, phone: str, contacts: list[Contact], *,
+                      opted_out: bool, now: datetime) -> None:
+        self.opt_changes.append((phone, [c.id for c in contacts], opted_out))
+
+    def on_status(self, session: Session, message: Message, now: datetime) -> None:
+        self.statuses.append((message.sid or "", message.status))
+
+
+@pytest.fixture(autouse=True)
+def _no_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TWILIO_REGION", raising=False)
+    monkeypatch.delenv("TWILIO_EDGE", raising=False)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake(clock: Clock) -> Iterator[LoopbackTwilio]:
+    with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=clock) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(fake: LoopbackTwilio) -> TwilioSettings:
+    return TwilioSettings(account_sid=fake.account_sid, auth_token=fake.auth_token,
+                          from_number=SCHOOL_NUMBER, messaging_service_sid=None,
+                          api_url=fake.url, public_base_url=PUBLIC)
+
+
+@pytest.fixture
+def transport(settings: TwilioSettings) -> TwilioTransport:
+    # Short enough that an injected slow answer times the client out quickly.
+    return TwilioTransport(settings, timeout=0.3)
+
+
+@pytest.fixture
+def calls() -> Calls:
+    return Calls()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Web:
+    url: str  # where the app listens (loopback)
+
+    def sms(self) -> str:
+        return f"{self.url}/twilio/sms"
+
+    def status(self) -> str:
+        return f"{self.url}/twilio/status"
+
+
+def serve(app: FastAPI) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="gateway-web", daemon=True)
+    thread.start()
+    while not server.started:  # start-up, not timing: wait for the socket to listen
+        if not thread.is_alive():
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def web(factory: sessionmaker[Session], settings: TwilioSettings, clock: Clock,
+        calls: Calls) -> Iterator[Web]:
+    app = FastAPI()
+    app.include_router(twilio_router(factory, settings, clock=clock, on_reply=calls.on_reply,
+                                     on_opt_change=calls.on_opt_change,
+                                     on_status=calls.on_status))
+    for url in serve(app):
+        yield Web(url)
