@@ -118,7 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Children's data: twilio's client logs every request's numbers and text at INFO, and
+    # httpx logs URLs; our own logs carry IDs only.
+    for noisy in ("twilio.http_client", "httpx", "slack_bolt", "slack_sdk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) == "demo":
+        logging.getLogger().setLevel(logging.WARNING)  # the timeline is the demo's output
     try:
         return int(args.run(args) or 0)
     except (SettingsError, ImportFailed) as exc:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
-from bot.workflow.replies import reply_received, text_undelivered
+from bot.workflow.replies import opt_change, reply_received, text_undelivered
 from bot.workflow.school import all_contexts
 from bot.workflow.sweep import due_sessions, register_closed
 from bot.workflow.timers import process_due
@@ -75,7 +75,7 @@ def tick(runtime: Runtime, now: datetime, *, jobs: Sequence[str] = ("sweep", "di
     report = sweep_and_escalate(runtime, now) if "sweep" in jobs else TickReport()
     if "reconcile" in jobs:
         report.reconciled = reconcile(runtime.factory, runtime.transport, runtime.twilio, now=now,
-                                      on_reply=reply_received)
+                                      on_reply=reply_received, on_opt_change=opt_change)
     if "dispatch" in jobs:
         report.dispatch = dispatch(runtime, now)
     return report

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from bot.jobs import dispatch, sweep_and_escalate, tick
 from bot.runtime import Runtime
-from bot.workflow.replies import reply_received
+from bot.workflow.replies import opt_change, reply_received
 from bot.workflow.school import all_contexts
 from messaging.reconcile import reconcile
 
@@ -110,7 +110,7 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
     scheduler.add_job(run, IntervalTrigger(seconds=10), args=["outbox", lambda t: dispatch(runtime, t)],
                       id="outbox", coalesce=True, max_instances=1)
     scheduler.add_job(run, IntervalTrigger(minutes=5), args=["reconcile", lambda t: reconcile(
-        runtime.factory, runtime.transport, runtime.twilio, now=t, on_reply=reply_received)],
+        runtime.factory, runtime.transport, runtime.twilio, now=t, on_reply=reply_received, on_opt_change=opt_change)],
                       id="reconcile", coalesce=True, max_instances=1)
     return scheduler
 

@@ -13,7 +13,7 @@ import logging
 import random
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -224,26 +224,32 @@ def dispatch_due(
     channels = list(deliverers)
     if not channels:
         return report
-    with ThreadPoolExecutor(max_workers=max(1, max_in_flight),
-                            thread_name_prefix="outbox") as pool:
+    width = max(1, max_in_flight)
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="outbox") as pool:
+        in_flight: set[Future[str | None]] = set()
         while True:
-            claimed = _claim(factory, channels, now)
-            if not claimed:
-                break
-            texts = [(i, c) for i, c in claimed if c == "sms"]
-            futures = [pool.submit(_attempt, factory, deliverers["sms"], item_id, now,
-                                   on_permanent_failure, max_attempts)
-                       for item_id, _ in texts]
-            for item_id, channel in claimed:
-                if channel != "sms":
-                    report.add(_attempt(factory, deliverers[channel], item_id, now,
-                                        on_permanent_failure, max_attempts))
-            for future in futures:
-                report.add(future.result())
+            # Claim more while the pool has no more than a round's worth queued, so a slow
+            # send holds up only its own thread, never the next batch.
+            if len(in_flight) <= width:
+                claimed = _claim(factory, channels, now, limit=BATCH)
+                for item_id, channel in claimed:
+                    if channel == "sms":
+                        in_flight.add(pool.submit(_attempt, factory, deliverers["sms"], item_id,
+                                                  now, on_permanent_failure, max_attempts))
+                    else:
+                        # One at a time, in id order, on this thread.
+                        report.add(_attempt(factory, deliverers[channel], item_id, now,
+                                            on_permanent_failure, max_attempts))
+                if not claimed and not in_flight:
+                    break  # nothing due, nothing going: done
+            if in_flight:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    report.add(future.result())
     return report
 
 
-def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime
+def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime, *, limit: int
            ) -> list[tuple[int, str]]:
     """Mark a batch of due rows as ours (status sending, a lease) and commit."""
     with factory() as session, session.begin():
@@ -253,7 +259,7 @@ def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime
                    or_(and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
                        and_(OutboxItem.status == "sending", OutboxItem.claimed_until < now)))
             .order_by(OutboxItem.id)
-            .limit(BATCH)
+            .limit(limit)
         )
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
@@ -295,7 +301,6 @@ def _attempt(
                     f"cancelled: {cancelled}", permanent=True), on_permanent_failure)
                 return "cancelled"
             except TransportError as error:
-                print("DBG", repr(error.__cause__), repr(getattr(error.__cause__, "__context__", None)))
                 return _failed(session, item, error, now, on_permanent_failure, max_attempts)
             item.status, item.sent_at, item.claimed_until = "sent", now, None
             item.result = {k: v for k, v in (item.result or {}).items()

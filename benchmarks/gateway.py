@@ -1,0 +1,246 @@
+"""Measure the parent SMS gateway end to end on loopback.
+
+    python benchmarks/gateway.py [--texts N] [--webhooks N] [--in-flight N] [--clients N]
+
+Outbound: texts queued in the outbox and dispatched through `dispatch_due` and the real twilio
+client (`TwilioTransport`) to the loopback Twilio, 16 in flight; texts per second, and a check
+that each reached Twilio exactly once. Inbound: signed webhooks POSTed to the Twilio router
+served by uvicorn (a no-op bot callback, so reply parsing is not measured); webhooks per
+second and p50/p95 latency, with the web app in a process of its own. SQLite in a temporary directory by default; DATABASE_URL (a
+PostgreSQL server) is honoured, using a scratch database created and dropped for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from messaging.config import TwilioSettings  # noqa: E402
+from messaging.inbound import twilio_router  # noqa: E402
+from messaging.outbox import SmsDeliverer, dispatch_due, enqueue_sms  # noqa: E402
+from messaging.sandbox import LoopbackTwilio, sign  # noqa: E402
+from messaging.transport import TwilioTransport  # noqa: E402
+from storage.db import database_url, make_engine, session_factory, upgrade  # noqa: E402
+from storage.models import Contact, Message, OutboxItem, Pupil, PupilContact  # noqa: E402
+from storage.schools import load_school, read_settings_file  # noqa: E402
+
+NOW = datetime(2026, 3, 10, 8, 40, tzinfo=UTC)
+SCHOOL_NUMBER = "+447911000001"
+PUBLIC = "https://firstcall.example.org"
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A migrated, empty database for the run: SQLite in a temporary directory, or a fresh
+    database on the PostgreSQL server DATABASE_URL names (dropped afterwards)."""
+    raw = os.environ.get("DATABASE_URL", "")
+    if not raw.startswith(("postgres", "postgresql")):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'gateway.db'}"
+            upgrade(url)
+            yield url
+        return
+    server = database_url(raw)
+    name = f"firstcall_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def roster(factory: sessionmaker[Session], families: int) -> list[Contact]:
+    settings, toml = read_settings_file(ROOT / "examples" / "crofton.toml")
+    with factory() as s, s.begin():
+        school = load_school(s, settings, toml, now=NOW)
+        s.flush()
+        contacts = []
+        for n in range(families):
+            pupil = Pupil(school_id=school.id, upn=f"B{n:012d}", first_name=f"Child{n}",
+                          last_name="Bench", year_group="1", class_name="1A")
+            contact = Contact(school_id=school.id, phone=f"+447700{n:06d}", name=f"Parent {n}")
+            s.add_all([pupil, contact])
+            contacts.append(contact)
+            s.flush()
+            s.add(PupilContact(pupil_id=pupil.id, contact_id=contact.id, relationship_="Mother",
+                               priority=1))
+        return contacts
+
+
+def outbound(factory: sessionmaker[Session], contacts: list[Contact], fake: LoopbackTwilio,
+             settings: TwilioSettings, in_flight: int) -> None:
+    with factory() as s, s.begin():
+        for contact in contacts:
+            enqueue_sms(s, key=f"sms:bench:{contact.id}", school_id=contact.school_id,
+                        contact_id=contact.id, to=contact.phone, kind="first_contact", now=NOW,
+                        body=f"Hello, this is Crofton Infants. Child{contact.id} was not in school "
+                             "when the register closed this morning. Please reply with the reason.")
+    transport = TwilioTransport(settings, timeout=10)
+    start = time.perf_counter()
+    report = dispatch_due(factory, {"sms": SmsDeliverer(transport, PUBLIC)}, now=NOW,
+                          max_in_flight=in_flight)
+    elapsed = time.perf_counter() - start
+    with factory() as s:
+        stored = s.scalar(select(func.count()).select_from(Message)
+                          .where(Message.direction == "outbound"))
+        unsent = s.scalar(select(func.count()).select_from(OutboxItem)
+                          .where(OutboxItem.status != "sent"))
+    reached = len(fake.sent)
+    distinct = len({(m.to, m.body) for m in fake.sent})
+    print(f"texts dispatched           {report.sent} in {elapsed:.2f} s, {in_flight} in flight")
+    print(f"texts per second           {report.sent / elapsed:,.0f}")
+    print(f"reached Twilio             {reached} ({distinct} distinct; "
+          f"{'exactly once each' if reached == distinct == len(contacts) else 'MISMATCH'}), "
+          f"{stored} messages stored, {unsent} not sent")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve_router(url: str, settings: TwilioSettings, port: int) -> None:
+    """The web process: the Twilio router alone, with a no-op bot callback."""
+
+    def no_op(session: Session, message: Message, found: Any, now: datetime) -> None:
+        pass
+
+    factory = session_factory(make_engine(url, pool_size=16, max_overflow=8))
+    app = FastAPI()
+    app.include_router(twilio_router(factory, settings, clock=lambda: NOW, on_reply=no_op))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                access_log=False)
+
+
+@contextmanager
+def web_process(url: str, settings: TwilioSettings) -> Iterator[tuple[str, int]]:
+    """The app in a process of its own, as in production: Twilio is not in our process, so
+    the load generator must not share the web app's interpreter lock."""
+    port = free_port()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve_router, args=(url, settings, port), daemon=True)
+    process.start()
+    try:
+        while True:  # start-up, not timing: wait for the socket to listen
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if not process.is_alive():
+                    raise RuntimeError("the web app did not start") from None
+                time.sleep(0.05)
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+def inbound(factory: sessionmaker[Session], url: str, contacts: list[Contact],
+            settings: TwilioSettings, count: int, clients: int) -> None:
+    requests: list[tuple[bytes, str]] = []
+    for n in range(count):
+        params = {
+            "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": settings.account_sid,
+            "From": contacts[n % len(contacts)].phone, "To": SCHOOL_NUMBER,
+            "Body": "Sorry, she has a temperature and will be back tomorrow",
+            "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received",
+            "ApiVersion": "2010-04-01",
+        }
+        signature = sign(settings.sms_webhook_url, params, settings.auth_token)
+        requests.append((urllib.parse.urlencode(params).encode(), signature))
+
+    with web_process(url, settings) as (host, port):
+        local = threading.local()
+
+        def post(item: tuple[bytes, str]) -> tuple[float, int]:
+            # http.client with keep-alive: a light load generator, like Twilio's own.
+            if not hasattr(local, "conn"):
+                local.conn = http.client.HTTPConnection(host, port, timeout=30)
+            body, signature = item
+            t0 = time.perf_counter()
+            local.conn.request("POST", "/twilio/sms", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature})
+            response = local.conn.getresponse()
+            response.read()
+            return time.perf_counter() - t0, response.status
+
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(post, requests[:50]))  # warm up connections and code paths
+            start = time.perf_counter()
+            results = list(pool.map(post, requests[50:]))
+            elapsed = time.perf_counter() - start
+    latencies = sorted(seconds for seconds, _ in results)
+    ok = sum(1 for _, status in results if status == 200)
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
+    with factory() as s:
+        stored = s.scalar(select(func.count()).select_from(Message)
+                          .where(Message.direction == "inbound"))
+    print(f"webhooks handled           {len(results)} in {elapsed:.2f} s, {clients} concurrent "
+          f"senders, {ok} answered 200, {stored} stored (with warm-up)")
+    print(f"webhooks per second        {len(results) / elapsed:,.0f}")
+    print(f"webhook latency            p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+          f"max {latencies[-1] * 1000:.1f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=2000)
+    parser.add_argument("--webhooks", type=int, default=2000)
+    parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent webhook senders")
+    args = parser.parse_args(argv)
+    os.environ.pop("TWILIO_REGION", None)
+    os.environ.pop("TWILIO_EDGE", None)
+
+    with scratch_database() as url:
+        # A connection for each send in flight, plus the claiming loop.
+        engine = make_engine(url, pool_size=args.in_flight + 4, max_overflow=8)
+        factory = session_factory(engine)
+        print(f"database                   {engine.dialect.name}")
+        contacts = roster(factory, max(args.texts, 1))
+        with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: NOW) as fake:
+            settings = TwilioSettings(account_sid=fake.account_sid, auth_token=fake.auth_token,
+                                      from_number=SCHOOL_NUMBER, messaging_service_sid=None,
+                                      api_url=fake.url, public_base_url=PUBLIC)
+            outbound(factory, contacts, fake, settings, args.in_flight)
+            inbound(factory, url, contacts, settings, args.webhooks + 50, args.clients)
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
