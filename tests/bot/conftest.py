@@ -8,8 +8,10 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo.stack import Stack, loopback_stack
+from tests.bot.slack_harness import Harness, running_app
 
 LONDON = ZoneInfo("Europe/London")
 DAY1 = date(2026, 3, 10)  # a Tuesday in term at both example schools
@@ -23,4 +25,10 @@ def at(day: date, hhmm: str) -> datetime:
 @pytest.fixture
 def stack(db_url: str) -> Iterator[Stack]:
     with loopback_stack(db_url, at(DAY1, "07:00")) as running:
+        yield running
+
+
+@pytest.fixture
+def harness(factory: sessionmaker[Session]) -> Iterator[Harness]:
+    with running_app(factory) as running:
         yield running

@@ -3,10 +3,8 @@ requests: each makes its one workflow call; refusals and errors go to the clicke
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,16 +39,9 @@ from tests.bot.slack_harness import (
     crofton,
     explain,
     refusals,
-    running_app,
     set_roles,
 )
 from tests.factories import make_contact, make_pupil, make_school
-
-
-@pytest.fixture
-def harness(factory: sessionmaker[Session]) -> Iterator[Harness]:
-    with running_app(factory) as running:
-        yield running
 
 
 def _task(factory: sessionmaker[Session], case: int, *, kind: str = "call", role: str = "office") -> int:

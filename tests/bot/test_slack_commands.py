@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -37,16 +36,9 @@ from tests.bot.slack_harness import (
     crofton,
     explain,
     refusals,
-    running_app,
     set_roles,
 )
 from tests.factories import make_contact, make_pupil
-
-
-@pytest.fixture
-def harness(factory: sessionmaker[Session]) -> Iterator[Harness]:
-    with running_app(factory) as running:
-        yield running
 
 
 def marks(factory: sessionmaker[Session], pupil_id: int) -> list[tuple[date, str, str | None, bool]]:

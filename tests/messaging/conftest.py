@@ -3,7 +3,6 @@ routes served by uvicorn on a loopback port so the fake can POST signed webhooks
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.demo.stack import free_port
 from messaging.config import TwilioSettings
 from messaging.inbound import twilio_router
 from messaging.sandbox import LoopbackTwilio
@@ -96,12 +96,6 @@ def transport(settings: TwilioSettings) -> TwilioTransport:
 @pytest.fixture
 def calls() -> Calls:
     return Calls()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
