@@ -87,7 +87,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "(an appointment card or prescription) or call {school_phone}."
     ),
     "unknown_number": (
-        "This is {school}'s absence line. We could not match this number; please call the "
+        "This is the absence line of {school}. We could not match this number; please call the "
         "school office on {school_phone}."
     ),
     "opted_out": (

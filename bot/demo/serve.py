@@ -96,6 +96,14 @@ def _state() -> dict[str, Any]:
         raise SandboxError("no demo is running: start one with `firstcall demo --serve`") from None
 
 
+def _post(url: str, **kwargs: Any) -> httpx.Response:
+    try:
+        return httpx.post(url, timeout=30, **kwargs)
+    except httpx.HTTPError as exc:
+        raise SandboxError(f"the demo is not answering at {url} ({type(exc).__name__}); "
+                           "start one with `firstcall demo --serve`") from None
+
+
 def sandbox_reply(phone: str, body: str) -> str:
     """Text the running demo as a parent: signed exactly as Twilio signs it."""
     state = _state()
@@ -104,7 +112,7 @@ def sandbox_reply(phone: str, body: str) -> str:
     params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": state["twilio_account_sid"],
               "From": phone, "To": state["to"], "Body": body, "NumMedia": "0", "NumSegments": "1",
               "ApiVersion": "2010-04-01"}
-    response = httpx.post(url, data=params, headers={"X-Twilio-Signature": sign(url, params, state["twilio_auth_token"])})
+    response = _post(url, data=params, headers={"X-Twilio-Signature": sign(url, params, state["twilio_auth_token"])})
     return f"{response.status_code}: {response.text.strip() or 'accepted'}"
 
 
@@ -122,7 +130,7 @@ def sandbox_slash(user_id: str, command_line: str) -> str:
                       "response_url": f"{state['base_url']}/unused", "trigger_id": "1.2.3"})
     headers = signed_headers(body, int(time.time()), state["slack_signing_secret"])
     headers["Content-Type"] = "application/x-www-form-urlencoded"
-    response = httpx.post(f"{state['base_url']}/slack/events", content=body, headers=headers)
+    response = _post(f"{state['base_url']}/slack/events", content=body, headers=headers)
     try:
         return str(response.json().get("text", response.text))
     except ValueError:

@@ -77,14 +77,24 @@ def _reply_for_school(session: Session, ctx: SchoolContext, message: Message, co
         for case in todays:
             session.add(MessageCase(message_id=message.id, case_id=case.id))
         return
+    answered = [c for c in todays if _concerns(parsed, children[c.pupil_id])] or todays
     for case in todays:
         session.add(MessageCase(message_id=message.id, case_id=case.id))
+    for case in answered:
         _apply(session, ctx, case, children[case.pupil_id], parsed, message, now)
     enqueue_sms(session, key=f"sms:ack:{message.id}", school_id=ctx.id, contact_id=contact.id,
-                to=contact.phone, kind="acknowledgement", case_ids=[c.id for c in todays], now=now,
+                to=contact.phone, kind="acknowledgement", case_ids=[c.id for c in answered], now=now,
                 body=render(ctx.settings, "acknowledgement", school=ctx.settings.name,
-                            children=children_phrase([children[c.pupil_id].first_name for c in todays]),
+                            children=children_phrase([children[c.pupil_id].first_name for c in answered]),
                             school_phone=ctx.settings.phone))
+
+
+def _concerns(parsed: ParsedReply, pupil: Pupil) -> bool:
+    """Whether a reply speaks for this child. "Dylan has a temperature" answers for Dylan, not
+    for his brother, whose case keeps escalating; risk in a reply counts for every child."""
+    if parsed.safeguarding or not parsed.per_child:
+        return True
+    return parsed.per_child.get(pupil.first_name, parsed.code) not in (None, "N")
 
 
 def _apply(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil,

@@ -258,3 +258,21 @@ def test_a_mass_absence_is_held_until_the_office_sends_it(stack: Stack) -> None:
     with stack.runtime.factory() as s:
         calls = s.scalars(select(StaffTask.detail).where(StaffTask.kind == "call")).all()
     assert len(calls) == 11  # 10 classmates and Noah (a landline): the office phones them
+
+
+def test_a_reply_about_one_sibling_leaves_the_other_escalating(stack: Stack) -> None:
+    school = School(stack)
+    school.register(DAY1, {"Mia": "N", "Ollie": "N"})
+    stack.tick(at(DAY1, "08:40"))
+    stack.clock.set(at(DAY1, "08:50"))
+    stack.parent_texts(school.phones["MiaOllie"], "Mia has a temperature, back tomorrow")
+    stack.tick(at(DAY1, "08:51"))
+    assert (school.case("Mia").status, school.case("Mia").provisional_code) == ("explained", "I")
+    ollie = school.case("Ollie")
+    assert (ollie.status, ollie.last_reply_at) == ("open", None)
+    ack = school.sent_to("MiaOllie")[-1]
+    assert "Mia" in ack and "Ollie" not in ack
+    stack.tick(at(DAY1, "09:31"))  # Crofton's 50 minutes: a call task for Ollie only
+    with stack.runtime.factory() as s:
+        calls = s.scalars(select(StaffTask.case_id).where(StaffTask.kind == "call")).all()
+    assert calls == [ollie.id]

@@ -144,7 +144,7 @@ def test_an_unknown_number_with_several_schools_names_none(
         make_school(s, "beecroft")
     text_in(fake, web, "+447700900555", "hello?")
     reply = twiml_text(fake.deliveries[-1].body)
-    assert reply is not None and reply.startswith("This is the school's absence line")
+    assert reply is not None and reply.startswith("This is the absence line of the school")
     assert "Crofton" not in reply and "Beecroft" not in reply
 
 
