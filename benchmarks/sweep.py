@@ -1,7 +1,7 @@
 """Register close to every text handed to the loopback Twilio, for a 1,500-pupil school and
 a 30,000-pupil trust (20 schools of 1,500), 6% absent, on SQLite and (with --postgres or
-DATABASE_URL) PostgreSQL. Prints seconds from the register closing to the last text
-accepted by Twilio, and the sweep and dispatch parts of it.
+DATABASE_URL) PostgreSQL. Prints seconds from the register closing to the end of the sweep,
+to the last text accepted by Twilio, and to the last Slack card posted.
 
     python benchmarks/sweep.py [--pupils 1500 30000] [--postgres URL]
 """
@@ -14,8 +14,10 @@ import random
 import re
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -85,13 +87,36 @@ def measure(url: str, pupils: int) -> dict[str, float]:
             with stack.runtime.factory() as session:
                 expected = session.execute(text(
                     "SELECT count(*) FROM outbox WHERE channel = 'sms'")).scalar_one()
+            texted = _watch(lambda: len(stack.twilio.sent) >= expected)
             rounds = 0
             while len(stack.twilio.sent) < expected and rounds < 10_000:
-                dispatch(stack.runtime, closes)
+                dispatch(stack.runtime, closes)  # texts and Slack cards, side by side
                 rounds += 1
             done = time.perf_counter()
+            texted.join()
     return {"pupils": pupils, "absent": absent, "texts": expected, "sweep_s": swept - started,
-            "dispatch_s": done - swept, "total_s": done - started}
+            "texts_s": texted.at - started, "all_s": done - started}
+
+
+class _Watch(threading.Thread):
+    """Notes the moment a condition first holds (the last text reaching Twilio), polling
+    every millisecond: a measurement, not a wait for the product to finish."""
+
+    def __init__(self, condition: Callable[[], bool]) -> None:
+        super().__init__(daemon=True)
+        self.condition, self.at = condition, float("nan")
+
+    def run(self) -> None:
+        deadline = time.perf_counter() + 600
+        while not self.condition() and time.perf_counter() < deadline:
+            time.sleep(0.001)
+        self.at = time.perf_counter()
+
+
+def _watch(condition: Callable[[], bool]) -> _Watch:
+    watch = _Watch(condition)
+    watch.start()
+    return watch
 
 
 def fresh_postgres(server: str) -> tuple[str, callable]:
@@ -115,7 +140,8 @@ def main() -> None:
                         help="a PostgreSQL server URL (a fresh database is made on it)")
     args = parser.parse_args()
     targets = ["sqlite"] + (["postgresql"] if args.postgres else [])
-    print(f"{'database':<11} {'pupils':>7} {'absent':>7} {'texts':>6} {'sweep s':>8} {'dispatch s':>11} {'total s':>8}")
+    print(f"{'database':<11} {'pupils':>7} {'absent':>7} {'texts':>6} {'sweep s':>8} "
+          f"{'last text s':>12} {'cards too s':>12}")
     for backend in targets:
         for pupils in args.pupils:
             if backend == "sqlite":
@@ -128,8 +154,9 @@ def main() -> None:
                 finally:
                     drop()
             print(f"{backend:<11} {result['pupils']:>7} {result['absent']:>7} {result['texts']:>6} "
-                  f"{result['sweep_s']:>8.2f} {result['dispatch_s']:>11.2f} {result['total_s']:>8.2f}")
-    print("target: under 10 s from register close to every text for 30,000 pupils")
+                  f"{result['sweep_s']:>8.2f} {result['texts_s']:>12.2f} {result['all_s']:>12.2f}")
+    print("seconds from the register closing: the sweep; the last text accepted by the loopback")
+    print("Twilio; every Slack card posted too. Target: last text under 10 s for 30,000 pupils.")
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from messaging.optout import is_opted_out, record_opt_out
 from messaging.templates import segments
 from messaging.transport import SmsTransport, TransportError
+from storage.db import upsert
 from storage.models import AbsenceCase, Contact, Message, OutboxItem, PupilContact
 
 log = logging.getLogger(__name__)
@@ -82,20 +82,21 @@ def enqueue(
 ) -> OutboxItem:
     """The outbox row for ``key``, created if new, in the caller's transaction.
 
-    Idempotent: the same key returns the existing row. A concurrent insert of the same key
-    is caught inside a savepoint, so the caller's transaction carries on unharmed.
+    Idempotent: the same key returns the existing row, and a concurrent insert of the same
+    key is absorbed by ON CONFLICT DO NOTHING, so the caller's transaction carries on. Pending
+    objects are not flushed for it (the row depends on none), which keeps a sweep that queues
+    thousands of texts to one round trip each.
     """
-    existing = session.scalar(select(OutboxItem).where(OutboxItem.key == key))
-    if existing is not None:
-        return existing
-    item = OutboxItem(key=key, channel=channel, school_id=school_id, payload=payload,
-                      status="pending", attempts=0, next_attempt_at=now, claimed_until=None,
-                      last_error=None, result={}, created_at=now, sent_at=None)
-    try:
-        with session.begin_nested():
-            session.add(item)
-    except IntegrityError:
-        return session.scalars(select(OutboxItem).where(OutboxItem.key == key)).one()
+    statement = (upsert(session, OutboxItem)
+                 .values(key=key, channel=channel, school_id=school_id, payload=payload,
+                         status="pending", attempts=0, next_attempt_at=now, result={},
+                         created_at=now)
+                 .on_conflict_do_nothing(index_elements=["key"])
+                 .returning(OutboxItem))
+    with session.no_autoflush:
+        item = session.scalars(statement).one_or_none()
+        if item is None:
+            item = session.scalars(select(OutboxItem).where(OutboxItem.key == key)).one()
     return item
 
 
@@ -216,36 +217,50 @@ def dispatch_due(
 ) -> DispatchReport:
     """Deliver every outbox row due at ``now``, until none is left.
 
-    SMS rows go out concurrently (each in its own session); every other channel strictly one
-    at a time in id order, since Slack card edits must apply in order. Safe to run in several
+    Two lanes run side by side, so a staff alert never waits behind a morning's texts and a
+    text never waits behind Slack: SMS rows go out concurrently (each in its own session, up
+    to ``max_in_flight``); every other channel goes strictly one at a time in id order on a
+    lane of its own, since Slack card edits must apply in order. Safe to run in several
     processes at once on PostgreSQL (rows are claimed with SKIP LOCKED) and to run twice.
     """
     report = DispatchReport()
-    channels = list(deliverers)
-    if not channels:
-        return report
+    others = [channel for channel in deliverers if channel != "sms"]
     width = max(1, max_in_flight)
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="outbox") as pool:
-        in_flight: set[Future[str | None]] = set()
+
+    def attempt(item_id: int, channel: str) -> str | None:
+        return _attempt(factory, deliverers[channel], item_id, now, on_permanent_failure,
+                        max_attempts)
+
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="outbox-sms") as texts, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-slack") as lane:
+        sms: set[Future[str | None]] = set()
+        queued: set[Future[str | None]] = set()
+        # Rows due later (a retry's back-off) are the next run's: `now` does not move here.
+        more = {"sms": "sms" in deliverers, "other": bool(others)}
         while True:
-            # Claim more while the pool has no more than a round's worth queued, so a slow
-            # send holds up only its own thread, never the next batch.
-            if len(in_flight) <= width:
-                claimed = _claim(factory, channels, now, limit=BATCH)
-                for item_id, channel in claimed:
-                    if channel == "sms":
-                        in_flight.add(pool.submit(_attempt, factory, deliverers["sms"], item_id,
-                                                  now, on_permanent_failure, max_attempts))
-                    else:
-                        # One at a time, in id order, on this thread.
-                        report.add(_attempt(factory, deliverers[channel], item_id, now,
-                                            on_permanent_failure, max_attempts))
-                if not claimed and not in_flight:
-                    break  # nothing due, nothing going: done
-            if in_flight:
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            claimed = False
+            # Claim more while a lane has no more than a round's worth queued, so a slow send
+            # holds up only its own thread, and a lease never runs out in a queue.
+            if more["sms"] and len(sms) <= width:
+                batch = _claim(factory, ["sms"], now, limit=BATCH)
+                more["sms"] = len(batch) == BATCH  # a short batch: nothing else is due now
+                for item_id, channel in batch:
+                    sms.add(texts.submit(attempt, item_id, channel))
+                    claimed = True
+            if more["other"] and len(queued) <= BATCH:
+                batch = _claim(factory, others, now, limit=BATCH)
+                more["other"] = len(batch) == BATCH
+                for item_id, channel in batch:
+                    queued.add(lane.submit(attempt, item_id, channel))  # FIFO: id order
+                    claimed = True
+            if not claimed and not sms and not queued:
+                break  # nothing due, nothing going: done
+            if sms or queued:
+                done, _ = wait(sms | queued, return_when=FIRST_COMPLETED)
                 for future in done:
                     report.add(future.result())
+                sms -= done
+                queued -= done
     return report
 
 
@@ -305,7 +320,7 @@ def _attempt(
             item.status, item.sent_at, item.claimed_until = "sent", now, None
             item.result = {k: v for k, v in (item.result or {}).items()
                            if k != "uncertain_since"} | result
-            log.info("outbox %s: sent%s", item.id, f" as {result['sid']}" if "sid" in result else "")
+            log.debug("outbox %s: sent%s", item.id, f" as {result['sid']}" if "sid" in result else "")
             return "sent"
     except Exception as exc:  # noqa: BLE001 - recorded on the row below, then bounded by attempts
         # A bug or a database error after the network call: the delivery may have happened,

@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +73,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits together or not at all."""
     with factory() as session, session.begin():
         yield session
+
+
+def upsert(session: Session, model: type[Any]) -> Any:
+    """An INSERT that can say ON CONFLICT, in the session's own dialect (PostgreSQL and
+    SQLite spell it alike): one round trip where a select-then-insert takes two or three."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def alembic_config(url: str) -> Config:

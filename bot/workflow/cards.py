@@ -7,24 +7,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from messaging.outbox import enqueue
+from storage.db import upsert
 from storage.models import SlackCard
 
 
 def refresh_card(session: Session, *, key: str, channel: str, school_id: int, now: datetime) -> None:
     """Post the card, or edit it if it is already in Slack, with its current content."""
-    card = session.scalar(select(SlackCard).where(SlackCard.key == key))
-    if card is None:
-        card = SlackCard(key=key, channel=channel, version=0, updated_at=now)
-        session.add(card)
-    card.version += 1
-    card.updated_at = now
-    session.flush()
-    enqueue(session, key=f"slack:{key}:v{card.version}", channel="slack",
-            payload={"op": "card", "card": key, "version": card.version}, school_id=school_id, now=now)
+    # One round trip: create the card at version 1 or bump its version.
+    bump = (upsert(session, SlackCard)
+            .values(key=key, channel=channel, version=1, updated_at=now)
+            .on_conflict_do_update(index_elements=["key"],
+                                   set_={"version": SlackCard.version + 1, "updated_at": now})
+            .returning(SlackCard.version))
+    with session.no_autoflush:
+        version = session.execute(bump).scalar_one()
+    enqueue(session, key=f"slack:{key}:v{version}", channel="slack",
+            payload={"op": "card", "card": key, "version": version}, school_id=school_id, now=now)
 
 
 def post_notice(session: Session, *, key: str, channel: str, school_id: int, text: str,

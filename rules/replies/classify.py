@@ -84,6 +84,22 @@ def _prepare(text: str, children: Sequence[str]) -> tuple[Normalised, str, list[
     return build(tokens, frozenset(fuzzy)), lang, keys
 
 
+def _find(norm: Normalised, keys: Sequence[str]) -> list[Hit]:
+    """Every cue, reading the children's names as pronouns too: parents write "can Oscar
+    have the 20th off" as often as "can he have", and the phrase tables say "he"."""
+    hits = vocabulary.MATCHER.find(norm)
+    names = set(keys)
+    if not names or not names & set(norm.tokens):
+        return hits
+    as_pronouns = build([_PRONOUN if tok in names else tok for tok in norm.tokens], norm.fuzzy)
+    seen = {(h.kind, h.start, h.end) for h in hits}
+    return hits + [h for h in vocabulary.MATCHER.find(as_pronouns)
+                   if (h.kind, h.start, h.end) not in seen]
+
+
+_PRONOUN = "they"
+
+
 def _drop_contained(hits: list[Hit]) -> list[Hit]:
     """A longer phrase decides what its words mean: "hair appointment" is not medical."""
     covering: dict[int, list[Hit]] = {}
@@ -377,7 +393,7 @@ def read(text: str, today: date, children: Sequence[str],
          is_school_day: Callable[[date], bool] | None) -> ParsedReply:
     school_day = is_school_day or dates.weekdays_only
     norm, lang, keys = _prepare(text, children)
-    hits = _drop_contained(vocabulary.MATCHER.find(norm))
+    hits = _drop_contained(_find(norm, keys))
     r = _Reading(norm, hits, today, school_day, list(children), keys, lang)
     indicators, believed_in_school = safeguarding.assess(norm, hits)
     sg = bool(indicators)

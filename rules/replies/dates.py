@@ -133,7 +133,7 @@ def date_at(tokens: tuple[str, ...], i: int, today: date, is_school_day: SchoolD
 
 _RETURN_ANCHOR = re.compile(
     r"(?<![^ ])(?:back|return|returns|returning|retur|be in|in school|come in|coming in|"
-    r"in on|see (?:you|him|her|them)|(?:send|bring|have) (?:him|her|them)(?: back)?(?: in)?|"
+    r"in on|in|see (?:you|him|her|them)|(?:send|bring|have) (?:him|her|them)(?: back)?(?: in)?|"
     r"till|until|til|untill|up to|aayega|aayegi|wroci|revine|volta|يرجع|ترجع|يعود|تعود)"
     r"(?![^ ])"
 )

@@ -115,6 +115,8 @@ REASONS: list[tuple[str, int, list[str]]] = [
         a|bad|stinking|heavy|nasty|horrible|streaming|chesty|head|awful|terrible|rotten|
         little|another|this|the|summer|winter|streaming|cough|got cold|colds;
         a&e; hospital admission; rushed in; rushed to hospital; ambulance; paramedics;
+        {SUBJ} is|s in [the] hospital; still in [the] hospital; kept in [the] hospital;
+        admitted; been in hospital overnight;
         calpol; nurofen; paracetamol; ibuprofen; medicine; medication; inhaler; diabet*;
         blood sugar*; ketones; hypo; in pain; hurt {POSS} {BODY}; hurts; hurting;
         recovering; recovery; had|having surgery; {POSS} surgery; after surgery; {POSS} op;

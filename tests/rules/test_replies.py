@@ -430,3 +430,22 @@ def test_huge_and_empty_inputs() -> None:
         _check_valid(read(text, WED, ["Sam"], None), WED, ["Sam"])
     assert parse_reply(None, WED) .intent == "unclear"  # type: ignore[arg-type]
     assert WED + timedelta(days=1) == date(2026, 3, 12)
+
+
+@pytest.mark.parametrize(("text", "children", "intent", "code"), [
+    # The child's name where the phrase tables say "he" or "she".
+    ("can Oscar have the 20th-24th April off, we have a family wedding in India", ("Oscar",),
+     "leave_request", None),
+    ("Sam is in hospital, back Monday", ("Sam",), "absence_reason", "I"),
+    ("she is in hospital", ("Sam",), "absence_reason", "I"),  # admitted: ill, not an appointment
+    ("she is in hospital with her nan", ("Sam",), "absence_reason", "O"),  # caring is not I
+])
+def test_names_read_as_pronouns(text: str, children: tuple[str, ...], intent: str,
+                                code: str | None) -> None:
+    got = parse(text, children)
+    assert (got.intent, got.code) == (intent, code)
+
+
+def test_in_tomorrow_is_a_return_date() -> None:
+    assert parse("Noah's got a migraine, hopefully in tomorrow", ("Noah",)).return_date == WED + timedelta(days=1)
+    assert parse("she won't be in tomorrow either").return_date is None
