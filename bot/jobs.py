@@ -5,7 +5,8 @@ and running it twice for the same instant does nothing the second time."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,12 +43,23 @@ class TickReport:
         return out
 
 
-def sweep_and_escalate(runtime: Runtime, now: datetime) -> TickReport:
-    """Register-close sweeps due now, then ladder steps due now, each school in its own
-    transaction so one school's problem does not hold up another's."""
+def sweep_and_escalate(runtime: Runtime, now: datetime, *,
+                       urns: Collection[str] | None = None) -> TickReport:
+    """Register-close sweeps due now, then ladder steps due now, each school (of `urns`, or
+    all) in its own transaction so one school's problem does not hold up another's."""
+    with _ONE_SWEEP_AT_A_TIME:
+        return _sweep_and_escalate(runtime, now, urns)
+
+
+# The worker wakes sweeps from several scheduler threads (each school's register close, the
+# minute tick); one at a time keeps them from racing for the same session or case.
+_ONE_SWEEP_AT_A_TIME = threading.RLock()
+
+
+def _sweep_and_escalate(runtime: Runtime, now: datetime, urns: Collection[str] | None) -> TickReport:
     report = TickReport()
     with runtime.factory() as session:
-        contexts = all_contexts(session)
+        contexts = [ctx for ctx in all_contexts(session) if urns is None or ctx.school.urn in urns]
     for ctx in contexts:
         with transaction(runtime.factory) as session:
             for day, label in due_sessions(session, ctx, now):

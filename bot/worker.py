@@ -11,7 +11,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -86,6 +87,13 @@ def _wait_for(attempt: Callable[[], bool], after_miss: Callable[[], None], stop:
     return True
 
 
+def _sweep_school(runtime: Runtime, scheduler: BlockingScheduler, urn: str, now: datetime) -> None:
+    """The register has just closed at one school: sweep it, then wake the outbox job so its
+    texts go now. One dispatcher for all schools: twenty at 08:40 would only jostle."""
+    sweep_and_escalate(runtime, now, urns={urn})
+    scheduler.modify_job("outbox", next_run_time=datetime.now(UTC))
+
+
 def build_scheduler(runtime: Runtime) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="Europe/London")
     now = runtime.clock
@@ -103,7 +111,7 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
             for label, times in ctx.settings.sessions.items():
                 scheduler.add_job(run, CronTrigger(day_of_week="mon-fri", hour=times.register_closes.hour,
                                                    minute=times.register_closes.minute, timezone=ctx.settings.tz),
-                                  args=[f"sweep {ctx.school.urn} {label}", lambda t: (sweep_and_escalate(runtime, t), dispatch(runtime, t))],
+                                  args=[f"sweep {ctx.school.urn} {label}", partial(_sweep_school, runtime, scheduler, ctx.school.urn)],
                                   id=f"sweep-{ctx.school.urn}-{label}", misfire_grace_time=600)
     scheduler.add_job(run, IntervalTrigger(minutes=1), args=["ladder", lambda t: sweep_and_escalate(runtime, t)],
                       id="ladder", coalesce=True, max_instances=1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from messaging.optout import is_opted_out, record_opt_out
@@ -266,29 +266,40 @@ def dispatch_due(
 
 def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime, *, limit: int
            ) -> list[tuple[int, str]]:
-    """Mark a batch of due rows as ours (status sending, a lease) and commit."""
+    """Mark a batch of due rows as ours (status sending, a lease) and commit.
+
+    The claim is a conditional UPDATE that takes only rows still due when it runs, so two
+    dispatchers can never both hold a row: PostgreSQL's SKIP LOCKED keeps them off each other's
+    rows, and on SQLite (which has no SKIP LOCKED) the second UPDATE, serialised behind the
+    first, finds those rows no longer due.
+    """
+    is_due = or_(and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
+                 and_(OutboxItem.status == "sending", OutboxItem.claimed_until < now))
     with factory() as session, session.begin():
-        due = (
-            select(OutboxItem)
-            .where(OutboxItem.channel.in_(channels),
-                   or_(and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
-                       and_(OutboxItem.status == "sending", OutboxItem.claimed_until < now)))
-            .order_by(OutboxItem.id)
-            .limit(limit)
-        )
+        due = (select(OutboxItem.id, OutboxItem.channel, OutboxItem.status, OutboxItem.claimed_until)
+               .where(OutboxItem.channel.in_(channels), is_due)
+               .order_by(OutboxItem.id)
+               .limit(limit))
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        items = list(session.scalars(due))
-        for item in items:
-            if item.status == "sending":
+        candidates = session.execute(due).all()
+        if not candidates:
+            return []
+        taken = set(session.scalars(
+            update(OutboxItem)
+            .where(OutboxItem.id.in_([row.id for row in candidates]), is_due)
+            .values(status="sending", attempts=OutboxItem.attempts + 1,
+                    claimed_until=now + LEASE)
+            .returning(OutboxItem.id)
+            .execution_options(synchronize_session=False)))
+        for row in candidates:
+            if row.id in taken and row.status == "sending":
                 # Its dispatcher died mid-delivery: the text may have gone. Look before sending.
-                started = (item.claimed_until or now) - LEASE
-                _mark_uncertain(item, started)
-                log.warning("outbox %s: re-claimed after an expired lease", item.id)
-            item.status = "sending"
-            item.attempts += 1
-            item.claimed_until = now + LEASE
-        return [(item.id, item.channel) for item in items]
+                item = session.get(OutboxItem, row.id)
+                if item is not None:
+                    _mark_uncertain(item, (row.claimed_until or now) - LEASE)
+                log.warning("outbox %s: re-claimed after an expired lease", row.id)
+        return [(row.id, row.channel) for row in candidates if row.id in taken]
 
 
 def _attempt(

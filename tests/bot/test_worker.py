@@ -58,3 +58,22 @@ def test_a_standby_told_to_stop_never_leads(factory: sessionmaker[Session]) -> N
         assert first
         with leadership(parts, poll_seconds=0.01, stop=stop) as second:  # type: ignore[arg-type]
             assert second is False
+
+
+def test_the_scheduler_wakes_each_school_at_its_register_close(stack) -> None:  # noqa: ANN001
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.worker import build_scheduler
+    from tests.factories import make_school
+
+    with stack.runtime.factory() as s, s.begin():
+        make_school(s)  # Crofton: AM 08:40, PM 13:00
+        make_school(s, "beecroft")
+    scheduler = build_scheduler(stack.runtime)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert {"ladder", "outbox", "reconcile"} <= set(jobs)
+    crofton_am = jobs["sweep-141234-AM"].trigger
+    assert isinstance(crofton_am, CronTrigger) and str(crofton_am.timezone) == "Europe/London"
+    fields = {f.name: str(f) for f in crofton_am.fields}
+    assert (fields["hour"], fields["minute"], fields["day_of_week"]) == ("8", "40", "mon-fri")
+    assert sum(1 for name in jobs if name.startswith("sweep-")) == 4  # two schools, AM and PM

@@ -159,6 +159,28 @@ def test_every_text_sent_once_through_429s_and_500s(
     assert run(factory, transport, clock) == DispatchReport()
 
 
+def test_two_dispatchers_at_once_send_each_text_once(
+    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+) -> None:
+    """The worker's register-close job and its outbox job can dispatch at the same moment; on
+    SQLite, with no SKIP LOCKED, the conditional claim alone keeps them off each other's rows."""
+    texts = queue_texts(factory, clock, 60)
+    reports: list[DispatchReport] = []
+    start = threading.Barrier(3)
+
+    def dispatcher() -> None:
+        start.wait()
+        reports.append(run(factory, transport, clock, max_in_flight=4))
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(r.sent for r in reports) == 60 and sum(r.retried for r in reports) == 0
+    assert_each_sent_once(fake, factory, texts)
+
+
 def test_retry_after_is_honoured(
     factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
 ) -> None:
