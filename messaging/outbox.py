@@ -71,6 +71,27 @@ def attempt_time(session: Session) -> datetime:
 # -- enqueueing --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A row to put in the outbox: what `enqueue` and `enqueue_all` take."""
+
+    key: str
+    channel: str
+    payload: dict[str, Any]
+    school_id: int | None
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        return {"key": self.key, "channel": self.channel, "school_id": self.school_id,
+                "payload": self.payload, "status": "pending", "attempts": 0,
+                "next_attempt_at": now, "result": {}, "created_at": now}
+
+
+def sms(*, key: str, school_id: int, contact_id: int | None, to: str, body: str, kind: str,
+        case_ids: Sequence[int] = ()) -> Outgoing:
+    return Outgoing(key, "sms", {"to": to, "body": body, "contact_id": contact_id, "kind": kind,
+                                 "case_ids": list(case_ids), "segments": segments(body)}, school_id)
+
+
 def enqueue(
     session: Session,
     *,
@@ -84,13 +105,10 @@ def enqueue(
 
     Idempotent: the same key returns the existing row, and a concurrent insert of the same
     key is absorbed by ON CONFLICT DO NOTHING, so the caller's transaction carries on. Pending
-    objects are not flushed for it (the row depends on none), which keeps a sweep that queues
-    thousands of texts to one round trip each.
+    objects are not flushed for it (the row depends on none).
     """
     statement = (upsert(session, OutboxItem)
-                 .values(key=key, channel=channel, school_id=school_id, payload=payload,
-                         status="pending", attempts=0, next_attempt_at=now, result={},
-                         created_at=now)
+                 .values(Outgoing(key, channel, payload, school_id).values(now))
                  .on_conflict_do_nothing(index_elements=["key"])
                  .returning(OutboxItem))
     with session.no_autoflush:
@@ -98,6 +116,19 @@ def enqueue(
         if item is None:
             item = session.scalars(select(OutboxItem).where(OutboxItem.key == key)).one()
     return item
+
+
+def enqueue_all(session: Session, rows: Sequence[Outgoing], *, now: datetime) -> None:
+    """Many rows in one statement (a register-close sweep queues thousands), each idempotent
+    on its key exactly as `enqueue` is."""
+    unique = list({row.key: row for row in rows}.values())
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        statement = (upsert(session, OutboxItem)
+                     .values([row.values(now) for row in chunk])
+                     .on_conflict_do_nothing(index_elements=["key"]))
+        with session.no_autoflush:
+            session.execute(statement)
 
 
 def enqueue_sms(
@@ -112,9 +143,10 @@ def enqueue_sms(
     now: datetime,
     case_ids: Sequence[int] = (),
 ) -> OutboxItem:
-    payload = {"to": to, "body": body, "contact_id": contact_id, "kind": kind,
-               "case_ids": list(case_ids), "segments": segments(body)}
-    return enqueue(session, key=key, channel="sms", payload=payload, school_id=school_id, now=now)
+    row = sms(key=key, school_id=school_id, contact_id=contact_id, to=to, body=body, kind=kind,
+              case_ids=case_ids)
+    return enqueue(session, key=row.key, channel=row.channel, payload=row.payload,
+                   school_id=row.school_id, now=now)
 
 
 # -- the SMS deliverer -------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.workflow.cards import refresh_card
+from bot.workflow.cards import refresh_cards
 from bot.workflow.school import SchoolContext
-from messaging.outbox import enqueue_sms
+from messaging.outbox import Outgoing, enqueue_all, sms
 from messaging.templates import children_phrase, render, session_phrase, short_date
 from rules.codes import lookup
 from rules.ladder import CaseState
@@ -101,28 +101,37 @@ def texted_contact_ids(session: Session, case: AbsenceCase) -> set[int]:
 
 def text_contact(session: Session, ctx: SchoolContext, contact: Contact,
                  cases: Sequence[AbsenceCase], pupils: dict[int, Pupil], *, template: str,
-                 step: str, day: date, session_label: str, now: datetime) -> None:
-    """One text to one contact naming all of that contact's children in `cases`."""
+                 step: str, day: date, session_label: str, now: datetime,
+                 queue: list[Outgoing] | None = None) -> None:
+    """One text to one contact naming all of that contact's children in `cases`; with a
+    `queue`, the text joins it for the caller to enqueue with the rest in one statement."""
     names = [pupils[c.pupil_id].first_name for c in cases]
     body = render(ctx.settings, template, school=ctx.settings.name, children=children_phrase(names),
                   session=session_phrase(session_label), date=short_date(day),
                   school_phone=ctx.settings.phone)
     case_ids = sorted(c.id for c in cases)
-    enqueue_sms(session, key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}",
-                school_id=ctx.id, contact_id=contact.id, to=contact.phone, body=body,
-                kind=template, case_ids=case_ids, now=now)
+    row = sms(key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}", school_id=ctx.id,
+              contact_id=contact.id, to=contact.phone, body=body, kind=template, case_ids=case_ids)
+    if queue is None:
+        enqueue_all(session, [row], now=now)
+    else:
+        queue.append(row)
     for case in cases:
         if case.first_text_at is None:
             case.first_text_at = now
         log_event(session, case, "texted", now, contact_id=contact.id, step=step)
 
 
-def refresh_case_cards(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime) -> None:
-    refresh_card(session, key=f"case:{case.id}", channel=ctx.settings.office_channel,
-                 school_id=ctx.id, now=now)
+def case_cards(ctx: SchoolContext, case: AbsenceCase) -> list[tuple[str, str]]:
+    """The case's cards: the office's, and the DSL's once it went there."""
+    cards = [(f"case:{case.id}", ctx.settings.office_channel)]
     if case.dsl_alerted:
-        refresh_card(session, key=f"dsl:{case.id}", channel=ctx.settings.dsl_channel,
-                     school_id=ctx.id, now=now)
+        cards.append((f"dsl:{case.id}", ctx.settings.dsl_channel))
+    return cards
+
+
+def refresh_case_cards(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime) -> None:
+    refresh_cards(session, case_cards(ctx, case), school_id=ctx.id, now=now)
 
 
 def alert_dsl(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime, *,

@@ -14,9 +14,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.workflow.cards import post_notice, refresh_card
+from bot.workflow.cards import post_notice, refresh_card, refresh_cards
 from bot.workflow.cases import (
     alert_dsl,
+    case_cards,
     log_event,
     open_cases_for,
     refresh_case_cards,
@@ -27,6 +28,7 @@ from bot.workflow.cases import (
 from bot.workflow.leave import declined_leave_pupils
 from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import open_task
+from messaging.outbox import Outgoing, enqueue_all
 from messaging.templates import short_date
 from rules.codes import lookup
 from rules.settings import SESSIONS
@@ -172,15 +174,19 @@ def start_cases(session: Session, ctx: SchoolContext, cases: list[AbsenceCase],
             open_task(session, ctx, case, kind="call", role="office",
                       key=f"case:{case.id}:call:no-textable-contact", now=now,
                       why="no contact can be texted")
+    texts: list[Outgoing] = []
     for contact_id, group in per_contact.items():
         text_contact(session, ctx, contact_rows[contact_id], group, pupils, template="first_contact",
-                     step="first", day=day, session_label=session_label, now=now)
+                     step="first", day=day, session_label=session_label, now=now, queue=texts)
+    enqueue_all(session, texts, now=now)
+    cards: list[tuple[str, str]] = []
     for case in cases:
         case.next_due_at = now
         if pupils[case.pupil_id].is_vulnerable:
             alert_dsl(session, ctx, case, now, why="vulnerable pupil absent without a reason")
         else:
-            refresh_case_cards(session, ctx, case, now)
+            cards += case_cards(ctx, case)
+    refresh_cards(session, cards, school_id=ctx.id, now=now)
     return len(per_contact)
 
 

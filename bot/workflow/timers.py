@@ -23,6 +23,7 @@ from bot.workflow.cases import (
 )
 from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import open_task
+from messaging.outbox import Outgoing, enqueue_all
 from rules.ladder import Action, due_actions, next_due
 from storage.marks import Actor, set_mark
 from storage.models import AbsenceCase, Contact, Pupil, RegisterMark
@@ -60,12 +61,14 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
             ran += 1
         state = case_state(ctx, case, pupils[case.pupil_id], today)
         case.next_due_at = next_due(steps, state, now) or _next_morning(ctx, today)
+    queue: list[Outgoing] = []
     for template, per_contact in texts.items():
         for contact_id, group in per_contact.items():
             text_contact(session, ctx, contacts_by_id[contact_id], group, pupils, template=template,
                          step=f"{template}:{today.isoformat()}", day=today,
                          session_label=group[0].opened_session if group[0].opened_on == today else "AM",
-                         now=now)
+                         now=now, queue=queue)
+    enqueue_all(session, queue, now=now)
     return ran
 
 
