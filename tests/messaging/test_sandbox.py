@@ -16,37 +16,12 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from messaging.sandbox import LoopbackTwilio, count_segments, sign
+from tests.messaging.conftest import SCHOOL_NUMBER as SCHOOL
+from tests.messaging.conftest import Clock
 
 PARENT = "+447700900001"
-SCHOOL = "+447700900000"
 
 
-class Clock:
-    """Injected time for the fake, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def _no_region(monkeypatch: pytest.MonkeyPatch) -> None:
-    # TWILIO_REGION / TWILIO_EDGE would rewrite the host away from the loopback server.
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fake(clock: Clock) -> Iterator[LoopbackTwilio]:
-    with LoopbackTwilio(phone_number=SCHOOL, clock=clock) as server:
-        yield server
 
 
 def client_for(
@@ -117,7 +92,7 @@ def test_create_returns_a_message_resource_and_records_it(fake: LoopbackTwilio) 
         SCHOOL,
     )
     assert message.num_segments == "1" and message.error_code is None
-    assert message.date_created == datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    assert message.date_created == datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
     [sent] = fake.sent
     assert (sent.sid, sent.to, sent.body, sent.status_callback) == (
         message.sid,
@@ -207,8 +182,8 @@ def test_list_filters_by_date_sent_and_pages(fake: LoopbackTwilio, clock: Clock)
     assert len(pages) == 2 and "PageToken=PA" in pages[1]
 
     assert len(client.messages.list(from_=PARENT)) == 1
-    assert len(client.messages.list(to=PARENT, date_sent="2025-03-10")) == 5
-    assert [m.body for m in client.messages.list(date_sent_before="2025-03-09")] == ["yesterday"]
+    assert len(client.messages.list(to=PARENT, date_sent="2026-03-10")) == 5
+    assert [m.body for m in client.messages.list(date_sent_before="2026-03-09")] == ["yesterday"]
     page = client.messages.page(page_size=3)
     assert page.next_page_url and page.previous_page_url is None
     second = page.next_page()
