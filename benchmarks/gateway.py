@@ -44,7 +44,9 @@ from messaging.config import TwilioSettings  # noqa: E402
 from messaging.inbound import twilio_router  # noqa: E402
 from messaging.outbox import SmsDeliverer, dispatch_due, enqueue_sms  # noqa: E402
 from messaging.sandbox import LoopbackTwilio, sign  # noqa: E402
+from messaging.templates import segments  # noqa: E402
 from messaging.transport import TwilioTransport  # noqa: E402
+from rules.settings import DEFAULT_TEMPLATES  # noqa: E402
 from storage.db import database_url, make_engine, session_factory, upgrade  # noqa: E402
 from storage.models import Contact, Message, OutboxItem, Pupil, PupilContact  # noqa: E402
 from storage.schools import load_school, read_settings_file  # noqa: E402
@@ -216,6 +218,20 @@ def inbound(factory: sessionmaker[Session], url: str, contacts: list[Contact],
           f"max {latencies[-1] * 1000:.1f} ms")
 
 
+def template_segments() -> None:
+    """What each default text costs, filled in with long names: in GSM-7, and in UCS-2 when
+    a name carries a letter outside GSM-7 (a Polish "ł" is enough)."""
+    fields = {"school": "St Bartholomew's Church of England Primary Academy",
+              "children": "Oluwaseun, Maximilian and Anastasia", "child": "Maximilian",
+              "session": "this afternoon", "date": "Wed 30 Sep", "school_phone": "01924 967606",
+              "from": "Mon 14 Sep", "to": "Fri 25 Sep", "note": "", "penalty_warning": ""}
+    polish = {**fields, "children": "Michał, Zofia and Anastasia", "child": "Michał"}
+    print("template segments          GSM-7 / UCS-2 (long names; a Polish name forces UCS-2)")
+    for name, template in DEFAULT_TEMPLATES.items():
+        gsm, ucs = segments(template.format_map(fields)), segments(template.format_map(polish))
+        print(f"  {name:<24} {gsm} / {ucs}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=2000)
@@ -225,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.pop("TWILIO_REGION", None)
     os.environ.pop("TWILIO_EDGE", None)
+    template_segments()
 
     with scratch_database() as url:
         # A connection for each send in flight, plus the claiming loop.
