@@ -22,7 +22,9 @@ _MARKERS: dict[str, dict[str, float]] = {
         **dict.fromkeys(words(
             "dzien dobry dzisiaj dzis szkoly szkole przyjdzie bedzie jest corka syn pozdrawiam "
             "jutro chory chora goraczke goraczka boli gardlo wymiotuje przepraszam dziekuje "
-            "lekarza lekarz wizyta pogrzeb zmarl zmarla wyjechalismy poniewaz bardzo mamy"
+            "lekarza lekarz wizyta pogrzeb zmarl zmarla wyjechalismy poniewaz bardzo mamy "
+            "katar kaszel zostaje zostanie domu dentysty wizyte szpitalu spozniony spozniona "
+            "glowy brzuch przeziebiony przeziebiona"
         ), 1.0),
         **dict.fromkeys(words("nie ma"), 0.5),
     },
@@ -30,7 +32,8 @@ _MARKERS: dict[str, dict[str, float]] = {
         **dict.fromkeys(words(
             "buna ziua astazi azi scoala scoala maine multumesc suntem copilul fiica fiul bolnav "
             "bolnava febra raceala tuse vine intoarce intoarcem mutat inapoi saptamana trecuta "
-            "viitoare bunici sanatos doctor programare inmormantare"
+            "viitoare bunici sanatos doctor programare inmormantare acasa ramane doare spital "
+            "intarziem"
         ), 1.0),
         **dict.fromkeys(words("nu este si mai cu"), 0.4),
     },
@@ -38,7 +41,7 @@ _MARKERS: dict[str, dict[str, float]] = {
         **dict.fromkeys(words(
             "bom dia ola escola hoje obrigado obrigada nao amanha consulta depois levo filho filha "
             "doente febre gripe dentista medico esta tem ele ela para vai voltar ferias enterro "
-            "faleceu"
+            "faleceu fica ficar cabeca barriga atrasado atrasada"
         ), 1.0),
         **dict.fromkeys(words("da com e"), 0.3),
     },
@@ -107,7 +110,7 @@ def detect(tokens: Sequence[str], raw: str) -> str:
 FOREIGN_CUES: list[tuple[str, int, list[str]]] = [
     ("r:illness", 3, [
         # Polish
-        "goraczk*", "chory", "chora", "choruje", "boli", "gardlo", "kaszel", "wymiot*",
+        "goraczk*", "chory", "chora", "choruje", "boli", "gardlo", "kaszel", "katar", "wymiot*",
         "przeziebi*", "grypa", "grype", "biegunk*", "zle sie czuje",
         # Romanian
         "bolnav*", "febra", "febr*", "raceal*", "racit*", "tuse", "tuseste", "voma*",

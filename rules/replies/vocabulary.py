@@ -339,7 +339,10 @@ GRAMMAR: list[tuple[str, int, list[str]]] = [
         be in after; in for lunch; in after lunch; in after dinner;
         in this afternoon; for the afternoon; for this afternoon; in for the afternoon;
         be there soon; be there shortly; be there asap; be there in; be there for;
-        will be in soon; we are here; here now; at the gate|gates"""),
+        will be in soon; we are here; here now; at the gate|gates;
+        leaving the house now; heading in now; on route to school; en route to school;
+        be in as soon as; in as soon as [we|i] can; get {OBJ} there|in for|by|at|asap|soon;
+        get {OBJ} to school for|by|asap|soon"""),
      ),
     ("absent", 2, _p("""
         will not be in; not be in; not coming in; not coming to school; not going to school;

@@ -449,3 +449,17 @@ def test_names_read_as_pronouns(text: str, children: tuple[str, ...], intent: st
 def test_in_tomorrow_is_a_return_date() -> None:
     assert parse("Noah's got a migraine, hopefully in tomorrow", ("Noah",)).return_date == WED + timedelta(days=1)
     assert parse("she won't be in tomorrow either").return_date is None
+
+
+@pytest.mark.parametrize(("text", "intent", "code"), [
+    ("car has broken down, will be in as soon as we can", "late_arrival", "U"),
+    ("we are leaving now for the airport, back in 2 weeks", "absence_reason", "G"),
+])
+def test_late_or_gone(text: str, intent: str, code: str) -> None:
+    got = parse(text)
+    assert (got.intent, got.code) == (intent, code)
+
+
+def test_polish_with_no_english_is_read_and_reviewed() -> None:
+    got = parse("Kuba ma katar i kaszel, zostaje w domu", ("Kuba",))
+    assert (got.intent, got.code, got.needs_review) == ("absence_reason", "I", True)
