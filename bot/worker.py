@@ -20,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 
-from bot.jobs import dispatch, sweep_and_escalate, tick
+from bot.jobs import CHANNELS, dispatch, sweep_and_escalate, tick
 from bot.runtime import Runtime
 from bot.workflow.replies import opt_change, reply_received
 from bot.workflow.school import all_contexts
@@ -89,9 +89,14 @@ def _wait_for(attempt: Callable[[], bool], after_miss: Callable[[], None], stop:
 
 def _sweep_school(runtime: Runtime, scheduler: BlockingScheduler, urn: str, now: datetime) -> None:
     """The register has just closed at one school: sweep it, then wake the outbox job so its
-    texts go now. One dispatcher for all schools: twenty at 08:40 would only jostle."""
+    texts go now. One dispatcher per channel for all schools: twenty at 08:40 would jostle."""
     sweep_and_escalate(runtime, now, urns={urn})
-    scheduler.modify_job("outbox", next_run_time=datetime.now(UTC))
+    for channel in CHANNELS:
+        scheduler.modify_job(f"outbox-{channel}", next_run_time=datetime.now(UTC))
+
+
+def _dispatch(runtime: Runtime, channel: str, now: datetime) -> None:
+    dispatch(runtime, now, channels=(channel,))
 
 
 def build_scheduler(runtime: Runtime) -> BlockingScheduler:
@@ -115,8 +120,10 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
                                   id=f"sweep-{ctx.school.urn}-{label}", misfire_grace_time=600)
     scheduler.add_job(run, IntervalTrigger(minutes=1), args=["ladder", lambda t: sweep_and_escalate(runtime, t)],
                       id="ladder", coalesce=True, max_instances=1)
-    scheduler.add_job(run, IntervalTrigger(seconds=10), args=["outbox", lambda t: dispatch(runtime, t)],
-                      id="outbox", coalesce=True, max_instances=1)
+    for channel in CHANNELS:  # a job each: cards never hold up texts, nor texts cards
+        scheduler.add_job(run, IntervalTrigger(seconds=10),
+                          args=[f"outbox {channel}", partial(_dispatch, runtime, channel)],
+                          id=f"outbox-{channel}", coalesce=True, max_instances=1)
     scheduler.add_job(run, IntervalTrigger(minutes=5), args=["reconcile", lambda t: reconcile(
         runtime.factory, runtime.transport, runtime.twilio, now=t, on_reply=reply_received, on_opt_change=opt_change)],
                       id="reconcile", coalesce=True, max_instances=1)

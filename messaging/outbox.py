@@ -13,7 +13,7 @@ import logging
 import random
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -21,11 +21,11 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from messaging.optout import is_opted_out, record_opt_out
+from messaging.optout import record_opt_out
 from messaging.templates import segments
-from messaging.transport import SmsTransport, TransportError
+from messaging.transport import SentText, SmsTransport, TransportError
 from storage.db import upsert
-from storage.models import AbsenceCase, Contact, Message, OutboxItem, PupilContact
+from storage.models import AbsenceCase, Contact, Message, OptOut, OutboxItem, PupilContact
 
 log = logging.getLogger(__name__)
 
@@ -153,39 +153,74 @@ def enqueue_sms(
 
 
 class SmsDeliverer:
-    """Sends an SMS outbox item through an `SmsTransport`, re-checking at send time that the
-    contact may still be texted, and recording the outbound `Message`."""
+    """Sends SMS outbox items through an `SmsTransport`, re-checking at send time that the
+    contact may still be texted, and recording the outbound `Message`.
+
+    The dispatcher uses it in three steps so a batch costs a few statements, not a few per
+    text: `plan` (one session, bulk reads) decides what may go; `transmit` (no session, any
+    thread) sends; `record` (one transaction for the batch) keeps the outcome."""
 
     def __init__(self, transport: SmsTransport, public_base_url: str) -> None:
         self.transport = transport
         self.status_callback = public_base_url.rstrip("/") + "/twilio/status"
 
-    def deliver(self, session: Session, item: OutboxItem) -> dict[str, Any]:
-        now = attempt_time(session)
-        payload = item.payload
-        to, body = payload["to"], payload["body"]
-        contact = session.get(Contact, payload["contact_id"]) if payload.get("contact_id") else None
-        reason = not_textable(session, to, contact, payload.get("case_ids") or [])
-        if reason is not None:
-            raise DeliveryCancelled(reason)
+    def plan(self, session: Session, items: Sequence[OutboxItem]) -> dict[int, Outbound | DeliveryCancelled]:
+        payloads = {item.id: item.payload for item in items}
+        phones = {p["to"] for p in payloads.values()}
+        contact_ids = {p["contact_id"] for p in payloads.values() if p.get("contact_id")}
+        opted_out = set(session.scalars(select(OptOut.phone).where(
+            OptOut.phone.in_(phones), OptOut.opted_out.is_(True)))) if phones else set()
+        contacts = {c.id: c for c in session.scalars(
+            select(Contact).where(Contact.id.in_(contact_ids)))} if contact_ids else {}
+        links: dict[int, list[PupilContact]] = {}
+        for link in (session.scalars(select(PupilContact).where(
+                PupilContact.contact_id.in_(contact_ids))) if contact_ids else ()):
+            links.setdefault(link.contact_id, []).append(link)
+        barred = {cid for cid, rows in links.items() if any(r.no_contact for r in rows)}
+        case_ids = {c for item in items if item.payload.get("contact_id") in barred
+                    for c in item.payload.get("case_ids") or []}
+        case_pupils = dict(session.execute(select(AbsenceCase.id, AbsenceCase.pupil_id).where(
+            AbsenceCase.id.in_(case_ids))).all()) if case_ids else {}
+        plans: dict[int, Outbound | DeliveryCancelled] = {}
+        for item in items:
+            payload = item.payload
+            contact = contacts.get(payload.get("contact_id") or -1)
+            reason = _why_not(payload["to"] in opted_out, contact,
+                              links.get(contact.id, []) if contact else [],
+                              {case_pupils.get(c) for c in payload.get("case_ids") or []})
+            if reason is not None:
+                plans[item.id] = DeliveryCancelled(reason)
+                continue
+            uncertain = item.result.get("uncertain_since") if item.result else None
+            since = datetime.fromisoformat(uncertain) - FIND_MARGIN if uncertain else None
+            known: frozenset[str] = frozenset()
+            if since is not None:  # rare: only after a timeout or a crash
+                known = frozenset(session.scalars(select(Message.sid).where(
+                    Message.direction == "outbound", Message.to_phone == payload["to"],
+                    Message.created_at >= since, Message.sid.is_not(None))))
+            plans[item.id] = Outbound(item.id, payload["to"], payload["body"], since, known)
+        return plans
 
-        sent, adopted = None, False
-        uncertain = item.result.get("uncertain_since") if item.result else None
-        if uncertain:
-            # The last attempt may have reached Twilio: adopt that text rather than send twice.
-            since = datetime.fromisoformat(uncertain) - FIND_MARGIN
-            known = set(session.scalars(select(Message.sid).where(
-                Message.direction == "outbound", Message.to_phone == to,
-                Message.created_at >= since, Message.sid.is_not(None))))
-            sent = self.transport.find_sent(to, body, since, exclude=known)
-            adopted = sent is not None
-        if sent is None:
-            sent = self.transport.send(to, body, status_callback=self.status_callback)
+    def transmit(self, outbound: Outbound) -> tuple[SentText, bool]:
+        """Send, or adopt the text Twilio already has if the last attempt may have reached
+        it (a timeout, a crash): a parent never gets the same text twice. Raises
+        TransportError. Returns the text and whether it was adopted."""
+        if outbound.uncertain_since is not None:
+            found = self.transport.find_sent(outbound.to, outbound.body, outbound.uncertain_since,
+                                             exclude=outbound.known_sids)
+            if found is not None:
+                return found, True
+        return self.transport.send(outbound.to, outbound.body,
+                                   status_callback=self.status_callback), False
+
+    def record(self, session: Session, item: OutboxItem, sent: SentText, adopted: bool,
+               now: datetime) -> dict[str, Any]:
+        payload = item.payload
         session.add(Message(
             school_id=item.school_id, direction="outbound", sid=sent.sid,
-            contact_id=contact.id if contact else None, from_phone=sent.from_ or "",
-            to_phone=to, body=body, status=sent.status, error_code=None, outbox_id=item.id,
-            handled=True, created_at=now, updated_at=now))
+            contact_id=payload.get("contact_id"), from_phone=sent.from_ or "",
+            to_phone=payload["to"], body=payload["body"], status=sent.status, error_code=None,
+            outbox_id=item.id, handled=True, created_at=now, updated_at=now))
         result: dict[str, Any] = {"sid": sent.sid, "status": sent.status}
         if adopted:
             result["adopted"] = True
@@ -193,12 +228,31 @@ class SmsDeliverer:
             result["segments"] = sent.segments
         return result
 
+    def deliver(self, session: Session, item: OutboxItem) -> dict[str, Any]:
+        """One item, in the caller's transaction (the `Deliverer` protocol)."""
+        plan = self.plan(session, [item])[item.id]
+        if isinstance(plan, DeliveryCancelled):
+            raise plan
+        sent, adopted = self.transmit(plan)
+        return self.record(session, item, sent, adopted, attempt_time(session))
 
-def not_textable(session: Session, to: str, contact: Contact | None,
-                 case_ids: Sequence[int] = ()) -> str | None:
+
+@dataclass(frozen=True)
+class Outbound:
+    """What a sending thread needs for one text: no session, no ORM object."""
+
+    item_id: int
+    to: str
+    body: str
+    uncertain_since: datetime | None  # look in Twilio's list from here before sending
+    known_sids: frozenset[str]  # texts already on record, never to be adopted again
+
+
+def _why_not(opted_out: bool, contact: Contact | None, links: Sequence[PupilContact],
+             pupils: set[int | None]) -> str | None:
     """Why this number must not be texted now, or None. Checked at send time because a STOP,
     a landline finding or a safeguarding decision can land after the text was queued."""
-    if is_opted_out(session, to):
+    if opted_out:
         return "opted out"
     if contact is None:
         return None
@@ -206,16 +260,12 @@ def not_textable(session: Session, to: str, contact: Contact | None,
         return "cannot receive texts (landline)"
     if contact.undeliverable:
         return "undeliverable"
-    links = list(session.scalars(select(PupilContact).where(PupilContact.contact_id == contact.id)))
     if links and all(link.no_contact for link in links):
         return "no contact with any pupil"
-    if case_ids:
-        # A text about a child must not reach an adult barred from contact about that child,
-        # even if they may be contacted about a sibling.
-        pupils = set(session.scalars(select(AbsenceCase.pupil_id).where(
-            AbsenceCase.id.in_(list(case_ids)))))
-        if any(link.no_contact and link.pupil_id in pupils for link in links):
-            return "no contact with a pupil the text is about"
+    # A text about a child must not reach an adult barred from contact about that child,
+    # even if they may be contacted about a sibling.
+    if any(link.no_contact and link.pupil_id in pupils for link in links):
+        return "no contact with a pupil the text is about"
     return None
 
 
@@ -233,6 +283,12 @@ class DispatchReport:
         if outcome is not None:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
+    def merge(self, other: DispatchReport) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.cancelled += other.cancelled
+
     def __str__(self) -> str:
         return (f"{self.sent} sent, {self.retried} to retry, {self.failed} failed, "
                 f"{self.cancelled} cancelled")
@@ -249,51 +305,130 @@ def dispatch_due(
 ) -> DispatchReport:
     """Deliver every outbox row due at ``now``, until none is left.
 
-    Two lanes run side by side, so a staff alert never waits behind a morning's texts and a
-    text never waits behind Slack: SMS rows go out concurrently (each in its own session, up
-    to ``max_in_flight``); every other channel goes strictly one at a time in id order on a
-    lane of its own, since Slack card edits must apply in order. Safe to run in several
-    processes at once on PostgreSQL (rows are claimed with SKIP LOCKED) and to run twice.
+    Lanes run side by side, so a staff alert never waits behind a morning's texts and a text
+    never waits behind Slack: SMS rows go out concurrently (up to ``max_in_flight`` at once);
+    every other channel strictly one at a time in id order, since Slack card edits must apply
+    in order. An `SmsDeliverer` works in batches: a few statements to check a batch before
+    sending and one transaction to record it after. Safe to run in several processes at once
+    (rows are claimed by a conditional UPDATE, with SKIP LOCKED on PostgreSQL) and twice.
     """
     report = DispatchReport()
     others = [channel for channel in deliverers if channel != "sms"]
-    width = max(1, max_in_flight)
-
-    def attempt(item_id: int, channel: str) -> str | None:
-        return _attempt(factory, deliverers[channel], item_id, now, on_permanent_failure,
-                        max_attempts)
-
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="outbox-sms") as texts, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-slack") as lane:
-        sms: set[Future[str | None]] = set()
-        queued: set[Future[str | None]] = set()
-        # Rows due later (a retry's back-off) are the next run's: `now` does not move here.
-        more = {"sms": "sms" in deliverers, "other": bool(others)}
-        while True:
-            claimed = False
-            # Claim more while a lane has no more than a round's worth queued, so a slow send
-            # holds up only its own thread, and a lease never runs out in a queue.
-            if more["sms"] and len(sms) <= width:
-                batch = _claim(factory, ["sms"], now, limit=BATCH)
-                more["sms"] = len(batch) == BATCH  # a short batch: nothing else is due now
-                for item_id, channel in batch:
-                    sms.add(texts.submit(attempt, item_id, channel))
-                    claimed = True
-            if more["other"] and len(queued) <= BATCH:
-                batch = _claim(factory, others, now, limit=BATCH)
-                more["other"] = len(batch) == BATCH
-                for item_id, channel in batch:
-                    queued.add(lane.submit(attempt, item_id, channel))  # FIFO: id order
-                    claimed = True
-            if not claimed and not sms and not queued:
-                break  # nothing due, nothing going: done
-            if sms or queued:
-                done, _ = wait(sms | queued, return_when=FIRST_COMPLETED)
-                for future in done:
-                    report.add(future.result())
-                sms -= done
-                queued -= done
+    run = _Run(factory, now, on_permanent_failure, max_attempts)
+    with ThreadPoolExecutor(max_workers=max(1, max_in_flight), thread_name_prefix="outbox-send") as sends, \
+            ThreadPoolExecutor(max_workers=SMS_LANES + 1, thread_name_prefix="outbox-lane") as lanes:
+        running: list[Future[DispatchReport]] = []
+        sms = deliverers.get("sms")
+        if isinstance(sms, SmsDeliverer):
+            # Two batches in hand at once: one sending while the other is checked or recorded.
+            running += [lanes.submit(_batched_lane, run, sms, sends, max_in_flight)
+                        for _ in range(SMS_LANES)]
+        elif sms is not None:
+            running.append(lanes.submit(_concurrent_lane, run, sms, sends, max_in_flight))
+        if others:
+            running.append(lanes.submit(_serial_lane, run, deliverers, others))
+        for lane in running:
+            report.merge(lane.result())
     return report
+
+
+SMS_LANES = 2
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every lane of one dispatch run shares."""
+
+    factory: sessionmaker[Session]
+    now: datetime
+    hook: PermanentFailureHook | None
+    max_attempts: int
+
+
+def _batched_lane(run: _Run, deliverer: SmsDeliverer, sends: ThreadPoolExecutor,
+                  width: int) -> DispatchReport:
+    report = DispatchReport()
+    batch = max(width * 2, 8)
+    while True:
+        claimed = _claim(run.factory, ["sms"], run.now, limit=batch)
+        for outcome in _sms_batch(run, deliverer, [item_id for item_id, _ in claimed], sends):
+            report.add(outcome)
+        if len(claimed) < batch:  # a short batch: nothing else is due at `now`
+            return report
+
+
+def _sms_batch(run: _Run, deliverer: SmsDeliverer, ids: list[int],
+               sends: ThreadPoolExecutor) -> list[str | None]:
+    """Check, send and record one claimed batch. If checking or recording fails (the database
+    went away), the rows stay claimed; when the lease runs out they are claimed again as
+    "maybe sent", and Twilio is asked before anything is sent twice."""
+    if not ids:
+        return []
+    try:
+        with run.factory() as session:
+            items = list(session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))))
+            plans = deliverer.plan(session, [i for i in items if i.status == "sending"])
+    except Exception as exc:  # noqa: BLE001 - the lease brings the rows back
+        log.error("outbox: %s while checking a batch of %s; left to its lease",
+                  type(exc).__name__, len(ids))
+        return []
+    sending = {sends.submit(deliverer.transmit, plan): item_id
+               for item_id, plan in plans.items() if isinstance(plan, Outbound)}
+    outcomes: dict[int, tuple[SentText, bool] | Exception] = {}
+    for future, item_id in sending.items():
+        try:
+            outcomes[item_id] = future.result()
+        except Exception as exc:  # noqa: BLE001 - each is recorded on its row below
+            outcomes[item_id] = exc
+    try:
+        with run.factory() as session, session.begin():
+            session.info["now"] = run.now
+            rows = session.scalars(select(OutboxItem).where(OutboxItem.id.in_(list(plans)))
+                                   .order_by(OutboxItem.id).with_for_update()
+                                   .execution_options(populate_existing=True))
+            return [_outcome(session, run, deliverer, item, plans[item.id], outcomes.get(item.id))
+                    for item in rows]
+    except Exception as exc:  # noqa: BLE001 - the lease brings the rows back, as "maybe sent"
+        log.error("outbox: %s while recording a batch of %s; left to its lease",
+                  type(exc).__name__, len(ids))
+        return []
+
+
+def _outcome(session: Session, run: _Run, deliverer: SmsDeliverer, item: OutboxItem,
+             plan: Outbound | DeliveryCancelled,
+             outcome: tuple[SentText, bool] | Exception | None) -> str | None:
+    if item.status != "sending":
+        return None  # taken over meanwhile; nothing of ours to record
+    if isinstance(plan, DeliveryCancelled):
+        return _cancelled(session, run, item, plan)
+    if isinstance(outcome, TransportError):
+        return _failed(session, item, outcome, run.now, run.hook, run.max_attempts)
+    if not isinstance(outcome, tuple):
+        return _failed(session, item, _internal(item.id, outcome), run.now, run.hook, run.max_attempts)
+    sent, adopted = outcome
+    return _sent(item, deliverer.record(session, item, sent, adopted, run.now), run.now)
+
+
+def _concurrent_lane(run: _Run, deliverer: Deliverer, sends: ThreadPoolExecutor,
+                     width: int) -> DispatchReport:
+    """Any other SMS deliverer: one item, one transaction, ``width`` at once."""
+    report = DispatchReport()
+    while True:
+        claimed = _claim(run.factory, ["sms"], run.now, limit=BATCH)
+        for future in [sends.submit(_attempt, run, deliverer, item_id) for item_id, _ in claimed]:
+            report.add(future.result())
+        if len(claimed) < BATCH:
+            return report
+
+
+def _serial_lane(run: _Run, deliverers: Mapping[str, Deliverer], channels: list[str]) -> DispatchReport:
+    report = DispatchReport()
+    while True:
+        claimed = _claim(run.factory, channels, run.now, limit=BATCH)
+        for item_id, channel in claimed:  # in id order, one at a time
+            report.add(_attempt(run, deliverers[channel], item_id))
+        if len(claimed) < BATCH:
+            return report
 
 
 def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime, *, limit: int
@@ -334,50 +469,52 @@ def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime, *
         return [(row.id, row.channel) for row in candidates if row.id in taken]
 
 
-def _attempt(
-    factory: sessionmaker[Session],
-    deliverer: Deliverer,
-    item_id: int,
-    now: datetime,
-    on_permanent_failure: PermanentFailureHook | None,
-    max_attempts: int,
-) -> str | None:
+def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:
     """Deliver one claimed row and record the outcome; returns a DispatchReport field name
     (None if another dispatcher took the row over meanwhile)."""
     try:
-        with factory() as session, session.begin():
-            session.info["now"] = now
+        with run.factory() as session, session.begin():
+            session.info["now"] = run.now
             item = session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
             if item is None or item.status != "sending":
                 return None  # taken over meanwhile; nothing of ours to record
             try:
                 result = deliverer.deliver(session, item)
             except DeliveryCancelled as cancelled:
-                item.status, item.last_error, item.claimed_until = "cancelled", str(cancelled), None
-                log.info("outbox %s: cancelled (%s)", item.id, cancelled)
-                _permanent_hook(session, item, TransportError(
-                    f"cancelled: {cancelled}", permanent=True), on_permanent_failure)
-                return "cancelled"
+                return _cancelled(session, run, item, cancelled)
             except TransportError as error:
-                return _failed(session, item, error, now, on_permanent_failure, max_attempts)
-            item.status, item.sent_at, item.claimed_until = "sent", now, None
-            item.result = {k: v for k, v in (item.result or {}).items()
-                           if k != "uncertain_since"} | result
-            log.debug("outbox %s: sent%s", item.id, f" as {result['sid']}" if "sid" in result else "")
-            return "sent"
+                return _failed(session, item, error, run.now, run.hook, run.max_attempts)
+            return _sent(item, result, run.now)
     except Exception as exc:  # noqa: BLE001 - recorded on the row below, then bounded by attempts
-        # A bug or a database error after the network call: the delivery may have happened,
-        # so the next attempt treats it as uncertain. No exception text (it can quote data).
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("outbox %s: %s while delivering\n%s", item_id, type(exc).__name__, frames)
-        error = TransportError(f"internal error ({type(exc).__name__})", permanent=False,
-                               ambiguous=True)
-        with factory() as session, session.begin():
-            session.info["now"] = now
+        error = _internal(item_id, exc)
+        with run.factory() as session, session.begin():
+            session.info["now"] = run.now
             item = session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
             if item is None or item.status != "sending":
                 return None
-            return _failed(session, item, error, now, on_permanent_failure, max_attempts)
+            return _failed(session, item, error, run.now, run.hook, run.max_attempts)
+
+
+def _sent(item: OutboxItem, result: dict[str, Any], now: datetime) -> str:
+    item.status, item.sent_at, item.claimed_until = "sent", now, None
+    item.result = {k: v for k, v in (item.result or {}).items() if k != "uncertain_since"} | result
+    log.debug("outbox %s: sent%s", item.id, f" as {result['sid']}" if "sid" in result else "")
+    return "sent"
+
+
+def _cancelled(session: Session, run: _Run, item: OutboxItem, cancelled: DeliveryCancelled) -> str:
+    item.status, item.last_error, item.claimed_until = "cancelled", str(cancelled), None
+    log.info("outbox %s: cancelled (%s)", item.id, cancelled)
+    _permanent_hook(session, item, TransportError(f"cancelled: {cancelled}", permanent=True), run.hook)
+    return "cancelled"
+
+
+def _internal(item_id: int, exc: BaseException) -> TransportError:
+    """A bug or a database error after the network call: the delivery may have happened, so
+    the next attempt treats it as uncertain. No exception text (it can quote data)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("outbox %s: %s while delivering\n%s", item_id, type(exc).__name__, frames)
+    return TransportError(f"internal error ({type(exc).__name__})", permanent=False, ambiguous=True)
 
 
 def _failed(

@@ -159,6 +159,9 @@ def _country(number: str) -> str:
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 refuses connections when sixteen texts go at once;
+    # the real API does not.
+    request_queue_size = 128
     daemon_threads = True  # a handler stuck in an injected delay must not block shutdown
     fake: LoopbackTwilio
 

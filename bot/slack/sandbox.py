@@ -104,6 +104,9 @@ class _ApiError(Exception):
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 refuses connections when sixteen texts go at once;
+    # the real API does not.
+    request_queue_size = 128
     daemon_threads = True
     fake: LoopbackSlack
 

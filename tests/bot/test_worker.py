@@ -71,7 +71,7 @@ def test_the_scheduler_wakes_each_school_at_its_register_close(stack) -> None:  
         make_school(s, "beecroft")
     scheduler = build_scheduler(stack.runtime)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert {"ladder", "outbox", "reconcile"} <= set(jobs)
+    assert {"ladder", "outbox-sms", "outbox-slack", "reconcile"} <= set(jobs)
     crofton_am = jobs["sweep-141234-AM"].trigger
     assert isinstance(crofton_am, CronTrigger) and str(crofton_am.timezone) == "Europe/London"
     fields = {f.name: str(f) for f in crofton_am.fields}
