@@ -19,6 +19,7 @@ from bot.workflow.cases import (
 )
 from bot.workflow.leave import file_leave_request
 from bot.workflow.school import SchoolContext, context_for
+from bot.workflow.tasks import open_task
 from messaging.optout import record_opt_out
 from messaging.outbox import enqueue_sms
 from messaging.templates import children_phrase, render
@@ -117,6 +118,12 @@ def _apply(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil
                  session_label=case.opened_session if case.opened_on == case.last_absent_on else "AM",
                  code=code, actor=Actor(f"parent/carer (message {message.id})", "parent", "parent"),
                  reason=f"parent's reply: {parsed.reason or parsed.intent}", now=now, confirmed=False)
+    elif parsed.intent != "late_arrival" and case.status == "open" and not parsed.safeguarding:
+        # "ok", "who is this?": the family answered but gave no reason, so the no-reply steps
+        # will not fire. A person should ring them now rather than wait for tomorrow.
+        open_task(session, ctx, case, kind="call", role="office",
+                  key=f"case:{case.id}:call:reply-without-reason", now=now,
+                  why="the family replied without a reason")
     if parsed.safeguarding:
         case.safeguarding = True
         alert_dsl(session, ctx, case, now, why="safeguarding indicators in a reply: "

@@ -276,3 +276,20 @@ def test_a_reply_about_one_sibling_leaves_the_other_escalating(stack: Stack) -> 
     with stack.runtime.factory() as s:
         calls = s.scalars(select(StaffTask.case_id).where(StaffTask.kind == "call")).all()
     assert calls == [ollie.id]
+
+
+def test_a_reply_without_a_reason_puts_a_call_in_front_of_the_office(stack: Stack) -> None:
+    school = School(stack)
+    school.register(DAY1, {"Jayden": "N"})
+    stack.tick(at(DAY1, "08:40"))
+    stack.clock.set(at(DAY1, "08:47"))
+    stack.parent_texts(school.phones["Jayden"], "who is this?")
+    stack.tick(at(DAY1, "08:48"))
+    jayden = school.case("Jayden")
+    assert jayden.status == "open" and jayden.provisional_code is None
+    with stack.runtime.factory() as s:
+        tasks = s.scalars(select(StaffTask).where(StaffTask.case_id == jayden.id)).all()
+    assert [(t.kind, t.detail.get("why")) for t in tasks] == [("call", "the family replied without a reason")]
+    stack.tick(at(DAY1, "09:31"))  # the no-reply step does not add a second call for the same family
+    with stack.runtime.factory() as s:
+        assert s.scalar(select(func.count()).select_from(StaffTask).where(StaffTask.case_id == jayden.id)) == 1
