@@ -219,15 +219,22 @@ def twilio_router(
     router = APIRouter()
     validator = RequestValidator(settings.auth_token)
 
-    async def verified_form(request: Request, signed_url: str) -> dict[str, str] | None:
+    async def verified_form(request: Request, signed_url: str,
+                            required: tuple[str, ...]) -> dict[str, str] | Response:
+        """The form's fields, or the answer to give: 403 for a bad signature (nothing is
+        stored), 400 for a signed request missing what the route needs."""
         form = await request.form()
         signature = request.headers.get("X-Twilio-Signature", "")
         query = request.url.query
         url = f"{signed_url}?{query}" if query else signed_url
         # Every parameter received is signed, including ones Twilio adds in future.
         if not signature or not validator.validate(url, form, signature):
-            return None
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+            return Response("invalid signature", status_code=403, media_type="text/plain")
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not all(fields.get(name) for name in required):
+            return Response(f"{' and '.join(required)} are required", status_code=400,
+                            media_type="text/plain")
+        return fields
 
     def receive_sms(fields: Mapping[str, str]) -> str | None:
         now = clock()
@@ -262,23 +269,17 @@ def twilio_router(
 
     @router.post("/twilio/sms")
     async def sms(request: Request) -> Response:
-        fields = await verified_form(request, settings.sms_webhook_url)
-        if fields is None:
-            return Response("invalid signature", status_code=403, media_type="text/plain")
-        if not fields.get("MessageSid") or not fields.get("From"):
-            return Response("MessageSid and From are required", status_code=400,
-                            media_type="text/plain")
-        reply = await run_in_threadpool(receive_sms, fields)
-        return twiml(reply)
+        fields = await verified_form(request, settings.sms_webhook_url, ("MessageSid", "From"))
+        if isinstance(fields, Response):
+            return fields
+        return twiml(await run_in_threadpool(receive_sms, fields))
 
     @router.post("/twilio/status")
     async def status(request: Request) -> Response:
-        fields = await verified_form(request, settings.status_callback_url)
-        if fields is None:
-            return Response("invalid signature", status_code=403, media_type="text/plain")
-        if not fields.get("MessageSid") or not fields.get("MessageStatus"):
-            return Response("MessageSid and MessageStatus are required", status_code=400,
-                            media_type="text/plain")
+        fields = await verified_form(request, settings.status_callback_url,
+                                     ("MessageSid", "MessageStatus"))
+        if isinstance(fields, Response):
+            return fields
         await run_in_threadpool(receive_status, fields)
         return Response(status_code=200)
 
