@@ -34,8 +34,9 @@ def tick(args: argparse.Namespace) -> int:
     from bot.jobs import tick as run_tick
     from bot.runtime import Runtime
 
+    at = parse_instant(args.at) if args.at else None  # a bad --at is named before the setup
     runtime = Runtime.from_env(args.db)
-    now = parse_instant(args.at) if args.at else runtime.clock()
+    now = at or runtime.clock()
     for line in run_tick(runtime, now).lines():
         print(line)
     return 0
@@ -62,7 +63,10 @@ def _parse_jsonl() -> int:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise ValueError('each line must be an object with a "text" string')
             today = date.fromisoformat(item["today"]) if item.get("today") else date.today()
