@@ -89,42 +89,68 @@ def roster(factory: sessionmaker[Session], families: int) -> list[Contact]:
         s.flush()
         contacts = []
         for n in range(families):
-            pupil = Pupil(school_id=school.id, upn=f"B{n:012d}", first_name=f"Child{n}",
-                          last_name="Bench", year_group="1", class_name="1A")
+            pupil = Pupil(
+                school_id=school.id,
+                upn=f"B{n:012d}",
+                first_name=f"Child{n}",
+                last_name="Bench",
+                year_group="1",
+                class_name="1A",
+            )
             contact = Contact(school_id=school.id, phone=f"+447700{n:06d}", name=f"Parent {n}")
             s.add_all([pupil, contact])
             contacts.append(contact)
             s.flush()
-            s.add(PupilContact(pupil_id=pupil.id, contact_id=contact.id, relationship_="Mother",
-                               priority=1))
+            s.add(
+                PupilContact(
+                    pupil_id=pupil.id, contact_id=contact.id, relationship_="Mother", priority=1
+                )
+            )
         return contacts
 
 
-def outbound(factory: sessionmaker[Session], contacts: list[Contact], fake: LoopbackTwilio,
-             settings: TwilioSettings, in_flight: int) -> None:
+def outbound(
+    factory: sessionmaker[Session],
+    contacts: list[Contact],
+    fake: LoopbackTwilio,
+    settings: TwilioSettings,
+    in_flight: int,
+) -> None:
     with factory() as s, s.begin():
         for contact in contacts:
-            enqueue_sms(s, key=f"sms:bench:{contact.id}", school_id=contact.school_id,
-                        contact_id=contact.id, to=contact.phone, kind="first_contact", now=NOW,
-                        body=f"Hello, this is Crofton Infants. Child{contact.id} was not in school "
-                             "when the register closed this morning. Please reply with the reason.")
+            enqueue_sms(
+                s,
+                key=f"sms:bench:{contact.id}",
+                school_id=contact.school_id,
+                contact_id=contact.id,
+                to=contact.phone,
+                kind="first_contact",
+                now=NOW,
+                body=f"Hello, this is Crofton Infants. Child{contact.id} was not in school "
+                "when the register closed this morning. Please reply with the reason.",
+            )
     transport = TwilioTransport(settings, timeout=10)
     start = time.perf_counter()
-    report = dispatch_due(factory, {"sms": SmsDeliverer(transport, PUBLIC)}, now=NOW,
-                          max_in_flight=in_flight)
+    report = dispatch_due(
+        factory, {"sms": SmsDeliverer(transport, PUBLIC)}, now=NOW, max_in_flight=in_flight
+    )
     elapsed = time.perf_counter() - start
     with factory() as s:
-        stored = s.scalar(select(func.count()).select_from(Message)
-                          .where(Message.direction == "outbound"))
-        unsent = s.scalar(select(func.count()).select_from(OutboxItem)
-                          .where(OutboxItem.status != "sent"))
+        stored = s.scalar(
+            select(func.count()).select_from(Message).where(Message.direction == "outbound")
+        )
+        unsent = s.scalar(
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.status != "sent")
+        )
     reached = len(fake.sent)
     distinct = len({(m.to, m.body) for m in fake.sent})
     print(f"texts dispatched           {report.sent} in {elapsed:.2f} s, {in_flight} in flight")
     print(f"texts per second           {report.sent / elapsed:,.0f}")
-    print(f"reached Twilio             {reached} ({distinct} distinct; "
-          f"{'exactly once each' if reached == distinct == len(contacts) else 'MISMATCH'}), "
-          f"{stored} messages stored, {unsent} not sent")
+    print(
+        f"reached Twilio             {reached} ({distinct} distinct; "
+        f"{'exactly once each' if reached == distinct == len(contacts) else 'MISMATCH'}), "
+        f"{stored} messages stored, {unsent} not sent"
+    )
 
 
 def free_port() -> int:
@@ -142,8 +168,9 @@ def _serve_router(url: str, settings: TwilioSettings, port: int) -> None:
     factory = session_factory(make_engine(url, pool_size=16, max_overflow=8))
     app = FastAPI()
     app.include_router(twilio_router(factory, settings, clock=lambda: NOW, on_reply=no_op))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                access_log=False)
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
 
 
 @contextmanager
@@ -152,7 +179,8 @@ def web_process(url: str, settings: TwilioSettings) -> Iterator[tuple[str, int]]
     the load generator must not share the web app's interpreter lock."""
     port = free_port()
     process = multiprocessing.get_context("spawn").Process(
-        target=_serve_router, args=(url, settings, port), daemon=True)
+        target=_serve_router, args=(url, settings, port), daemon=True
+    )
     process.start()
     try:
         while True:  # start-up, not timing: wait for the socket to listen
@@ -169,15 +197,25 @@ def web_process(url: str, settings: TwilioSettings) -> Iterator[tuple[str, int]]
         process.join(10)
 
 
-def inbound(factory: sessionmaker[Session], url: str, contacts: list[Contact],
-            settings: TwilioSettings, count: int, clients: int) -> None:
+def inbound(
+    factory: sessionmaker[Session],
+    url: str,
+    contacts: list[Contact],
+    settings: TwilioSettings,
+    count: int,
+    clients: int,
+) -> None:
     requests: list[tuple[bytes, str]] = []
     for n in range(count):
         params = {
-            "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": settings.account_sid,
-            "From": contacts[n % len(contacts)].phone, "To": SCHOOL_NUMBER,
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": settings.account_sid,
+            "From": contacts[n % len(contacts)].phone,
+            "To": SCHOOL_NUMBER,
             "Body": "Sorry, she has a temperature and will be back tomorrow",
-            "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received",
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
             "ApiVersion": "2010-04-01",
         }
         signature = sign(settings.sms_webhook_url, params, settings.auth_token)
@@ -192,9 +230,15 @@ def inbound(factory: sessionmaker[Session], url: str, contacts: list[Contact],
                 local.conn = http.client.HTTPConnection(host, port, timeout=30)
             body, signature = item
             t0 = time.perf_counter()
-            local.conn.request("POST", "/twilio/sms", body=body, headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": signature})
+            local.conn.request(
+                "POST",
+                "/twilio/sms",
+                body=body,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Twilio-Signature": signature,
+                },
+            )
             response = local.conn.getresponse()
             response.read()
             return time.perf_counter() - t0, response.status
@@ -209,22 +253,35 @@ def inbound(factory: sessionmaker[Session], url: str, contacts: list[Contact],
     p50 = statistics.median(latencies) * 1000
     p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
     with factory() as s:
-        stored = s.scalar(select(func.count()).select_from(Message)
-                          .where(Message.direction == "inbound"))
-    print(f"webhooks handled           {len(results)} in {elapsed:.2f} s, {clients} concurrent "
-          f"senders, {ok} answered 200, {stored} stored (with warm-up)")
+        stored = s.scalar(
+            select(func.count()).select_from(Message).where(Message.direction == "inbound")
+        )
+    print(
+        f"webhooks handled           {len(results)} in {elapsed:.2f} s, {clients} concurrent "
+        f"senders, {ok} answered 200, {stored} stored (with warm-up)"
+    )
     print(f"webhooks per second        {len(results) / elapsed:,.0f}")
-    print(f"webhook latency            p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-          f"max {latencies[-1] * 1000:.1f} ms")
+    print(
+        f"webhook latency            p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"max {latencies[-1] * 1000:.1f} ms"
+    )
 
 
 def template_segments() -> None:
     """What each default text costs, filled in with long names: in GSM-7, and in UCS-2 when
     a name carries a letter outside GSM-7 (a Polish "ł" is enough)."""
-    fields = {"school": "St Bartholomew's Church of England Primary Academy",
-              "children": "Oluwaseun, Maximilian and Anastasia", "child": "Maximilian",
-              "session": "this afternoon", "date": "Wed 30 Sep", "school_phone": "01924 967606",
-              "from": "Mon 14 Sep", "to": "Fri 25 Sep", "note": "", "penalty_warning": ""}
+    fields = {
+        "school": "St Bartholomew's Church of England Primary Academy",
+        "children": "Oluwaseun, Maximilian and Anastasia",
+        "child": "Maximilian",
+        "session": "this afternoon",
+        "date": "Wed 30 Sep",
+        "school_phone": "01924 967606",
+        "from": "Mon 14 Sep",
+        "to": "Fri 25 Sep",
+        "note": "",
+        "penalty_warning": "",
+    }
     polish = {**fields, "children": "Michał, Zofia and Anastasia", "child": "Michał"}
     print("template segments          GSM-7 / UCS-2 (long names; a Polish name forces UCS-2)")
     for name, template in DEFAULT_TEMPLATES.items():
@@ -250,9 +307,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database                   {engine.dialect.name}")
         contacts = roster(factory, max(args.texts, 1))
         with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: NOW) as fake:
-            settings = TwilioSettings(account_sid=fake.account_sid, auth_token=fake.auth_token,
-                                      from_number=SCHOOL_NUMBER, messaging_service_sid=None,
-                                      api_url=fake.url, public_base_url=PUBLIC)
+            settings = TwilioSettings(
+                account_sid=fake.account_sid,
+                auth_token=fake.auth_token,
+                from_number=SCHOOL_NUMBER,
+                messaging_service_sid=None,
+                api_url=fake.url,
+                public_base_url=PUBLIC,
+            )
             outbound(factory, contacts, fake, settings, args.in_flight)
             inbound(factory, url, contacts, settings, args.webhooks + 50, args.clients)
         engine.dispose()

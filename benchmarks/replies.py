@@ -126,8 +126,10 @@ def score(rows: list[dict[str, Any]], show_misses: bool) -> None:
     print(f"authorised-for-unauth      {pct(auth_for_unauth, unauth_expected)}")
     print(f"return-date accuracy       {pct(rd_ok, rd_total)}")
     print(f"return dates not expected  {rd_spurious}")
-    print(f"replies per second         {statistics.median(rates):,.0f} (median of {PASSES}; "
-          f"first timed pass: {rates[0]:,.0f})")
+    print(
+        f"replies per second         {statistics.median(rates):,.0f} (median of {PASSES}; "
+        f"first timed pass: {rates[0]:,.0f})"
+    )
     print(f"slowest reply              {slowest * 1000:.2f} ms")
 
     if show_misses:

@@ -62,10 +62,19 @@ def prepare(url: str, pupils: int, workdir: Path, rng: random.Random) -> int:
     for number in range(schools):
         toml = school_settings(number)
         settings = settings_from_text(toml, f"school {number}")
-        now = datetime.combine(DAY, settings.sessions["AM"].register_closes, tzinfo=settings.tz) - timedelta(hours=1)
-        families = build_school(pupils // schools, seed=number, school_number=4000 + number,
-                                classes_per_year=8, years=("R", "1", "2", "3", "4", "5", "6"))
-        pupils_csv, contacts_csv, marks_csv = (workdir / f"{kind}-{number}.csv" for kind in ("p", "c", "m"))
+        now = datetime.combine(
+            DAY, settings.sessions["AM"].register_closes, tzinfo=settings.tz
+        ) - timedelta(hours=1)
+        families = build_school(
+            pupils // schools,
+            seed=number,
+            school_number=4000 + number,
+            classes_per_year=8,
+            years=("R", "1", "2", "3", "4", "5", "6"),
+        )
+        pupils_csv, contacts_csv, marks_csv = (
+            workdir / f"{kind}-{number}.csv" for kind in ("p", "c", "m")
+        )
         write_roster(families, pupils_csv, contacts_csv)
         with marks_csv.open("w") as out:
             out.write("upn,date,session,code,minutes_late,note\n")
@@ -98,7 +107,9 @@ def measure(url: str, pupils: int, *, fakes_elsewhere: bool) -> dict[str, float]
     return {"pupils": pupils, "absent": absent, **result}
 
 
-def _register_close(runtime: Runtime, closes: datetime, sent: Callable[[], int]) -> dict[str, float]:
+def _register_close(
+    runtime: Runtime, closes: datetime, sent: Callable[[], int]
+) -> dict[str, float]:
     """As the worker does it: every school's register-close job fires on the scheduler's
     threads (APScheduler's default pool of 10), sweeps its school and wakes the two outbox
     jobs, texts and Slack, which send what the sweeps have queued so far."""
@@ -107,15 +118,20 @@ def _register_close(runtime: Runtime, closes: datetime, sent: Callable[[], int])
     wake = {channel: threading.Event() for channel in ("sms", "slack")}
     started = time.perf_counter()
     swept_at: list[float] = []
-    with ThreadPoolExecutor(max_workers=10) as scheduler, ThreadPoolExecutor(max_workers=2) as outbox:
+    with (
+        ThreadPoolExecutor(max_workers=10) as scheduler,
+        ThreadPoolExecutor(max_workers=2) as outbox,
+    ):
         jobs = [scheduler.submit(_sweep_one, runtime, urn, closes, swept_at, wake) for urn in urns]
 
         def swept() -> bool:
             return all(job.done() for job in jobs)
 
         texted = _watch(lambda: swept() and sent() >= _texts_queued(runtime))
-        senders = [outbox.submit(_outbox_job, runtime, closes, channel, wake[channel], swept)
-                   for channel in wake]
+        senders = [
+            outbox.submit(_outbox_job, runtime, closes, channel, wake[channel], swept)
+            for channel in wake
+        ]
         retries = sum(sender.result() for sender in senders)
         for job in jobs:
             job.result()
@@ -123,12 +139,21 @@ def _register_close(runtime: Runtime, closes: datetime, sent: Callable[[], int])
     texted.join()
     if retries:
         print(f"  ({retries} sends retried after a refused connection or a timeout)", flush=True)
-    return {"texts": _texts_queued(runtime), "sweep_s": max(swept_at) - started,
-            "texts_s": texted.at - started, "all_s": done - started}
+    return {
+        "texts": _texts_queued(runtime),
+        "sweep_s": max(swept_at) - started,
+        "texts_s": texted.at - started,
+        "all_s": done - started,
+    }
 
 
-def _outbox_job(runtime: Runtime, closes: datetime, channel: str, woken: threading.Event,
-                swept: Callable[[], bool]) -> int:
+def _outbox_job(
+    runtime: Runtime,
+    closes: datetime,
+    channel: str,
+    woken: threading.Event,
+    swept: Callable[[], bool],
+) -> int:
     """One outbox job: runs when a sweep wakes it (or every 10 s), and once more after the
     last sweep; a send waiting for its back-off goes with a later run. Returns retries."""
     moment, retries = closes, 0
@@ -148,8 +173,13 @@ def _outbox_job(runtime: Runtime, closes: datetime, channel: str, woken: threadi
             raise RuntimeError(f"{channel} still unsent an hour after the register closed")
 
 
-def _sweep_one(runtime: Runtime, urn: str, closes: datetime, swept_at: list[float],
-               wake: dict[str, threading.Event]) -> None:
+def _sweep_one(
+    runtime: Runtime,
+    urn: str,
+    closes: datetime,
+    swept_at: list[float],
+    wake: dict[str, threading.Event],
+) -> None:
     sweep_and_escalate(runtime, closes, urns={urn})
     swept_at.append(time.perf_counter())
     for event in wake.values():
@@ -158,13 +188,16 @@ def _sweep_one(runtime: Runtime, urn: str, closes: datetime, swept_at: list[floa
 
 def _texts_queued(runtime: Runtime) -> int:
     with runtime.factory() as session:
-        return session.execute(text("SELECT count(*) FROM outbox WHERE channel = 'sms'")).scalar_one()
+        return session.execute(
+            text("SELECT count(*) FROM outbox WHERE channel = 'sms'")
+        ).scalar_one()
 
 
 def _texts_sent(runtime: Runtime) -> int:
     with runtime.factory() as session:
-        return session.execute(text(
-            "SELECT count(*) FROM outbox WHERE channel = 'sms' AND status = 'sent'")).scalar_one()
+        return session.execute(
+            text("SELECT count(*) FROM outbox WHERE channel = 'sms' AND status = 'sent'")
+        ).scalar_one()
 
 
 @contextmanager
@@ -178,11 +211,18 @@ def _fakes_in_their_own_process(url: str, closes: datetime) -> Iterator[Runtime]
     try:
         twilio, slack = ours.recv()
         runtime = Runtime(
-            factory=session_factory(make_engine(url)), clock=ManualClock(closes),
-            twilio=TwilioSettings(account_sid=twilio["sid"], auth_token=twilio["token"],
-                                  from_number=SCHOOL_NUMBER, messaging_service_sid=None,
-                                  api_url=twilio["url"], public_base_url="http://127.0.0.1:9"),
-            slack=SlackSettings(slack["token"], slack["secret"], slack["url"]))
+            factory=session_factory(make_engine(url)),
+            clock=ManualClock(closes),
+            twilio=TwilioSettings(
+                account_sid=twilio["sid"],
+                auth_token=twilio["token"],
+                from_number=SCHOOL_NUMBER,
+                messaging_service_sid=None,
+                api_url=twilio["url"],
+                public_base_url="http://127.0.0.1:9",
+            ),
+            slack=SlackSettings(slack["token"], slack["secret"], slack["url"]),
+        )
         yield runtime
         runtime.factory.kw["bind"].dispose()
     finally:
@@ -192,8 +232,12 @@ def _fakes_in_their_own_process(url: str, closes: datetime) -> Iterator[Runtime]
 
 def _serve_fakes(conn: Any) -> None:
     with LoopbackTwilio(phone_number=SCHOOL_NUMBER) as twilio, LoopbackSlack() as slack:
-        conn.send(({"url": twilio.url, "sid": twilio.account_sid, "token": twilio.auth_token},
-                   {"url": slack.url, "token": slack.bot_token, "secret": slack.signing_secret}))
+        conn.send(
+            (
+                {"url": twilio.url, "sid": twilio.account_sid, "token": twilio.auth_token},
+                {"url": slack.url, "token": slack.bot_token, "secret": slack.signing_secret},
+            )
+        )
         threading.Event().wait()
 
 
@@ -232,34 +276,49 @@ def fresh_postgres(server: str) -> tuple[str, callable]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pupils", type=int, nargs="+", default=[1500, 30000])
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
-    parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL", "").startswith("postgres")
-                        and os.environ["DATABASE_URL"] or None,
-                        help="a PostgreSQL server URL (a fresh database is made on it)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("DATABASE_URL", "").startswith("postgres")
+        and os.environ["DATABASE_URL"]
+        or None,
+        help="a PostgreSQL server URL (a fresh database is made on it)",
+    )
     args = parser.parse_args()
     targets = ["sqlite"] + (["postgresql"] if args.postgres else [])
     if args.only:
         targets = [t for t in targets if t == args.only]
-    print(f"{'database':<11} {'fakes':<11} {'pupils':>7} {'absent':>7} {'texts':>6} {'sweep s':>8} "
-          f"{'last text s':>12} {'cards too s':>12}")
+    print(
+        f"{'database':<11} {'fakes':<11} {'pupils':>7} {'absent':>7} {'texts':>6} {'sweep s':>8} "
+        f"{'last text s':>12} {'cards too s':>12}"
+    )
     for backend in targets:
         for pupils in args.pupils:
             for elsewhere in (False, True):
                 if backend == "sqlite":
                     with tempfile.TemporaryDirectory() as tmp:
-                        result = measure(f"sqlite:///{tmp}/bench.db", pupils, fakes_elsewhere=elsewhere)
+                        result = measure(
+                            f"sqlite:///{tmp}/bench.db", pupils, fakes_elsewhere=elsewhere
+                        )
                 else:
-                    url, drop = fresh_postgres(args.postgres.replace("postgresql://", "postgresql+psycopg://"))
+                    url, drop = fresh_postgres(
+                        args.postgres.replace("postgresql://", "postgresql+psycopg://")
+                    )
                     try:
                         result = measure(url, pupils, fakes_elsewhere=elsewhere)
                     finally:
                         drop()
                 where = "own process" if elsewhere else "in-process"
-                print(f"{backend:<11} {where:<11} {result['pupils']:>7} {result['absent']:>7} "
-                      f"{result['texts']:>6} {result['sweep_s']:>8.2f} {result['texts_s']:>12.2f} "
-                      f"{result['all_s']:>12.2f}", flush=True)
+                print(
+                    f"{backend:<11} {where:<11} {result['pupils']:>7} {result['absent']:>7} "
+                    f"{result['texts']:>6} {result['sweep_s']:>8.2f} {result['texts_s']:>12.2f} "
+                    f"{result['all_s']:>12.2f}",
+                    flush=True,
+                )
     print("seconds from the register closing: the sweep; the last text accepted by the loopback")
     print("Twilio; every Slack card posted too. Fakes in-process share this interpreter with")
     print("FirstCall; in their own process they stand where Twilio and Slack really are.")

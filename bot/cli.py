@@ -34,20 +34,32 @@ def _date(text: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="firstcall", description="First-day absence follow-up for schools.")
-    parser.add_argument("--db", help="database URL (default: DATABASE_URL or sqlite:///firstcall.db)")
+    parser = argparse.ArgumentParser(
+        prog="firstcall", description="First-day absence follow-up for schools."
+    )
+    parser.add_argument(
+        "--db", help="database URL (default: DATABASE_URL or sqlite:///firstcall.db)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = sub.add_parser("db", help="database administration").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply migrations up to the newest").set_defaults(run=commands.db_upgrade)
+    db = sub.add_parser("db", help="database administration").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("upgrade", help="apply migrations up to the newest").set_defaults(
+        run=commands.db_upgrade
+    )
 
-    school = sub.add_parser("school", help="school settings").add_subparsers(dest="school_command", required=True)
+    school = sub.add_parser("school", help="school settings").add_subparsers(
+        dest="school_command", required=True
+    )
     load = school.add_parser("load", help="create or update a school from its settings file")
     load.add_argument("file", type=Path)
     load.add_argument("--dry-run", action="store_true", help="check the file only")
     load.set_defaults(run=commands.school_load)
 
-    roster = sub.add_parser("roster", help="pupils and contacts").add_subparsers(dest="roster_command", required=True)
+    roster = sub.add_parser("roster", help="pupils and contacts").add_subparsers(
+        dest="roster_command", required=True
+    )
     rimport = roster.add_parser("import", help="import pupils and contacts from CSV")
     rimport.add_argument("pupils", type=Path)
     rimport.add_argument("contacts", type=Path)
@@ -55,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     rimport.add_argument("--dry-run", action="store_true", help="check without writing")
     rimport.set_defaults(run=commands.roster_import)
 
-    register = sub.add_parser("register", help="register marks").add_subparsers(dest="register_command", required=True)
+    register = sub.add_parser("register", help="register marks").add_subparsers(
+        dest="register_command", required=True
+    )
     mimport = register.add_parser("import", help="import marks from CSV")
     mimport.add_argument("file", type=Path)
     mimport.add_argument("--school", help="URN, when a UPN is on roll at several schools")
@@ -85,38 +99,53 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
     parse.add_argument("text", nargs="*", help="the reply")
     parse.add_argument("--today", type=_date, help="the school day it answers (default today)")
     parse.add_argument("--children", help="first names of the absent children, comma-separated")
-    parse.add_argument("--jsonl", action="store_true",
-                       help='read {"id","text","today","children"} lines on stdin')
+    parse.add_argument(
+        "--jsonl", action="store_true", help='read {"id","text","today","children"} lines on stdin'
+    )
     parse.set_defaults(run=commands_run.parse)
 
     demo = sub.add_parser("demo", help="the whole product on one machine, on loopback fakes")
     demo.add_argument("--days", type=int, default=3, help="school days to replay (default 3)")
     demo.add_argument("--seed", type=int, default=1, help="for a repeatable run")
-    demo.add_argument("--school", type=Path, help="your own settings file (default: examples/crofton.toml)")
-    demo.add_argument("--speed", type=float, default=0.0,
-                      help="simulated seconds per real second, to watch it (default: as fast as it runs)")
+    demo.add_argument(
+        "--school", type=Path, help="your own settings file (default: examples/crofton.toml)"
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="simulated seconds per real second, to watch it (default: as fast as it runs)",
+    )
     demo.add_argument("--date", type=_date, help="the first school day (default 2026-03-10)")
     demo.add_argument("--pupils", type=int, default=300)
-    demo.add_argument("--serve", action="store_true", help="keep it running to play parent and office")
+    demo.add_argument(
+        "--serve", action="store_true", help="keep it running to play parent and office"
+    )
     demo.add_argument("--port", type=int, default=8765, help="with --serve")
     demo.add_argument("--summary-json", type=Path, help="also write the summary as JSON")
     demo.set_defaults(run=commands_run.demo)
 
     sandbox = sub.add_parser("sandbox", help="talk to a running `demo --serve`").add_subparsers(
-        dest="sandbox_command", required=True)
+        dest="sandbox_command", required=True
+    )
     reply = sandbox.add_parser("reply", help="text the school as a parent (signed as Twilio does)")
     reply.add_argument("phone")
     reply.add_argument("text", nargs="+")
     reply.set_defaults(run=commands_run.sandbox_reply)
-    slash = sandbox.add_parser("slash", help="run a slash command as a Slack user (signed as Slack does)")
+    slash = sandbox.add_parser(
+        "slash", help="run a slash command as a Slack user (signed as Slack does)"
+    )
     slash.add_argument("user", help="Slack user ID from the settings, e.g. U0CROFT01")
     slash.add_argument("command_line", help='e.g. "/absence approve Jayden"')
     slash.set_defaults(run=commands_run.sandbox_slash)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Children's data: twilio's client logs every request's numbers and text at INFO, and
     # httpx logs URLs; our own logs carry IDs only.
@@ -130,11 +159,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ImportFailed) as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
-        print(f"nothing was written ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)})",
-              file=sys.stderr)
+        print(
+            f"nothing was written ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)})",
+            file=sys.stderr,
+        )
         return 2
-    except (DatabaseUrlError, UnknownSchool, UsageError, ClockError, ConfigError,
-            commands.CommandError) as exc:
+    except (
+        DatabaseUrlError,
+        UnknownSchool,
+        UsageError,
+        ClockError,
+        ConfigError,
+        commands.CommandError,
+    ) as exc:
         print(f"firstcall: {exc}", file=sys.stderr)
         return 2
     except (OperationalError, ProgrammingError) as exc:

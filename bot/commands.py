@@ -36,8 +36,10 @@ def school_load(args: argparse.Namespace) -> int:
         return 0
     with transaction(_factory(args)) as session:
         school = load_school(session, settings, text, now=clock_from_env()())
-        print(f"loaded {school.name} (URN {school.urn}): {len(settings.staff)} staff, "
-              f"{len(settings.policy.ladder)} ladder steps")
+        print(
+            f"loaded {school.name} (URN {school.urn}): {len(settings.staff)} staff, "
+            f"{len(settings.policy.ladder)} ladder steps"
+        )
     return 0
 
 
@@ -45,8 +47,14 @@ def roster_import(args: argparse.Namespace) -> int:
     factory = _factory(args)
     with factory() as session, session.begin():
         school = find_school(session, args.school)
-        report = import_roster(session, school, args.pupils, args.contacts,
-                               now=clock_from_env()(), dry_run=args.dry_run)
+        report = import_roster(
+            session,
+            school,
+            args.pupils,
+            args.contacts,
+            now=clock_from_env()(),
+            dry_run=args.dry_run,
+        )
         if args.dry_run:
             session.rollback()
     print(report.summary(f"roster for {school.name}"))
@@ -58,8 +66,9 @@ def roster_import(args: argparse.Namespace) -> int:
 def register_import(args: argparse.Namespace) -> int:
     factory = _factory(args)
     with factory() as session, session.begin():
-        report = import_marks(session, args.file, now=clock_from_env()(),
-                              school_urn=args.school, dry_run=args.dry_run)
+        report = import_marks(
+            session, args.file, now=clock_from_env()(), school_urn=args.school, dry_run=args.dry_run
+        )
         if args.dry_run:
             session.rollback()
     print(report.summary(f"marks from {args.file}"))

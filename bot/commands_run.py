@@ -93,12 +93,27 @@ def demo(args: argparse.Namespace) -> int:
     if args.days < 1 or args.pupils < 10:
         raise CommandError("--days must be 1 or more and --pupils 10 or more")
     if args.serve:
-        serve_demo(school, args.date or DEFAULT_START, port=args.port, seed=args.seed, db_url=args.db,
-                   console=Console())
+        serve_demo(
+            school,
+            args.date or DEFAULT_START,
+            port=args.port,
+            seed=args.seed,
+            db_url=args.db,
+            console=Console(),
+        )
         return 0
-    run_demo(DemoOptions(days=args.days, seed=args.seed, school_file=school, speed=args.speed,
-                         db_url=args.db, start=args.date or DEFAULT_START, pupils=args.pupils,
-                         summary_json=args.summary_json))
+    run_demo(
+        DemoOptions(
+            days=args.days,
+            seed=args.seed,
+            school_file=school,
+            speed=args.speed,
+            db_url=args.db,
+            start=args.date or DEFAULT_START,
+            pupils=args.pupils,
+            summary_json=args.summary_json,
+        )
+    )
     return 0
 
 

@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TickReport:
-    swept: list[tuple[str, str, str, str]] = field(default_factory=list)  # urn, date, session, status
+    swept: list[tuple[str, str, str, str]] = field(
+        default_factory=list
+    )  # urn, date, session, status
     steps: int = 0
     dispatch: DispatchReport | None = None
     reconciled: int = 0
@@ -43,8 +45,9 @@ class TickReport:
         return out
 
 
-def sweep_and_escalate(runtime: Runtime, now: datetime, *,
-                       urns: Collection[str] | None = None) -> TickReport:
+def sweep_and_escalate(
+    runtime: Runtime, now: datetime, *, urns: Collection[str] | None = None
+) -> TickReport:
     """Register-close sweeps due now, then ladder steps due now, each school (of `urns`, or
     all) in its own transaction so one school's problem does not hold up another's."""
     with _ONE_SWEEP_AT_A_TIME:
@@ -56,7 +59,9 @@ def sweep_and_escalate(runtime: Runtime, now: datetime, *,
 _ONE_SWEEP_AT_A_TIME = threading.RLock()
 
 
-def _sweep_and_escalate(runtime: Runtime, now: datetime, urns: Collection[str] | None) -> TickReport:
+def _sweep_and_escalate(
+    runtime: Runtime, now: datetime, urns: Collection[str] | None
+) -> TickReport:
     report = TickReport()
     with runtime.factory() as session:
         contexts = [ctx for ctx in all_contexts(session) if urns is None or ctx.school.urn in urns]
@@ -73,10 +78,16 @@ def _sweep_and_escalate(runtime: Runtime, now: datetime, urns: Collection[str] |
 CHANNELS = ("sms", "slack")
 
 
-def dispatch(runtime: Runtime, now: datetime, *, max_in_flight: int = 16,
-             channels: Collection[str] = CHANNELS) -> DispatchReport:
+def dispatch(
+    runtime: Runtime,
+    now: datetime,
+    *,
+    max_in_flight: int = 16,
+    channels: Collection[str] = CHANNELS,
+) -> DispatchReport:
     """Send what is due on `channels`. The worker runs texts and Slack as two jobs, so a
     morning's cards never hold up the texts of a school whose register closes a moment later."""
+
     def failed(session: Session, item: OutboxItem, error: Any) -> None:
         if item.channel == "sms":
             text_undelivered(session, item.payload.get("case_ids", []), now)
@@ -86,15 +97,28 @@ def dispatch(runtime: Runtime, now: datetime, *, max_in_flight: int = 16,
         deliverers["sms"] = SmsDeliverer(runtime.transport, runtime.twilio.public_base_url)
     if "slack" in channels:
         deliverers["slack"] = SlackDeliverer(runtime.slack_client)
-    return dispatch_due(runtime.factory, deliverers, now=now, max_in_flight=max_in_flight,
-                        on_permanent_failure=failed)
+    return dispatch_due(
+        runtime.factory,
+        deliverers,
+        now=now,
+        max_in_flight=max_in_flight,
+        on_permanent_failure=failed,
+    )
 
 
-def tick(runtime: Runtime, now: datetime, *, jobs: Sequence[str] = ("sweep", "dispatch", "reconcile")) -> TickReport:
+def tick(
+    runtime: Runtime, now: datetime, *, jobs: Sequence[str] = ("sweep", "dispatch", "reconcile")
+) -> TickReport:
     report = sweep_and_escalate(runtime, now) if "sweep" in jobs else TickReport()
     if "reconcile" in jobs:
-        report.reconciled = reconcile(runtime.factory, runtime.transport, runtime.twilio, now=now,
-                                      on_reply=reply_received, on_opt_change=opt_change)
+        report.reconciled = reconcile(
+            runtime.factory,
+            runtime.transport,
+            runtime.twilio,
+            now=now,
+            on_reply=reply_received,
+            on_opt_change=opt_change,
+        )
     if "dispatch" in jobs:
         report.dispatch = dispatch(runtime, now)
     return report

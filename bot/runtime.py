@@ -37,8 +37,11 @@ class SlackSettings:
         url = environ.get("SLACK_API_URL") or SLACK_API
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"SLACK_API_URL: not a URL: {url!r}")
-        return cls(environ["SLACK_BOT_TOKEN"], environ["SLACK_SIGNING_SECRET"],
-                   url if url.endswith("/") else url + "/")
+        return cls(
+            environ["SLACK_BOT_TOKEN"],
+            environ["SLACK_SIGNING_SECRET"],
+            url if url.endswith("/") else url + "/",
+        )
 
 
 @dataclass
@@ -51,8 +54,9 @@ class Runtime:
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_env(cls, database_url: str | None = None,
-                 environ: Mapping[str, str] = os.environ) -> Runtime:
+    def from_env(
+        cls, database_url: str | None = None, environ: Mapping[str, str] = os.environ
+    ) -> Runtime:
         twilio = TwilioSettings.from_env(environ)
         slack = SlackSettings.from_env(environ)
         return cls(session_factory(make_engine(database_url)), clock_from_env(), twilio, slack)
@@ -69,5 +73,9 @@ class Runtime:
     def bolt(self) -> App:
         from bot.slack.app import build_app
 
-        return build_app(self.factory, client=self.slack_client,
-                         signing_secret=self.slack.signing_secret, clock=self.clock)
+        return build_app(
+            self.factory,
+            client=self.slack_client,
+            signing_secret=self.slack.signing_secret,
+            clock=self.clock,
+        )

@@ -21,9 +21,16 @@ log = logging.getLogger(__name__)
 
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="FirstCall", docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(twilio_router(
-        runtime.factory, runtime.twilio, clock=runtime.clock, on_reply=reply_received,
-        on_opt_change=opt_change, on_status=status_changed))
+    app.include_router(
+        twilio_router(
+            runtime.factory,
+            runtime.twilio,
+            clock=runtime.clock,
+            on_reply=reply_received,
+            on_opt_change=opt_change,
+            on_status=status_changed,
+        )
+    )
     bolt = runtime.bolt
 
     @app.post("/slack/events")

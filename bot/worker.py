@@ -31,8 +31,9 @@ LOCK_ID = 0x46_43_57  # "FCW": FirstCall worker
 
 
 @contextmanager
-def leadership(runtime: Runtime, *, poll_seconds: float = 5.0,
-               stop: threading.Event | None = None) -> Iterator[bool]:
+def leadership(
+    runtime: Runtime, *, poll_seconds: float = 5.0, stop: threading.Event | None = None
+) -> Iterator[bool]:
     """Stand by until this process leads, then lead until the block ends: yields True, or
     False if `stop` was set while standing by."""
     engine = runtime.factory.kw["bind"]
@@ -41,9 +42,15 @@ def leadership(runtime: Runtime, *, poll_seconds: float = 5.0,
         with engine.connect() as conn:
             # A session-level lock on a connection of its own: it outlives transactions and
             # is released by PostgreSQL the moment this process dies.
-            if not _wait_for(lambda: bool(conn.execute(
-                    text("SELECT pg_try_advisory_lock(:id)"), {"id": LOCK_ID}).scalar()),
-                    conn.commit, stop, poll_seconds, "another worker leads; standing by"):
+            if not _wait_for(
+                lambda: bool(
+                    conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": LOCK_ID}).scalar()
+                ),
+                conn.commit,
+                stop,
+                poll_seconds,
+                "another worker leads; standing by",
+            ):
                 yield False
                 return
             conn.commit()
@@ -56,6 +63,7 @@ def leadership(runtime: Runtime, *, poll_seconds: float = 5.0,
         return
     database = engine.url.database or "firstcall.db"
     with open(Path(database).with_suffix(".worker.lock"), "w") as handle:
+
         def try_lock() -> bool:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -63,8 +71,13 @@ def leadership(runtime: Runtime, *, poll_seconds: float = 5.0,
                 return False
             return True
 
-        if not _wait_for(try_lock, lambda: None, stop, poll_seconds,
-                         "another worker leads on this SQLite database; standing by"):
+        if not _wait_for(
+            try_lock,
+            lambda: None,
+            stop,
+            poll_seconds,
+            "another worker leads on this SQLite database; standing by",
+        ):
             yield False
             return
         log.info("leading (lock file)")
@@ -74,8 +87,13 @@ def leadership(runtime: Runtime, *, poll_seconds: float = 5.0,
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _wait_for(attempt: Callable[[], bool], after_miss: Callable[[], None], stop: threading.Event,
-              poll_seconds: float, standing_by: str) -> bool:
+def _wait_for(
+    attempt: Callable[[], bool],
+    after_miss: Callable[[], None],
+    stop: threading.Event,
+    poll_seconds: float,
+    standing_by: str,
+) -> bool:
     announced = False
     while not attempt():
         after_miss()
@@ -114,19 +132,56 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
     with runtime.factory() as session:
         for ctx in all_contexts(session):
             for label, times in ctx.settings.sessions.items():
-                scheduler.add_job(run, CronTrigger(day_of_week="mon-fri", hour=times.register_closes.hour,
-                                                   minute=times.register_closes.minute, timezone=ctx.settings.tz),
-                                  args=[f"sweep {ctx.school.urn} {label}", partial(_sweep_school, runtime, scheduler, ctx.school.urn)],
-                                  id=f"sweep-{ctx.school.urn}-{label}", misfire_grace_time=600)
-    scheduler.add_job(run, IntervalTrigger(minutes=1), args=["ladder", lambda t: sweep_and_escalate(runtime, t)],
-                      id="ladder", coalesce=True, max_instances=1)
+                scheduler.add_job(
+                    run,
+                    CronTrigger(
+                        day_of_week="mon-fri",
+                        hour=times.register_closes.hour,
+                        minute=times.register_closes.minute,
+                        timezone=ctx.settings.tz,
+                    ),
+                    args=[
+                        f"sweep {ctx.school.urn} {label}",
+                        partial(_sweep_school, runtime, scheduler, ctx.school.urn),
+                    ],
+                    id=f"sweep-{ctx.school.urn}-{label}",
+                    misfire_grace_time=600,
+                )
+    scheduler.add_job(
+        run,
+        IntervalTrigger(minutes=1),
+        args=["ladder", lambda t: sweep_and_escalate(runtime, t)],
+        id="ladder",
+        coalesce=True,
+        max_instances=1,
+    )
     for channel in CHANNELS:  # a job each: cards never hold up texts, nor texts cards
-        scheduler.add_job(run, IntervalTrigger(seconds=10),
-                          args=[f"outbox {channel}", partial(_dispatch, runtime, channel)],
-                          id=f"outbox-{channel}", coalesce=True, max_instances=1)
-    scheduler.add_job(run, IntervalTrigger(minutes=5), args=["reconcile", lambda t: reconcile(
-        runtime.factory, runtime.transport, runtime.twilio, now=t, on_reply=reply_received, on_opt_change=opt_change)],
-                      id="reconcile", coalesce=True, max_instances=1)
+        scheduler.add_job(
+            run,
+            IntervalTrigger(seconds=10),
+            args=[f"outbox {channel}", partial(_dispatch, runtime, channel)],
+            id=f"outbox-{channel}",
+            coalesce=True,
+            max_instances=1,
+        )
+    scheduler.add_job(
+        run,
+        IntervalTrigger(minutes=5),
+        args=[
+            "reconcile",
+            lambda t: reconcile(
+                runtime.factory,
+                runtime.transport,
+                runtime.twilio,
+                now=t,
+                on_reply=reply_received,
+                on_opt_change=opt_change,
+            ),
+        ],
+        id="reconcile",
+        coalesce=True,
+        max_instances=1,
+    )
     return scheduler
 
 

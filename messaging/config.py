@@ -48,18 +48,24 @@ class TwilioSettings:
 
         account_sid = required("TWILIO_ACCOUNT_SID")
         if not _ACCOUNT_SID.match(account_sid):
-            raise ConfigError("TWILIO_ACCOUNT_SID: not an account SID (AC followed by 32 hex digits)")
+            raise ConfigError(
+                "TWILIO_ACCOUNT_SID: not an account SID (AC followed by 32 hex digits)"
+            )
         auth_token = required("TWILIO_AUTH_TOKEN")
         service = environ.get("TWILIO_MESSAGING_SERVICE_SID", "").strip() or None
         sender = environ.get("TWILIO_FROM_NUMBER", "").strip() or None
         if service is None and sender is None:
-            raise ConfigError("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER: one is needed "
-                              "(a UK long code, so parents can reply)")
+            raise ConfigError(
+                "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER: one is needed "
+                "(a UK long code, so parents can reply)"
+            )
         if service is not None and not _SERVICE_SID.match(service):
             raise ConfigError("TWILIO_MESSAGING_SERVICE_SID: not a Messaging Service SID (MG...)")
         if sender is not None and not _E164.match(sender):
-            raise ConfigError(f"TWILIO_FROM_NUMBER: must be an E.164 number like +447700900123, "
-                              f"got {sender!r} (alphanumeric sender IDs are one-way)")
+            raise ConfigError(
+                f"TWILIO_FROM_NUMBER: must be an E.164 number like +447700900123, "
+                f"got {sender!r} (alphanumeric sender IDs are one-way)"
+            )
         return cls(
             account_sid=account_sid,
             auth_token=auth_token,

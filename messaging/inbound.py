@@ -40,15 +40,30 @@ Clock = Callable[[], datetime]
 
 
 class OptChangeHook(Protocol):
-    def __call__(self, session: Session, phone: str, contacts: Sequence[Contact], *,
-                 opted_out: bool, now: datetime) -> None: ...
+    def __call__(
+        self,
+        session: Session,
+        phone: str,
+        contacts: Sequence[Contact],
+        *,
+        opted_out: bool,
+        now: datetime,
+    ) -> None: ...
 
 
 # Delivery states in the order a message moves through them; callbacks arrive out of order
 # and a status never moves back (delivered must not become sent).
 STATUS_RANK = {
-    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
-    "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4, "partially_delivered": 4,
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+    "partially_delivered": 4,
     "read": 5,
 }
 # Delivery errors that say the number cannot take texts: 30005 unknown handset (the number
@@ -91,11 +106,21 @@ def ingest(
     kind = keyword_kind(body)
     schools = {c.school_id for c in contacts}
     message = Message(
-        school_id=contacts[0].school_id if len(schools) == 1 else None, direction="inbound",
-        sid=sid, contact_id=contacts[0].id if contacts else None, from_phone=from_, to_phone=to,
-        body=body, status="received", error_code=None, outbox_id=None,
+        school_id=contacts[0].school_id if len(schools) == 1 else None,
+        direction="inbound",
+        sid=sid,
+        contact_id=contacts[0].id if contacts else None,
+        from_phone=from_,
+        to_phone=to,
+        body=body,
+        status="received",
+        error_code=None,
+        outbox_id=None,
         # Nothing for the bot to do: a keyword nobody needs telling about, or a stranger.
-        handled=not contacts or kind == "help", created_at=now, updated_at=now)
+        handled=not contacts or kind == "help",
+        created_at=now,
+        updated_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(message)
@@ -104,8 +129,13 @@ def ingest(
         winner = session.scalars(select(Message).where(Message.sid == sid)).one()
         return Ingested(winner.id, False, None, None)
     if kind in ("opt_out", "opt_in"):
-        record_opt_out(session, from_, keyword=body.strip().upper() or kind, now=now,
-                       opted_out=kind == "opt_out")
+        record_opt_out(
+            session,
+            from_,
+            keyword=body.strip().upper() or kind,
+            now=now,
+            opted_out=kind == "opt_out",
+        )
     reply = None
     if kind == "opt_in":
         reply = _template(session, contacts, "opted_in")
@@ -139,8 +169,11 @@ def handle_stored(
     """
     try:
         with transaction(factory) as session:
-            query = select(Message).where(Message.id == message_id).with_for_update(
-                skip_locked=skip_locked)
+            query = (
+                select(Message)
+                .where(Message.id == message_id)
+                .with_for_update(skip_locked=skip_locked)
+            )
             message = session.scalar(query.execution_options(populate_existing=True))
             if message is None or message.handled or message.direction != "inbound":
                 return False
@@ -148,16 +181,20 @@ def handle_stored(
             kind = keyword_kind(message.body)
             if kind in ("opt_out", "opt_in"):
                 if on_opt_change is not None and contacts:
-                    on_opt_change(session, message.from_phone, contacts,
-                                  opted_out=kind == "opt_out", now=now)
+                    on_opt_change(
+                        session, message.from_phone, contacts, opted_out=kind == "opt_out", now=now
+                    )
             elif kind is None and contacts:
                 on_reply(session, message, contacts, now)
             message.handled = True
             message.updated_at = now
             return True
     except Exception as exc:  # noqa: BLE001 - the text is stored; reconciliation retries it
-        log.error("inbound message %s: callback raised %s; left for reconciliation",
-                  message_id, type(exc).__name__)
+        log.error(
+            "inbound message %s: callback raised %s; left for reconciliation",
+            message_id,
+            type(exc).__name__,
+        )
         return False
 
 
@@ -178,7 +215,12 @@ def _template(session: Session, contacts: Sequence[Contact], name: str) -> str:
 
 
 def record_status(
-    session: Session, sid: str, status: str, error_code: int | None, *, now: datetime,
+    session: Session,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    *,
+    now: datetime,
     from_: str | None = None,
 ) -> Message | None:
     """Apply a status callback to our outbound message; None if the sid is not ours.
@@ -219,8 +261,9 @@ def twilio_router(
     router = APIRouter()
     validator = RequestValidator(settings.auth_token)
 
-    async def verified_form(request: Request, signed_url: str,
-                            required: tuple[str, ...]) -> dict[str, str] | Response:
+    async def verified_form(
+        request: Request, signed_url: str, required: tuple[str, ...]
+    ) -> dict[str, str] | Response:
         """The form's fields, or the answer to give: 403 for a bad signature (nothing is
         stored), 400 for a signed request missing what the route needs."""
         form = await request.form()
@@ -232,29 +275,42 @@ def twilio_router(
             return Response("invalid signature", status_code=403, media_type="text/plain")
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
         if not all(fields.get(name) for name in required):
-            return Response(f"{' and '.join(required)} are required", status_code=400,
-                            media_type="text/plain")
+            return Response(
+                f"{' and '.join(required)} are required", status_code=400, media_type="text/plain"
+            )
         return fields
 
     def receive_sms(fields: Mapping[str, str]) -> str | None:
         now = clock()
         with transaction(factory) as session:
-            ingested = ingest(session, sid=fields["MessageSid"], from_=fields["From"],
-                              to=fields.get("To", ""), body=fields.get("Body", ""), now=now)
+            ingested = ingest(
+                session,
+                sid=fields["MessageSid"],
+                from_=fields["From"],
+                to=fields.get("To", ""),
+                body=fields.get("Body", ""),
+                now=now,
+            )
         if not ingested.created:
             log.info("inbound %s: duplicate delivery, already stored", fields["MessageSid"])
             return None
-        handle_stored(factory, ingested.message_id, now=now, on_reply=on_reply,
-                      on_opt_change=on_opt_change)
+        handle_stored(
+            factory, ingested.message_id, now=now, on_reply=on_reply, on_opt_change=on_opt_change
+        )
         return ingested.reply
 
     def receive_status(fields: Mapping[str, str]) -> None:
         now = clock()
         code = fields.get("ErrorCode") or ""
         with transaction(factory) as session:
-            message = record_status(session, fields["MessageSid"], fields["MessageStatus"],
-                                    int(code) if code.isdigit() else None, now=now,
-                                    from_=fields.get("From"))
+            message = record_status(
+                session,
+                fields["MessageSid"],
+                fields["MessageStatus"],
+                int(code) if code.isdigit() else None,
+                now=now,
+                from_=fields.get("From"),
+            )
             message_id = message.id if message is not None else None
         if message_id is None or on_status is None:
             return
@@ -264,8 +320,7 @@ def twilio_router(
                 if message is not None:
                     on_status(session, message, now)
         except Exception as exc:  # noqa: BLE001 - the status is recorded; Twilio cannot retry
-            log.error("status for message %s: on_status raised %s", message_id,
-                      type(exc).__name__)
+            log.error("status for message %s: on_status raised %s", message_id, type(exc).__name__)
 
     @router.post("/twilio/sms")
     async def sms(request: Request) -> Response:
@@ -276,8 +331,9 @@ def twilio_router(
 
     @router.post("/twilio/status")
     async def status(request: Request) -> Response:
-        fields = await verified_form(request, settings.status_callback_url,
-                                     ("MessageSid", "MessageStatus"))
+        fields = await verified_form(
+            request, settings.status_callback_url, ("MessageSid", "MessageStatus")
+        )
         if isinstance(fields, Response):
             return fields
         await run_in_threadpool(receive_status, fields)
@@ -288,6 +344,5 @@ def twilio_router(
 
 def twiml(reply: str | None) -> Response:
     """TwiML that texts ``reply`` back, or sends nothing."""
-    body = (f"<Response><Message>{escape(reply)}</Message></Response>" if reply
-            else _EMPTY_TWIML)
+    body = f"<Response><Message>{escape(reply)}</Message></Response>" if reply else _EMPTY_TWIML
     return Response(body, media_type="application/xml")

@@ -20,7 +20,8 @@ KeywordKind = Literal["opt_out", "opt_in", "help"]
 # Twilio's default keywords. Only an exact match of the whole body counts (any case, spaces
 # trimmed): "stop texting me" is not one, and the reply parser reads it instead.
 OPT_OUT_KEYWORDS = frozenset(
-    {"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"})
+    {"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"}
+)
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 

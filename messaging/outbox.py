@@ -81,15 +81,42 @@ class Outgoing:
     school_id: int | None
 
     def values(self, now: datetime) -> dict[str, Any]:
-        return {"key": self.key, "channel": self.channel, "school_id": self.school_id,
-                "payload": self.payload, "status": "pending", "attempts": 0,
-                "next_attempt_at": now, "result": {}, "created_at": now}
+        return {
+            "key": self.key,
+            "channel": self.channel,
+            "school_id": self.school_id,
+            "payload": self.payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "result": {},
+            "created_at": now,
+        }
 
 
-def sms(*, key: str, school_id: int, contact_id: int | None, to: str, body: str, kind: str,
-        case_ids: Sequence[int] = ()) -> Outgoing:
-    return Outgoing(key, "sms", {"to": to, "body": body, "contact_id": contact_id, "kind": kind,
-                                 "case_ids": list(case_ids), "segments": segments(body)}, school_id)
+def sms(
+    *,
+    key: str,
+    school_id: int,
+    contact_id: int | None,
+    to: str,
+    body: str,
+    kind: str,
+    case_ids: Sequence[int] = (),
+) -> Outgoing:
+    return Outgoing(
+        key,
+        "sms",
+        {
+            "to": to,
+            "body": body,
+            "contact_id": contact_id,
+            "kind": kind,
+            "case_ids": list(case_ids),
+            "segments": segments(body),
+        },
+        school_id,
+    )
 
 
 def enqueue(
@@ -107,10 +134,12 @@ def enqueue(
     key is absorbed by ON CONFLICT DO NOTHING, so the caller's transaction carries on. Pending
     objects are not flushed for it (the row depends on none).
     """
-    statement = (upsert(session, OutboxItem)
-                 .values(Outgoing(key, channel, payload, school_id).values(now))
-                 .on_conflict_do_nothing(index_elements=["key"])
-                 .returning(OutboxItem))
+    statement = (
+        upsert(session, OutboxItem)
+        .values(Outgoing(key, channel, payload, school_id).values(now))
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxItem)
+    )
     with session.no_autoflush:
         item = session.scalars(statement).one_or_none()
         if item is None:
@@ -123,10 +152,12 @@ def enqueue_all(session: Session, rows: Sequence[Outgoing], *, now: datetime) ->
     on its key exactly as `enqueue` is."""
     unique = list({row.key: row for row in rows}.values())
     for start in range(0, len(unique), 500):
-        chunk = unique[start:start + 500]
-        statement = (upsert(session, OutboxItem)
-                     .values([row.values(now) for row in chunk])
-                     .on_conflict_do_nothing(index_elements=["key"]))
+        chunk = unique[start : start + 500]
+        statement = (
+            upsert(session, OutboxItem)
+            .values([row.values(now) for row in chunk])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
         with session.no_autoflush:
             session.execute(statement)
 
@@ -143,10 +174,23 @@ def enqueue_sms(
     now: datetime,
     case_ids: Sequence[int] = (),
 ) -> OutboxItem:
-    row = sms(key=key, school_id=school_id, contact_id=contact_id, to=to, body=body, kind=kind,
-              case_ids=case_ids)
-    return enqueue(session, key=row.key, channel=row.channel, payload=row.payload,
-                   school_id=row.school_id, now=now)
+    row = sms(
+        key=key,
+        school_id=school_id,
+        contact_id=contact_id,
+        to=to,
+        body=body,
+        kind=kind,
+        case_ids=case_ids,
+    )
+    return enqueue(
+        session,
+        key=row.key,
+        channel=row.channel,
+        payload=row.payload,
+        school_id=row.school_id,
+        now=now,
+    )
 
 
 # -- the SMS deliverer -------------------------------------------------------------------------
@@ -164,30 +208,59 @@ class SmsDeliverer:
         self.transport = transport
         self.status_callback = public_base_url.rstrip("/") + "/twilio/status"
 
-    def plan(self, session: Session, items: Sequence[OutboxItem]) -> dict[int, Outbound | DeliveryCancelled]:
+    def plan(
+        self, session: Session, items: Sequence[OutboxItem]
+    ) -> dict[int, Outbound | DeliveryCancelled]:
         payloads = {item.id: item.payload for item in items}
         phones = {p["to"] for p in payloads.values()}
         contact_ids = {p["contact_id"] for p in payloads.values() if p.get("contact_id")}
-        opted_out = set(session.scalars(select(OptOut.phone).where(
-            OptOut.phone.in_(phones), OptOut.opted_out.is_(True)))) if phones else set()
-        contacts = {c.id: c for c in session.scalars(
-            select(Contact).where(Contact.id.in_(contact_ids)))} if contact_ids else {}
+        opted_out = (
+            set(
+                session.scalars(
+                    select(OptOut.phone).where(OptOut.phone.in_(phones), OptOut.opted_out.is_(True))
+                )
+            )
+            if phones
+            else set()
+        )
+        contacts = (
+            {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
+            if contact_ids
+            else {}
+        )
         links: dict[int, list[PupilContact]] = {}
-        for link in (session.scalars(select(PupilContact).where(
-                PupilContact.contact_id.in_(contact_ids))) if contact_ids else ()):
+        for link in (
+            session.scalars(select(PupilContact).where(PupilContact.contact_id.in_(contact_ids)))
+            if contact_ids
+            else ()
+        ):
             links.setdefault(link.contact_id, []).append(link)
         barred = {cid for cid, rows in links.items() if any(r.no_contact for r in rows)}
-        case_ids = {c for item in items if item.payload.get("contact_id") in barred
-                    for c in item.payload.get("case_ids") or []}
-        case_pupils = dict(session.execute(select(AbsenceCase.id, AbsenceCase.pupil_id).where(
-            AbsenceCase.id.in_(case_ids))).all()) if case_ids else {}
+        case_ids = {
+            c
+            for item in items
+            if item.payload.get("contact_id") in barred
+            for c in item.payload.get("case_ids") or []
+        }
+        case_pupils = (
+            dict(
+                session.execute(
+                    select(AbsenceCase.id, AbsenceCase.pupil_id).where(AbsenceCase.id.in_(case_ids))
+                ).all()
+            )
+            if case_ids
+            else {}
+        )
         plans: dict[int, Outbound | DeliveryCancelled] = {}
         for item in items:
             payload = item.payload
             contact = contacts.get(payload.get("contact_id") or -1)
-            reason = _why_not(payload["to"] in opted_out, contact,
-                              links.get(contact.id, []) if contact else [],
-                              {case_pupils.get(c) for c in payload.get("case_ids") or []})
+            reason = _why_not(
+                payload["to"] in opted_out,
+                contact,
+                links.get(contact.id, []) if contact else [],
+                {case_pupils.get(c) for c in payload.get("case_ids") or []},
+            )
             if reason is not None:
                 plans[item.id] = DeliveryCancelled(reason)
                 continue
@@ -195,9 +268,16 @@ class SmsDeliverer:
             since = datetime.fromisoformat(uncertain) - FIND_MARGIN if uncertain else None
             known: frozenset[str] = frozenset()
             if since is not None:  # rare: only after a timeout or a crash
-                known = frozenset(session.scalars(select(Message.sid).where(
-                    Message.direction == "outbound", Message.to_phone == payload["to"],
-                    Message.created_at >= since, Message.sid.is_not(None))))
+                known = frozenset(
+                    session.scalars(
+                        select(Message.sid).where(
+                            Message.direction == "outbound",
+                            Message.to_phone == payload["to"],
+                            Message.created_at >= since,
+                            Message.sid.is_not(None),
+                        )
+                    )
+                )
             plans[item.id] = Outbound(item.id, payload["to"], payload["body"], since, known)
         return plans
 
@@ -206,21 +286,36 @@ class SmsDeliverer:
         it (a timeout, a crash): a parent never gets the same text twice. Raises
         TransportError. Returns the text and whether it was adopted."""
         if outbound.uncertain_since is not None:
-            found = self.transport.find_sent(outbound.to, outbound.body, outbound.uncertain_since,
-                                             exclude=outbound.known_sids)
+            found = self.transport.find_sent(
+                outbound.to, outbound.body, outbound.uncertain_since, exclude=outbound.known_sids
+            )
             if found is not None:
                 return found, True
-        return self.transport.send(outbound.to, outbound.body,
-                                   status_callback=self.status_callback), False
+        return self.transport.send(
+            outbound.to, outbound.body, status_callback=self.status_callback
+        ), False
 
-    def record(self, session: Session, item: OutboxItem, sent: SentText, adopted: bool,
-               now: datetime) -> dict[str, Any]:
+    def record(
+        self, session: Session, item: OutboxItem, sent: SentText, adopted: bool, now: datetime
+    ) -> dict[str, Any]:
         payload = item.payload
-        session.add(Message(
-            school_id=item.school_id, direction="outbound", sid=sent.sid,
-            contact_id=payload.get("contact_id"), from_phone=sent.from_ or "",
-            to_phone=payload["to"], body=payload["body"], status=sent.status, error_code=None,
-            outbox_id=item.id, handled=True, created_at=now, updated_at=now))
+        session.add(
+            Message(
+                school_id=item.school_id,
+                direction="outbound",
+                sid=sent.sid,
+                contact_id=payload.get("contact_id"),
+                from_phone=sent.from_ or "",
+                to_phone=payload["to"],
+                body=payload["body"],
+                status=sent.status,
+                error_code=None,
+                outbox_id=item.id,
+                handled=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         result: dict[str, Any] = {"sid": sent.sid, "status": sent.status}
         if adopted:
             result["adopted"] = True
@@ -248,8 +343,9 @@ class Outbound:
     known_sids: frozenset[str]  # texts already on record, never to be adopted again
 
 
-def _why_not(opted_out: bool, contact: Contact | None, links: Sequence[PupilContact],
-             pupils: set[int | None]) -> str | None:
+def _why_not(
+    opted_out: bool, contact: Contact | None, links: Sequence[PupilContact], pupils: set[int | None]
+) -> str | None:
     """Why this number must not be texted now, or None. Checked at send time because a STOP,
     a landline finding or a safeguarding decision can land after the text was queued."""
     if opted_out:
@@ -290,8 +386,10 @@ class DispatchReport:
         self.cancelled += other.cancelled
 
     def __str__(self) -> str:
-        return (f"{self.sent} sent, {self.retried} to retry, {self.failed} failed, "
-                f"{self.cancelled} cancelled")
+        return (
+            f"{self.sent} sent, {self.retried} to retry, {self.failed} failed, "
+            f"{self.cancelled} cancelled"
+        )
 
 
 def dispatch_due(
@@ -315,14 +413,20 @@ def dispatch_due(
     report = DispatchReport()
     others = [channel for channel in deliverers if channel != "sms"]
     run = _Run(factory, now, on_permanent_failure, max_attempts)
-    with ThreadPoolExecutor(max_workers=max(1, max_in_flight), thread_name_prefix="outbox-send") as sends, \
-            ThreadPoolExecutor(max_workers=SMS_LANES + 1, thread_name_prefix="outbox-lane") as lanes:
+    with (
+        ThreadPoolExecutor(
+            max_workers=max(1, max_in_flight), thread_name_prefix="outbox-send"
+        ) as sends,
+        ThreadPoolExecutor(max_workers=SMS_LANES + 1, thread_name_prefix="outbox-lane") as lanes,
+    ):
         running: list[Future[DispatchReport]] = []
         sms = deliverers.get("sms")
         if isinstance(sms, SmsDeliverer):
             # Two batches in hand at once: one sending while the other is checked or recorded.
-            running += [lanes.submit(_batched_lane, run, sms, sends, max_in_flight)
-                        for _ in range(SMS_LANES)]
+            running += [
+                lanes.submit(_batched_lane, run, sms, sends, max_in_flight)
+                for _ in range(SMS_LANES)
+            ]
         elif sms is not None:
             running.append(lanes.submit(_concurrent_lane, run, sms, sends, max_in_flight))
         if others:
@@ -345,8 +449,9 @@ class _Run:
     max_attempts: int
 
 
-def _batched_lane(run: _Run, deliverer: SmsDeliverer, sends: ThreadPoolExecutor,
-                  width: int) -> DispatchReport:
+def _batched_lane(
+    run: _Run, deliverer: SmsDeliverer, sends: ThreadPoolExecutor, width: int
+) -> DispatchReport:
     report = DispatchReport()
     batch = max(width * 2, 8)
     while True:
@@ -357,8 +462,9 @@ def _batched_lane(run: _Run, deliverer: SmsDeliverer, sends: ThreadPoolExecutor,
             return report
 
 
-def _sms_batch(run: _Run, deliverer: SmsDeliverer, ids: list[int],
-               sends: ThreadPoolExecutor) -> list[str | None]:
+def _sms_batch(
+    run: _Run, deliverer: SmsDeliverer, ids: list[int], sends: ThreadPoolExecutor
+) -> list[str | None]:
     """Check, send and record one claimed batch. If checking or recording fails (the database
     went away), the rows stay claimed; when the lease runs out they are claimed again as
     "maybe sent", and Twilio is asked before anything is sent twice."""
@@ -369,11 +475,17 @@ def _sms_batch(run: _Run, deliverer: SmsDeliverer, ids: list[int],
             items = list(session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))))
             plans = deliverer.plan(session, [i for i in items if i.status == "sending"])
     except Exception as exc:  # noqa: BLE001 - the lease brings the rows back
-        log.error("outbox: %s while checking a batch of %s; left to its lease",
-                  type(exc).__name__, len(ids))
+        log.error(
+            "outbox: %s while checking a batch of %s; left to its lease",
+            type(exc).__name__,
+            len(ids),
+        )
         return []
-    sending = {sends.submit(deliverer.transmit, plan): item_id
-               for item_id, plan in plans.items() if isinstance(plan, Outbound)}
+    sending = {
+        sends.submit(deliverer.transmit, plan): item_id
+        for item_id, plan in plans.items()
+        if isinstance(plan, Outbound)
+    }
     outcomes: dict[int, tuple[SentText, bool] | Exception] = {}
     for future, item_id in sending.items():
         try:
@@ -383,20 +495,34 @@ def _sms_batch(run: _Run, deliverer: SmsDeliverer, ids: list[int],
     try:
         with run.factory() as session, session.begin():
             session.info["now"] = run.now
-            rows = session.scalars(select(OutboxItem).where(OutboxItem.id.in_(list(plans)))
-                                   .order_by(OutboxItem.id).with_for_update()
-                                   .execution_options(populate_existing=True))
-            return [_outcome(session, run, deliverer, item, plans[item.id], outcomes.get(item.id))
-                    for item in rows]
+            rows = session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.id.in_(list(plans)))
+                .order_by(OutboxItem.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            return [
+                _outcome(session, run, deliverer, item, plans[item.id], outcomes.get(item.id))
+                for item in rows
+            ]
     except Exception as exc:  # noqa: BLE001 - the lease brings the rows back, as "maybe sent"
-        log.error("outbox: %s while recording a batch of %s; left to its lease",
-                  type(exc).__name__, len(ids))
+        log.error(
+            "outbox: %s while recording a batch of %s; left to its lease",
+            type(exc).__name__,
+            len(ids),
+        )
         return []
 
 
-def _outcome(session: Session, run: _Run, deliverer: SmsDeliverer, item: OutboxItem,
-             plan: Outbound | DeliveryCancelled,
-             outcome: tuple[SentText, bool] | Exception | None) -> str | None:
+def _outcome(
+    session: Session,
+    run: _Run,
+    deliverer: SmsDeliverer,
+    item: OutboxItem,
+    plan: Outbound | DeliveryCancelled,
+    outcome: tuple[SentText, bool] | Exception | None,
+) -> str | None:
     if item.status != "sending":
         return None  # taken over meanwhile; nothing of ours to record
     if isinstance(plan, DeliveryCancelled):
@@ -404,13 +530,16 @@ def _outcome(session: Session, run: _Run, deliverer: SmsDeliverer, item: OutboxI
     if isinstance(outcome, TransportError):
         return _failed(session, item, outcome, run.now, run.hook, run.max_attempts)
     if not isinstance(outcome, tuple):
-        return _failed(session, item, _internal(item.id, outcome), run.now, run.hook, run.max_attempts)
+        return _failed(
+            session, item, _internal(item.id, outcome), run.now, run.hook, run.max_attempts
+        )
     sent, adopted = outcome
     return _sent(item, deliverer.record(session, item, sent, adopted, run.now), run.now)
 
 
-def _concurrent_lane(run: _Run, deliverer: Deliverer, sends: ThreadPoolExecutor,
-                     width: int) -> DispatchReport:
+def _concurrent_lane(
+    run: _Run, deliverer: Deliverer, sends: ThreadPoolExecutor, width: int
+) -> DispatchReport:
     """Any other SMS deliverer: one item, one transaction, ``width`` at once."""
     report = DispatchReport()
     while True:
@@ -421,7 +550,9 @@ def _concurrent_lane(run: _Run, deliverer: Deliverer, sends: ThreadPoolExecutor,
             return report
 
 
-def _serial_lane(run: _Run, deliverers: Mapping[str, Deliverer], channels: list[str]) -> DispatchReport:
+def _serial_lane(
+    run: _Run, deliverers: Mapping[str, Deliverer], channels: list[str]
+) -> DispatchReport:
     report = DispatchReport()
     while True:
         claimed = _claim(run.factory, channels, run.now, limit=BATCH)
@@ -431,8 +562,9 @@ def _serial_lane(run: _Run, deliverers: Mapping[str, Deliverer], channels: list[
             return report
 
 
-def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime, *, limit: int
-           ) -> list[tuple[int, str]]:
+def _claim(
+    factory: sessionmaker[Session], channels: list[str], now: datetime, *, limit: int
+) -> list[tuple[int, str]]:
     """Mark a batch of due rows as ours (status sending, a lease) and commit.
 
     The claim is a conditional UPDATE that takes only rows still due when it runs, so two
@@ -440,25 +572,33 @@ def _claim(factory: sessionmaker[Session], channels: list[str], now: datetime, *
     rows, and on SQLite (which has no SKIP LOCKED) the second UPDATE, serialised behind the
     first, finds those rows no longer due.
     """
-    is_due = or_(and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
-                 and_(OutboxItem.status == "sending", OutboxItem.claimed_until < now))
+    is_due = or_(
+        and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
+        and_(OutboxItem.status == "sending", OutboxItem.claimed_until < now),
+    )
     with factory() as session, session.begin():
-        due = (select(OutboxItem.id, OutboxItem.channel, OutboxItem.status, OutboxItem.claimed_until)
-               .where(OutboxItem.channel.in_(channels), is_due)
-               .order_by(OutboxItem.id)
-               .limit(limit))
+        due = (
+            select(OutboxItem.id, OutboxItem.channel, OutboxItem.status, OutboxItem.claimed_until)
+            .where(OutboxItem.channel.in_(channels), is_due)
+            .order_by(OutboxItem.id)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         candidates = session.execute(due).all()
         if not candidates:
             return []
-        taken = set(session.scalars(
-            update(OutboxItem)
-            .where(OutboxItem.id.in_([row.id for row in candidates]), is_due)
-            .values(status="sending", attempts=OutboxItem.attempts + 1,
-                    claimed_until=now + LEASE)
-            .returning(OutboxItem.id)
-            .execution_options(synchronize_session=False)))
+        taken = set(
+            session.scalars(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_([row.id for row in candidates]), is_due)
+                .values(
+                    status="sending", attempts=OutboxItem.attempts + 1, claimed_until=now + LEASE
+                )
+                .returning(OutboxItem.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
         for row in candidates:
             if row.id in taken and row.status == "sending":
                 # Its dispatcher died mid-delivery: the text may have gone. Look before sending.
@@ -505,7 +645,9 @@ def _sent(item: OutboxItem, result: dict[str, Any], now: datetime) -> str:
 def _cancelled(session: Session, run: _Run, item: OutboxItem, cancelled: DeliveryCancelled) -> str:
     item.status, item.last_error, item.claimed_until = "cancelled", str(cancelled), None
     log.info("outbox %s: cancelled (%s)", item.id, cancelled)
-    _permanent_hook(session, item, TransportError(f"cancelled: {cancelled}", permanent=True), run.hook)
+    _permanent_hook(
+        session, item, TransportError(f"cancelled: {cancelled}", permanent=True), run.hook
+    )
     return "cancelled"
 
 
@@ -532,8 +674,13 @@ def _failed(
             _mark_uncertain(item, now)
         item.status = "pending"
         item.next_attempt_at = now + backoff(item.attempts, error.retry_after)
-        log.info("outbox %s: attempt %s failed (%s); retry at %s", item.id, item.attempts,
-                 error, item.next_attempt_at.isoformat())
+        log.info(
+            "outbox %s: attempt %s failed (%s); retry at %s",
+            item.id,
+            item.attempts,
+            error,
+            item.next_attempt_at.isoformat(),
+        )
         return "retried"
     item.status = "failed"
     if not error.permanent:
@@ -545,8 +692,9 @@ def _failed(
     return "failed"
 
 
-def _learn_about_number(session: Session, item: OutboxItem, error: TransportError,
-                        now: datetime) -> None:
+def _learn_about_number(
+    session: Session, item: OutboxItem, error: TransportError, now: datetime
+) -> None:
     """What a refusal says about the number lasts: never try it again until it changes."""
     payload = item.payload
     if error.code == OPTED_OUT_CODE:
@@ -559,8 +707,9 @@ def _learn_about_number(session: Session, item: OutboxItem, error: TransportErro
                 contact.can_sms = False
 
 
-def _permanent_hook(session: Session, item: OutboxItem, error: TransportError,
-                    hook: PermanentFailureHook | None) -> None:
+def _permanent_hook(
+    session: Session, item: OutboxItem, error: TransportError, hook: PermanentFailureHook | None
+) -> None:
     """The bot's reaction (escalate to the next contact), in the same transaction; if it
     fails, the item's failure is still recorded and the failure of the hook noted on it."""
     if hook is None:

@@ -57,8 +57,9 @@ def reconcile(
             continue  # another number on the same Twilio account
         try:
             with transaction(factory) as session:
-                ingested = ingest(session, sid=text.sid, from_=text.from_, to=text.to,
-                                  body=text.body, now=now)
+                ingested = ingest(
+                    session, sid=text.sid, from_=text.from_, to=text.to, body=text.body, now=now
+                )
         except Exception as exc:  # noqa: BLE001 - keep the cursor back so the next run retries
             log.error("reconciliation: could not store %s (%s)", text.sid, type(exc).__name__)
             complete = False
@@ -66,18 +67,37 @@ def reconcile(
         if ingested.created:
             recovered += 1
             log.info("reconciliation: recovered %s as message %s", text.sid, ingested.message_id)
-            handle_stored(factory, ingested.message_id, now=now, on_reply=on_reply,
-                          on_opt_change=on_opt_change, skip_locked=True)
+            handle_stored(
+                factory,
+                ingested.message_id,
+                now=now,
+                on_reply=on_reply,
+                on_opt_change=on_opt_change,
+                skip_locked=True,
+            )
 
     with factory() as session:
-        unhandled = list(session.scalars(
-            select(Message.id).where(Message.direction == "inbound", Message.handled.is_(False),
-                                     Message.created_at <= now - GRACE,
-                                     Message.created_at >= now - RETRY_WINDOW)
-            .order_by(Message.id)))
+        unhandled = list(
+            session.scalars(
+                select(Message.id)
+                .where(
+                    Message.direction == "inbound",
+                    Message.handled.is_(False),
+                    Message.created_at <= now - GRACE,
+                    Message.created_at >= now - RETRY_WINDOW,
+                )
+                .order_by(Message.id)
+            )
+        )
     for message_id in unhandled:
-        if handle_stored(factory, message_id, now=now, on_reply=on_reply,
-                         on_opt_change=on_opt_change, skip_locked=True):
+        if handle_stored(
+            factory,
+            message_id,
+            now=now,
+            on_reply=on_reply,
+            on_opt_change=on_opt_change,
+            skip_locked=True,
+        ):
             log.info("reconciliation: handled stored message %s", message_id)
 
     if complete:

@@ -64,6 +64,7 @@ _ERROR_TEXT = {
     21617: "The concatenated message body exceeds the 1600 character limit.",
 }
 
+
 def sign(url: str, params: Mapping[str, str], auth_token: str) -> str:
     """X-Twilio-Signature for a POST of ``params`` to ``url`` (the URL Twilio was set up with)."""
     return RequestValidator(auth_token).compute_signature(url, dict(params))
@@ -237,8 +238,10 @@ class LoopbackTwilio:
         self._server = _Server((self._host, self._port), _Handler)
         self._server.fake = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="loopback-twilio", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="loopback-twilio",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -365,11 +368,24 @@ class LoopbackTwilio:
             message = self._store("inbound", to, from_, body, service, "received", when)
         if deliver_to is not None:
             params = {
-                "ToCountry": _country(to), "ToState": "", "ToCity": "", "ToZip": "",
-                "FromCountry": _country(from_), "FromState": "", "FromCity": "", "FromZip": "",
-                "SmsMessageSid": message.sid, "SmsSid": message.sid, "MessageSid": message.sid,
-                "SmsStatus": "received", "NumMedia": "0", "NumSegments": str(count_segments(body)),
-                "AccountSid": self.account_sid, "From": from_, "To": to, "Body": body,
+                "ToCountry": _country(to),
+                "ToState": "",
+                "ToCity": "",
+                "ToZip": "",
+                "FromCountry": _country(from_),
+                "FromState": "",
+                "FromCity": "",
+                "FromZip": "",
+                "SmsMessageSid": message.sid,
+                "SmsSid": message.sid,
+                "MessageSid": message.sid,
+                "SmsStatus": "received",
+                "NumMedia": "0",
+                "NumSegments": str(count_segments(body)),
+                "AccountSid": self.account_sid,
+                "From": from_,
+                "To": to,
+                "Body": body,
                 "ApiVersion": API_VERSION,
             }
             if message.messaging_service_sid:
@@ -399,9 +415,14 @@ class LoopbackTwilio:
             message.date_updated = self._now()
             url = deliver_to or message.status_callback
             params = {
-                "MessageSid": message.sid, "SmsSid": message.sid, "MessageStatus": status,
-                "SmsStatus": status, "AccountSid": self.account_sid, "From": message.from_ or "",
-                "To": message.to, "ApiVersion": API_VERSION,
+                "MessageSid": message.sid,
+                "SmsSid": message.sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "AccountSid": self.account_sid,
+                "From": message.from_ or "",
+                "To": message.to,
+                "ApiVersion": API_VERSION,
             }
         if url is None:
             raise ValueError(f"{message_sid} has no StatusCallback; pass deliver_to")
@@ -421,7 +442,9 @@ class LoopbackTwilio:
         # Called without the lock: the app may call back into this fake while handling the POST.
         signature = sign(signed_url, params, self.auth_token)
         request = urllib.request.Request(
-            url, data=urllib.parse.urlencode(params).encode(), method="POST",
+            url,
+            data=urllib.parse.urlencode(params).encode(),
+            method="POST",
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
                 "X-Twilio-Signature": signature,
@@ -441,13 +464,29 @@ class LoopbackTwilio:
         return delivery
 
     def _store(
-        self, direction: str, to: str, from_: str | None, body: str,
-        service: str | None, status: str, when: datetime, callback: str | None = None,
+        self,
+        direction: str,
+        to: str,
+        from_: str | None,
+        body: str,
+        service: str | None,
+        status: str,
+        when: datetime,
+        callback: str | None = None,
     ) -> _Message:
         message = _Message(
-            seq=len(self._messages), sid="SM" + secrets.token_hex(16), direction=direction,
-            to=to, from_=from_, body=body, messaging_service_sid=service, status=status,
-            date_created=when, date_updated=when, date_sent=when, status_callback=callback,
+            seq=len(self._messages),
+            sid="SM" + secrets.token_hex(16),
+            direction=direction,
+            to=to,
+            from_=from_,
+            body=body,
+            messaging_service_sid=service,
+            status=status,
+            date_created=when,
+            date_updated=when,
+            date_sent=when,
+            status_callback=callback,
         )
         self._messages.append(message)
         return message
@@ -462,13 +501,25 @@ class LoopbackTwilio:
     def _resource(self, m: _Message) -> dict[str, Any]:
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{m.sid}.json"
         return {
-            "account_sid": self.account_sid, "api_version": API_VERSION, "body": m.body,
-            "date_created": _rfc2822(m.date_created), "date_updated": _rfc2822(m.date_updated),
-            "date_sent": _rfc2822(m.date_sent), "direction": m.direction,
-            "error_code": m.error_code, "error_message": None, "from": m.from_,
-            "messaging_service_sid": m.messaging_service_sid, "num_media": "0",
-            "num_segments": str(count_segments(m.body)), "price": None, "price_unit": "USD",
-            "sid": m.sid, "status": m.status, "to": m.to, "uri": uri,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": m.body,
+            "date_created": _rfc2822(m.date_created),
+            "date_updated": _rfc2822(m.date_updated),
+            "date_sent": _rfc2822(m.date_sent),
+            "direction": m.direction,
+            "error_code": m.error_code,
+            "error_message": None,
+            "from": m.from_,
+            "messaging_service_sid": m.messaging_service_sid,
+            "num_media": "0",
+            "num_segments": str(count_segments(m.body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": m.sid,
+            "status": m.status,
+            "to": m.to,
+            "uri": uri,
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
         }
 
@@ -526,12 +577,26 @@ class LoopbackTwilio:
                 return _error(400, refused)
             now = self._now()
             message = self._store(
-                "outbound-api", to, sender or self.phone_number, body, service, "queued", now,
+                "outbound-api",
+                to,
+                sender or self.phone_number,
+                body,
+                service,
+                "queued",
+                now,
                 form.get("StatusCallback") or None,
             )
-            self._sent.append(SentMessage(
-                message.sid, to, sender, service, body, message.status_callback, now,
-            ))
+            self._sent.append(
+                SentMessage(
+                    message.sid,
+                    to,
+                    sender,
+                    service,
+                    body,
+                    message.status_callback,
+                    now,
+                )
+            )
             reply = _json(201, self._resource(message))
         if fault is not None:  # accepted, but the answer arrives after the client gave up
             self._stopping.wait(fault.delay)
@@ -570,7 +635,7 @@ class LoopbackTwilio:
             anchor = next((i for i, m in enumerate(matching) if m.sid == token[2:]), None)
             if anchor is not None:
                 start = anchor + 1 if token.startswith("PA") else max(anchor - page_size, 0)
-            records = matching[start:start + page_size]
+            records = matching[start : start + page_size]
             resources = [self._resource(m) for m in records]
 
         filters = {k: query[k] for k in ("To", "From", *_DATE_FILTERS) if k in query}
@@ -582,17 +647,22 @@ class LoopbackTwilio:
             return f"{path}?{urllib.parse.urlencode(params)}"
 
         has_next = start + page_size < len(matching)
-        return _json(200, {
-            "messages": resources,
-            "page": page, "page_size": page_size, "start": start,
-            "end": start + max(len(records) - 1, 0),
-            "uri": page_uri(page, query.get("PageToken")),
-            "first_page_uri": page_uri(0),
-            "next_page_uri": page_uri(page + 1, "PA" + records[-1].sid) if has_next else None,
-            "previous_page_uri": (
-                page_uri(page - 1, "PB" + records[0].sid) if page > 0 and records else None
-            ),
-        })
+        return _json(
+            200,
+            {
+                "messages": resources,
+                "page": page,
+                "page_size": page_size,
+                "start": start,
+                "end": start + max(len(records) - 1, 0),
+                "uri": page_uri(page, query.get("PageToken")),
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(page + 1, "PA" + records[-1].sid) if has_next else None,
+                "previous_page_uri": (
+                    page_uri(page - 1, "PB" + records[0].sid) if page > 0 and records else None
+                ),
+            },
+        )
 
 
 _Headers = tuple[tuple[str, str], ...]
@@ -603,12 +673,11 @@ def _json(status: int, payload: Mapping[str, Any], extra: _Headers = ()) -> _Rep
     return _Reply(status, json.dumps(payload).encode(), headers)
 
 
-def _error(
-    status: int, code: int, extra: _Headers = (), *, message: str | None = None
-) -> _Reply:
+def _error(status: int, code: int, extra: _Headers = (), *, message: str | None = None) -> _Reply:
     # Twilio's legacy error body; the SDK turns it into TwilioRestException(.status, .code).
     payload = {
-        "code": code, "status": status,
+        "code": code,
+        "status": status,
         "message": message or _ERROR_TEXT.get(code, "Internal Server Error"),
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
     }

@@ -40,7 +40,7 @@ def render(settings: SchoolSettings, name: str, **fields: object) -> str:
 
 
 def children_phrase(names: Sequence[str]) -> str:
-    """"Jayden", "Mia and Ollie", "Amy, Ben and Cal": each name once, in the order given."""
+    """ "Jayden", "Mia and Ollie", "Amy, Ben and Cal": each name once, in the order given."""
     unique = list(dict.fromkeys(n for n in names if n))
     if len(unique) <= 1:
         return "".join(unique)
@@ -52,7 +52,7 @@ def session_phrase(label: str) -> str:
 
 
 def short_date(day: date) -> str:
-    """"Tue 10 Mar": what a parent reads at a glance, unambiguous within a term."""
+    """ "Tue 10 Mar": what a parent reads at a glance, unambiguous within a term."""
     return f"{day.strftime('%a')} {day.day} {day.strftime('%b')}"
 
 

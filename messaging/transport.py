@@ -102,8 +102,9 @@ def twilio_error(exc: BaseException, *, headers: Mapping[str, str] | None = None
     if isinstance(exc, requests.RequestException):
         # A read timeout or a dropped connection after the request went out: Twilio may have
         # created the message and only the answer was lost.
-        return TransportError(f"no answer from Twilio ({type(exc).__name__})", permanent=False,
-                              ambiguous=True)
+        return TransportError(
+            f"no answer from Twilio ({type(exc).__name__})", permanent=False, ambiguous=True
+        )
     answer = _page_response(exc)
     if answer is not None or (isinstance(exc, TwilioException) and hasattr(exc, "status")):
         # TwilioRestException (Twilio's legacy error body), TwilioServiceException (RFC 9457),
@@ -119,11 +120,13 @@ def twilio_error(exc: BaseException, *, headers: Mapping[str, str] | None = None
             return TransportError(text, permanent=False, code=code, retry_after=retry_after)
         if status >= 500:
             # A 500 or a gateway timeout may come after the message was created.
-            return TransportError(text, permanent=False, code=code, retry_after=retry_after,
-                                  ambiguous=True)
+            return TransportError(
+                text, permanent=False, code=code, retry_after=retry_after, ambiguous=True
+            )
         return TransportError(text, permanent=True, code=code)
-    return TransportError(f"Twilio call failed ({type(exc).__name__})", permanent=False,
-                          ambiguous=True)
+    return TransportError(
+        f"Twilio call failed ({type(exc).__name__})", permanent=False, ambiguous=True
+    )
 
 
 def _page_response(exc: BaseException) -> tuple[int, int | None, Mapping[str, str]] | None:
@@ -138,8 +141,11 @@ def _page_response(exc: BaseException) -> tuple[int, int | None, Mapping[str, st
         code = _int(json.loads(response.text).get("code"))
     except (ValueError, AttributeError):
         code = None
-    return response.status_code, code if code is not None else response.status_code, \
-        response.headers or {}
+    return (
+        response.status_code,
+        code if code is not None else response.status_code,
+        response.headers or {},
+    )
 
 
 def _refused(exc: requests.ConnectionError) -> bool:
@@ -218,12 +224,20 @@ class TwilioTransport:
     # Only this many recent messages to one number are compared when looking for a text.
     find_limit = 200
 
-    def __init__(self, settings: TwilioSettings, *, timeout: float = 10.0,
-                 connect_timeout: float | None = None, pool_size: int = 32) -> None:
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        *,
+        timeout: float = 10.0,
+        connect_timeout: float | None = None,
+        pool_size: int = 32,
+    ) -> None:
         self.settings = settings
         self._http = _HttpClient(
-            timeout=timeout, connect_timeout=connect_timeout or max(timeout, 3.05),
-            pool_size=pool_size)
+            timeout=timeout,
+            connect_timeout=connect_timeout or max(timeout, 3.05),
+            pool_size=pool_size,
+        )
         self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
         # TWILIO_REGION / TWILIO_EDGE in the environment would rewrite the host of every
         # request; the API URL is explicit in our settings and must be used as given.
@@ -239,11 +253,16 @@ class TwilioTransport:
         )
         try:
             message = self._client.messages.create(
-                to=to, body=body, status_callback=status_callback, **sender)
+                to=to, body=body, status_callback=status_callback, **sender
+            )
         except (TwilioException, requests.RequestException) as exc:
             raise twilio_error(exc, headers=self._http.last_headers()) from exc
-        return SentText(sid=message.sid, status=message.status or "queued",
-                        segments=_int(message.num_segments), from_=message.from_ or None)
+        return SentText(
+            sid=message.sid,
+            status=message.status or "queued",
+            segments=_int(message.num_segments),
+            from_=message.from_ or None,
+        )
 
     def find_sent(
         self, to: str, body: str, since: datetime, *, exclude: Collection[str] = ()
@@ -252,24 +271,39 @@ class TwilioTransport:
         leaving out sids already accounted for, or None."""
         try:
             candidates = self._client.messages.list(
-                to=to, date_sent_after=since, limit=self.find_limit, page_size=self.page_size)
+                to=to, date_sent_after=since, limit=self.find_limit, page_size=self.page_size
+            )
         except (TwilioException, requests.RequestException) as exc:
             raise twilio_error(exc, headers=self._http.last_headers()) from exc
         for message in candidates:
-            if (message.direction or "").startswith("outbound") and message.body == body \
-                    and message.sid not in exclude:
-                return SentText(sid=message.sid, status=message.status or "queued",
-                                segments=_int(message.num_segments), from_=message.from_ or None)
+            if (
+                (message.direction or "").startswith("outbound")
+                and message.body == body
+                and message.sid not in exclude
+            ):
+                return SentText(
+                    sid=message.sid,
+                    status=message.status or "queued",
+                    segments=_int(message.num_segments),
+                    from_=message.from_ or None,
+                )
         return None
 
     def list_inbound(self, since: datetime) -> list[InboundText]:
         """Every inbound text dated on or after ``since``, oldest first, across all pages."""
         try:
             found = [
-                InboundText(sid=m.sid, from_=m.from_ or "", to=m.to or "", body=m.body or "",
-                            date_sent=m.date_sent, messaging_service_sid=m.messaging_service_sid)
-                for m in self._client.messages.stream(date_sent_after=since,
-                                                      page_size=self.page_size)
+                InboundText(
+                    sid=m.sid,
+                    from_=m.from_ or "",
+                    to=m.to or "",
+                    body=m.body or "",
+                    date_sent=m.date_sent,
+                    messaging_service_sid=m.messaging_service_sid,
+                )
+                for m in self._client.messages.stream(
+                    date_sent_after=since, page_size=self.page_size
+                )
                 if m.direction == "inbound"
             ]
         except (TwilioException, requests.RequestException) as exc:

@@ -32,7 +32,9 @@ class SchoolCalendar:
     @cached_property
     def _bank_holidays(self) -> holidays.HolidayBase:
         years: Iterable[int] = (
-            range(min(t.start.year for t in self.terms) - 1, max(t.end.year for t in self.terms) + 2)
+            range(
+                min(t.start.year for t in self.terms) - 1, max(t.end.year for t in self.terms) + 2
+            )
             if self.terms
             else ()
         )

@@ -53,7 +53,11 @@ CODES: dict[str, Code] = {
         Code("/", "present (AM)", _C.PRESENT),
         Code("\\", "present (PM)", _C.PRESENT),
         Code("L", "late, arrived before the register closed", _C.PRESENT),
-        Code("K", "attending education provision arranged by the local authority", _C.APPROVED_ACTIVITY),
+        Code(
+            "K",
+            "attending education provision arranged by the local authority",
+            _C.APPROVED_ACTIVITY,
+        ),
         Code("V", "attending an educational visit or trip", _C.APPROVED_ACTIVITY),
         Code("P", "participating in a supervised sporting activity", _C.APPROVED_ACTIVITY),
         Code("W", "attending work experience", _C.APPROVED_ACTIVITY),

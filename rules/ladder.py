@@ -77,13 +77,17 @@ def due_actions(steps: Sequence[LadderStep], case: CaseState, now: datetime) -> 
             continue
         if step.after_minutes is not None:
             due = case.day_number == 1 and (
-                case.text_failed or now >= start + timedelta(minutes=step.after_minutes))
+                case.text_failed or now >= start + timedelta(minutes=step.after_minutes)
+            )
         else:
             first_day = step.on_day if step.on_day is not None else step.every_day_from
             # The N deadline runs on school days whether or not the pupil is back; the
             # other day steps are about a continuing absence.
-            due = (first_day is not None and case.day_number >= first_day
-                   and (case.still_absent or step.when == "n_code"))
+            due = (
+                first_day is not None
+                and case.day_number >= first_day
+                and (case.still_absent or step.when == "n_code")
+            )
         if due:
             actions.append(Action(step.kind, key))
     return actions
@@ -98,7 +102,8 @@ def next_due(steps: Sequence[LadderStep], case: CaseState, now: datetime) -> dat
     times = [
         start + timedelta(minutes=step.after_minutes)
         for step in steps
-        if step.after_minutes is not None and step.key not in case.steps_done
+        if step.after_minutes is not None
+        and step.key not in case.steps_done
         and start + timedelta(minutes=step.after_minutes) > now
     ]
     return min(times, default=None)

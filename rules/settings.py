@@ -203,7 +203,9 @@ class _Checker:
     def problem(self, key: str, message: str) -> None:
         self.problems.append(f"{self.source}: {key}: {message}")
 
-    def table(self, data: Mapping[str, Any], key: str, *, required: bool = True) -> Mapping[str, Any]:
+    def table(
+        self, data: Mapping[str, Any], key: str, *, required: bool = True
+    ) -> Mapping[str, Any]:
         value = data.get(key.rsplit(".", 1)[-1])
         if value is None:
             if required:
@@ -214,13 +216,23 @@ class _Checker:
             return {}
         return value
 
-    def unknown(self, data: Mapping[str, Any], prefix: str, allowed: set[str] | frozenset[str]) -> None:
+    def unknown(
+        self, data: Mapping[str, Any], prefix: str, allowed: set[str] | frozenset[str]
+    ) -> None:
         for name in data:
             if name not in allowed:
                 self.problem(f"{prefix}.{name}" if prefix else name, "unknown key")
 
-    def get(self, data: Mapping[str, Any], prefix: str, name: str, kind: type | tuple[type, ...],
-            default: Any = ..., *, what: str = "") -> Any:
+    def get(
+        self,
+        data: Mapping[str, Any],
+        prefix: str,
+        name: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        *,
+        what: str = "",
+    ) -> Any:
         key = f"{prefix}.{name}"
         if name not in data:
             if default is ...:
@@ -237,7 +249,9 @@ class _Checker:
             return None
         return value
 
-    def time(self, data: Mapping[str, Any], prefix: str, name: str, *, required: bool) -> time | None:
+    def time(
+        self, data: Mapping[str, Any], prefix: str, name: str, *, required: bool
+    ) -> time | None:
         raw = self.get(data, prefix, name, str, ... if required else None, what='a time "HH:MM"')
         if raw is None:
             return None
@@ -256,8 +270,9 @@ class _Checker:
             return default
         return value
 
-    def share(self, data: Mapping[str, Any], prefix: str, name: str, default: float,
-              *, upper: float = 1.0) -> float:
+    def share(
+        self, data: Mapping[str, Any], prefix: str, name: str, default: float, *, upper: float = 1.0
+    ) -> float:
         value = self.get(data, prefix, name, (int, float), default, what="a number")
         if value is None:
             return default
@@ -273,13 +288,21 @@ class _Checker:
             if isinstance(item, date) and not hasattr(item, "hour"):
                 found.add(item)
             else:
-                self.problem(f"{prefix}.{name}[{i}]", f"must be a date like 2026-09-01, got {item!r}")
+                self.problem(
+                    f"{prefix}.{name}[{i}]", f"must be a date like 2026-09-01, got {item!r}"
+                )
         return frozenset(found)
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}
+    names = {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
@@ -316,7 +339,11 @@ def parse_settings(data: Mapping[str, Any], source: str = "settings") -> SchoolS
             c.problem(f"{prefix}.late_until", "must not be before register_closes")
         if closes:
             sessions[label] = SessionTimes(closes, late)
-    if "AM" in sessions and "PM" in sessions and sessions["PM"].register_closes <= sessions["AM"].register_closes:
+    if (
+        "AM" in sessions
+        and "PM" in sessions
+        and sessions["PM"].register_closes <= sessions["AM"].register_closes
+    ):
         c.problem("sessions.PM.register_closes", "must be after sessions.AM.register_closes")
 
     calendar = _parse_terms(c, c.table(data, "terms"))
@@ -333,9 +360,20 @@ def parse_settings(data: Mapping[str, Any], source: str = "settings") -> SchoolS
     if c.problems:
         raise SettingsError(c.problems)
     return SchoolSettings(
-        name=name, urn=urn, timezone=tz_name, phone=phone, sessions=sessions, calendar=calendar,
-        office_channel=office, dsl_channel=dsl, leave_channel=leave, staff=staff, policy=policy,
-        templates=templates, source=source, raw=dict(data),
+        name=name,
+        urn=urn,
+        timezone=tz_name,
+        phone=phone,
+        sessions=sessions,
+        calendar=calendar,
+        office_channel=office,
+        dsl_channel=dsl,
+        leave_channel=leave,
+        staff=staff,
+        policy=policy,
+        templates=templates,
+        source=source,
+        raw=dict(data),
     )
 
 
@@ -373,13 +411,20 @@ def _parse_slack(c: _Checker, slack: Mapping[str, Any]) -> tuple[str, str, str]:
     values = []
     for key in ("office_channel", "dsl_channel", "leave_channel"):
         default = ... if key != "leave_channel" else None
-        value = c.get(slack, "slack", key, str, default, what="a channel ID like C0123ABCD or #name")
+        value = c.get(
+            slack, "slack", key, str, default, what="a channel ID like C0123ABCD or #name"
+        )
         if isinstance(value, str) and not _CHANNEL.match(value):
-            c.problem(f"slack.{key}", f"must be a channel ID like C0123ABCD or #name, got {value!r}")
+            c.problem(
+                f"slack.{key}", f"must be a channel ID like C0123ABCD or #name, got {value!r}"
+            )
         values.append(value)
     office, dsl, leave = values
     if office and dsl and office == dsl:
-        c.problem("slack.dsl_channel", "must differ from office_channel: safeguarding details stay with the DSL")
+        c.problem(
+            "slack.dsl_channel",
+            "must differ from office_channel: safeguarding details stay with the DSL",
+        )
     return office, dsl, leave or office
 
 
@@ -405,9 +450,16 @@ def _parse_staff(c: _Checker, staff: Mapping[str, Any]) -> dict[str, StaffMember
 
 
 _POLICY_INTS = (
-    "no_reply_minutes", "leave_notice_days", "leave_penalty_warning_days",
-    "medical_evidence_after_days", "n_code_deadline_days", "la_unexplained_days",
-    "la_sickness_days", "cme_days", "penalty_notice_sessions", "penalty_notice_weeks",
+    "no_reply_minutes",
+    "leave_notice_days",
+    "leave_penalty_warning_days",
+    "medical_evidence_after_days",
+    "n_code_deadline_days",
+    "la_unexplained_days",
+    "la_sickness_days",
+    "cme_days",
+    "penalty_notice_sessions",
+    "penalty_notice_weeks",
     "lateness_warning_sessions",
 )
 _POLICY_PERCENTS = ("persistent_absence_below", "severe_absence_below")
@@ -415,17 +467,22 @@ _POLICY_PERCENTS = ("persistent_absence_below", "severe_absence_below")
 
 def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
     defaults = Policy()
-    c.unknown(policy, "policy", {*_POLICY_INTS, *_POLICY_PERCENTS, "mass_absence_share",
-                                 "n_code_becomes_o", "ladder"})
+    c.unknown(
+        policy,
+        "policy",
+        {*_POLICY_INTS, *_POLICY_PERCENTS, "mass_absence_share", "n_code_becomes_o", "ladder"},
+    )
     values: dict[str, Any] = {
         key: c.positive(policy, "policy", key, getattr(defaults, key)) for key in _POLICY_INTS
     }
     for key in _POLICY_PERCENTS:
         values[key] = c.share(policy, "policy", key, getattr(defaults, key), upper=100.0)
-    values["mass_absence_share"] = c.share(policy, "policy", "mass_absence_share",
-                                           defaults.mass_absence_share)
-    values["n_code_becomes_o"] = c.get(policy, "policy", "n_code_becomes_o", bool,
-                                       defaults.n_code_becomes_o)
+    values["mass_absence_share"] = c.share(
+        policy, "policy", "mass_absence_share", defaults.mass_absence_share
+    )
+    values["n_code_becomes_o"] = c.get(
+        policy, "policy", "n_code_becomes_o", bool, defaults.n_code_becomes_o
+    )
     if values["n_code_becomes_o"] is None:
         values["n_code_becomes_o"] = defaults.n_code_becomes_o
     if "ladder" in policy:
@@ -447,13 +504,22 @@ def default_ladder(values: Mapping[str, Any]) -> tuple[LadderStep, ...]:
         LadderStep("home_visit", when="unexplained", on_day=2),
         LadderStep("home_visit", when="unexplained", on_day=3),
         LadderStep("home_visit", when="unexplained", on_day=4),
-        LadderStep("medical_evidence", when="illness",
-                   on_day=values.get("medical_evidence_after_days", 5) + 1),
+        LadderStep(
+            "medical_evidence",
+            when="illness",
+            on_day=values.get("medical_evidence_after_days", 5) + 1,
+        ),
         LadderStep("decide_code", when="n_code", on_day=deadline),
-        *((LadderStep("set_code_o", when="n_code", on_day=deadline + 1),)
-          if values.get("n_code_becomes_o", True) else ()),
-        LadderStep("tell_la", when="unexplained_or_unauthorised",
-                   on_day=values.get("la_unexplained_days", 10)),
+        *(
+            (LadderStep("set_code_o", when="n_code", on_day=deadline + 1),)
+            if values.get("n_code_becomes_o", True)
+            else ()
+        ),
+        LadderStep(
+            "tell_la",
+            when="unexplained_or_unauthorised",
+            on_day=values.get("la_unexplained_days", 10),
+        ),
         LadderStep("tell_la", when="illness", on_day=values.get("la_sickness_days", 15)),
         LadderStep("cme_referral", when="unreached", on_day=values.get("cme_days", 20)),
     )
@@ -475,12 +541,14 @@ def _parse_ladder(c: _Checker, raw: Any) -> tuple[LadderStep, ...]:
             c.problem(f"{key}.kind", f"unknown step kind {kind!r} (known: {', '.join(STEP_KINDS)})")
         when = c.get(item, key, "when", str, "always")
         if isinstance(when, str) and when not in STEP_CONDITIONS:
-            c.problem(f"{key}.when", f"unknown condition {when!r} (known: {', '.join(STEP_CONDITIONS)})")
+            c.problem(
+                f"{key}.when", f"unknown condition {when!r} (known: {', '.join(STEP_CONDITIONS)})"
+            )
         timings = {t: item[t] for t in ("after_minutes", "on_day", "every_day_from") if t in item}
         if len(timings) != 1:
             c.problem(key, "needs exactly one of after_minutes, on_day, every_day_from")
             continue
-        (timing, value), = timings.items()
+        ((timing, value),) = timings.items()
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             c.problem(f"{key}.{timing}", f"must be a whole number greater than 0, got {value!r}")
             continue
@@ -507,8 +575,12 @@ def _parse_templates(c: _Checker, raw: Mapping[str, Any]) -> dict[str, str]:
             continue
         unknown = sorted(f for f in fields if f not in TEMPLATE_FIELDS[name])
         if unknown:
-            c.problem(key, f"unknown field {{{unknown[0]}}} (known: "
-                      + ", ".join(f"{{{f}}}" for f in sorted(TEMPLATE_FIELDS[name])) + ")")
+            c.problem(
+                key,
+                f"unknown field {{{unknown[0]}}} (known: "
+                + ", ".join(f"{{{f}}}" for f in sorted(TEMPLATE_FIELDS[name]))
+                + ")",
+            )
             continue
         templates[name] = text
     return templates

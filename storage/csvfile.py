@@ -31,8 +31,10 @@ class ImportReport:
 
     def summary(self, what: str) -> str:
         verb = "would change" if self.dry_run else "changed"
-        return (f"{what}: {self.rows} rows read, {self.created} new, {self.updated} {verb}, "
-                f"{self.unchanged} unchanged" + (" (dry run: nothing written)" if self.dry_run else ""))
+        return (
+            f"{what}: {self.rows} rows read, {self.created} new, {self.updated} {verb}, "
+            f"{self.unchanged} unchanged" + (" (dry run: nothing written)" if self.dry_run else "")
+        )
 
 
 class RowError(ValueError):
@@ -48,7 +50,9 @@ def parse_bool(value: str, column: str) -> bool:
     raise RowError(f"{column} must be true or false, got {value!r}")
 
 
-def read_rows(path: Path, columns: tuple[str, ...], problems: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(
+    path: Path, columns: tuple[str, ...], problems: list[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) for each data row; header problems end the file at once."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -70,10 +74,12 @@ def read_rows(path: Path, columns: tuple[str, ...], problems: list[str]) -> Iter
         extra = [h for h in names if h not in columns]
         if missing or extra:
             detail = "; ".join(
-                part for part in (
+                part
+                for part in (
                     f"missing column(s) {', '.join(missing)}" if missing else "",
                     f"unknown column(s) {', '.join(extra)}" if extra else "",
-                ) if part
+                )
+                if part
             )
             problems.append(f"{path}:1: {detail} (expected {','.join(columns)})")
             return

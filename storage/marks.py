@@ -72,8 +72,14 @@ def set_mark(
     mark = get_mark(session, pupil_id, day, session_label) if existing is _UNSET else existing
     if mark is None:
         mark = RegisterMark(
-            pupil_id=pupil_id, date=day, session=session_label, code=code,
-            minutes_late=minutes_late, note=note, source=actor.source, confirmed=confirmed,
+            pupil_id=pupil_id,
+            date=day,
+            session=session_label,
+            code=code,
+            minutes_late=minutes_late,
+            note=note,
+            source=actor.source,
+            confirmed=confirmed,
             updated_at=now,
         )
         session.add(mark)
@@ -87,10 +93,18 @@ def set_mark(
             session.flush([mark])
         session.add(
             MarkAmendment(
-                mark_id=mark.id, pupil_id=pupil_id, date=day, session=session_label,
-                original_code=mark.code, original_confirmed=mark.confirmed,
-                amended_code=code, amended_confirmed=confirmed, reason=reason,
-                amended_at=now, amended_by_name=actor.name, amended_by_position=actor.position,
+                mark_id=mark.id,
+                pupil_id=pupil_id,
+                date=day,
+                session=session_label,
+                original_code=mark.code,
+                original_confirmed=mark.confirmed,
+                amended_code=code,
+                amended_confirmed=confirmed,
+                reason=reason,
+                amended_at=now,
+                amended_by_name=actor.name,
+                amended_by_position=actor.position,
                 source=actor.source,
             )
         )
@@ -107,6 +121,8 @@ def set_mark(
 def amendments_for(session: Session, pupil_id: int) -> list[MarkAmendment]:
     return list(
         session.scalars(
-            select(MarkAmendment).where(MarkAmendment.pupil_id == pupil_id).order_by(MarkAmendment.id)
+            select(MarkAmendment)
+            .where(MarkAmendment.pupil_id == pupil_id)
+            .order_by(MarkAmendment.id)
         )
     )

@@ -377,7 +377,25 @@ class AuditLog(Base):
 
 
 __all__ = [
-    "AbsenceCase", "AuditLog", "Base", "CaseEvent", "Contact", "JobState", "LeaveRequest",
-    "MarkAmendment", "Message", "MessageCase", "OptOut", "OutboxItem", "Pupil", "PupilContact",
-    "RegisterMark", "RegisterSweep", "School", "SlackCard", "Staff", "StaffTask", "UTCDateTime",
+    "AbsenceCase",
+    "AuditLog",
+    "Base",
+    "CaseEvent",
+    "Contact",
+    "JobState",
+    "LeaveRequest",
+    "MarkAmendment",
+    "Message",
+    "MessageCase",
+    "OptOut",
+    "OutboxItem",
+    "Pupil",
+    "PupilContact",
+    "RegisterMark",
+    "RegisterSweep",
+    "School",
+    "SlackCard",
+    "Staff",
+    "StaffTask",
+    "UTCDateTime",
 ]

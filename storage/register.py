@@ -45,8 +45,14 @@ def parse_date(raw: str) -> date:
         raise RowError(f"date {raw!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from None
 
 
-def import_marks(session: Session, path: Path, *, now: datetime, school_urn: str | None = None,
-                 dry_run: bool = False) -> ImportReport:
+def import_marks(
+    session: Session,
+    path: Path,
+    *,
+    now: datetime,
+    school_urn: str | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
     """Check every row, then write the marks; a change to an existing mark is recorded as an
     amendment by the MIS import."""
     problems: list[str] = []
@@ -86,7 +92,9 @@ def import_marks(session: Session, path: Path, *, now: datetime, school_urn: str
                 try:
                     minutes = int(raw["minutes_late"])
                 except ValueError:
-                    raise RowError(f"minutes_late must be a whole number, got {raw['minutes_late']!r}") from None
+                    raise RowError(
+                        f"minutes_late must be a whole number, got {raw['minutes_late']!r}"
+                    ) from None
                 if minutes < 0:
                     raise RowError("minutes_late must not be negative")
         except RowError as exc:
@@ -94,7 +102,9 @@ def import_marks(session: Session, path: Path, *, now: datetime, school_urn: str
             continue
         key = (pupil.id, day, label)
         if key in seen:
-            problems.append(f"{path}:{line}: {upn} {day.isoformat()} {label} is already on line {seen[key]}")
+            problems.append(
+                f"{path}:{line}: {upn} {day.isoformat()} {label} is already on line {seen[key]}"
+            )
             continue
         seen[key] = line
         rows.append(MarkRow(line, pupil.id, day, label, code, minutes, raw["note"]))
@@ -107,9 +117,17 @@ def import_marks(session: Session, path: Path, *, now: datetime, school_urn: str
     for row in rows:
         mark = existing.get((row.pupil_id, row.day, row.session))
         changed = set_mark(
-            session, pupil_id=row.pupil_id, day=row.day, session_label=row.session, code=row.code,
-            actor=actor, reason=row.note or f"register import ({path.name}, line {row.line})",
-            now=now, minutes_late=row.minutes_late, note=row.note, existing=mark,
+            session,
+            pupil_id=row.pupil_id,
+            day=row.day,
+            session_label=row.session,
+            code=row.code,
+            actor=actor,
+            reason=row.note or f"register import ({path.name}, line {row.line})",
+            now=now,
+            minutes_late=row.minutes_late,
+            note=row.note,
+            existing=mark,
         )
         if changed is None:
             report.unchanged += 1
@@ -120,19 +138,25 @@ def import_marks(session: Session, path: Path, *, now: datetime, school_urn: str
     return report
 
 
-def _existing_marks(session: Session, keys: Iterable[tuple[int, date, str]]) -> dict[tuple[int, date, str], RegisterMark]:
+def _existing_marks(
+    session: Session, keys: Iterable[tuple[int, date, str]]
+) -> dict[tuple[int, date, str], RegisterMark]:
     found: dict[tuple[int, date, str], RegisterMark] = {}
     batch = list(keys)
     for start in range(0, len(batch), 500):
-        chunk = batch[start:start + 500]
-        for mark in session.scalars(select(RegisterMark).where(
-                tuple_(RegisterMark.pupil_id, RegisterMark.date, RegisterMark.session).in_(chunk))):
+        chunk = batch[start : start + 500]
+        for mark in session.scalars(
+            select(RegisterMark).where(
+                tuple_(RegisterMark.pupil_id, RegisterMark.date, RegisterMark.session).in_(chunk)
+            )
+        ):
             found[(mark.pupil_id, mark.date, mark.session)] = mark
     return found
 
 
-def export_marks(session: Session, out: IO[str], *, start: date, end: date,
-                 school_urn: str | None = None) -> int:
+def export_marks(
+    session: Session, out: IO[str], *, start: date, end: date, school_urn: str | None = None
+) -> int:
     """Write marks from `start` to `end` in the import format. A provisional code (a
     parent's reason not yet confirmed by staff) is exported as N: nothing is final until a
     person confirms it."""
@@ -149,7 +173,15 @@ def export_marks(session: Session, out: IO[str], *, start: date, end: date,
     count = 0
     for upn, mark in session.execute(query):
         code = mark.code if mark.confirmed else "N"
-        writer.writerow([upn, mark.date.isoformat(), mark.session, code,
-                         "" if mark.minutes_late is None else mark.minutes_late, mark.note])
+        writer.writerow(
+            [
+                upn,
+                mark.date.isoformat(),
+                mark.session,
+                code,
+                "" if mark.minutes_late is None else mark.minutes_late,
+                mark.note,
+            ]
+        )
         count += 1
     return count

@@ -22,11 +22,28 @@ from rules.phones import PhoneError, parse_phone
 from storage.csvfile import ImportFailed, ImportReport, RowError, parse_bool, read_rows
 from storage.models import Contact, Pupil, PupilContact, School
 
-PUPIL_COLUMNS = ("upn", "first_name", "last_name", "year_group", "class", "vulnerable", "la_transport")
-CONTACT_COLUMNS = ("upn", "name", "relationship", "phone", "priority", "parental_responsibility",
-                   "no_contact", "language")
-VULNERABILITY_FLAGS = frozenset({"social_worker", "cp_plan", "cin", "lac", "ehcp", "young_carer",
-                                 "yot", "concern"})
+PUPIL_COLUMNS = (
+    "upn",
+    "first_name",
+    "last_name",
+    "year_group",
+    "class",
+    "vulnerable",
+    "la_transport",
+)
+CONTACT_COLUMNS = (
+    "upn",
+    "name",
+    "relationship",
+    "phone",
+    "priority",
+    "parental_responsibility",
+    "no_contact",
+    "language",
+)
+VULNERABILITY_FLAGS = frozenset(
+    {"social_worker", "cp_plan", "cin", "lac", "ehcp", "young_carer", "yot", "concern"}
+)
 YEAR_GROUPS = frozenset({"N1", "N2", "R", *(str(n) for n in range(1, 15))})
 
 
@@ -74,9 +91,18 @@ def _pupil_row(row: dict[str, str]) -> PupilRow:
     flags = tuple(sorted({f.strip().lower() for f in row["vulnerable"].split(";") if f.strip()}))
     unknown = [f for f in flags if f not in VULNERABILITY_FLAGS]
     if unknown:
-        raise RowError(f"vulnerable flag {unknown[0]!r} is not one of {', '.join(sorted(VULNERABILITY_FLAGS))}")
-    return PupilRow(upn, row["first_name"], row["last_name"], year, row["class"], flags,
-                    parse_bool(row["la_transport"], "la_transport"))
+        raise RowError(
+            f"vulnerable flag {unknown[0]!r} is not one of {', '.join(sorted(VULNERABILITY_FLAGS))}"
+        )
+    return PupilRow(
+        upn,
+        row["first_name"],
+        row["last_name"],
+        year,
+        row["class"],
+        flags,
+        parse_bool(row["la_transport"], "la_transport"),
+    )
 
 
 def _contact_row(line: int, row: dict[str, str]) -> ContactRow:
@@ -95,10 +121,19 @@ def _contact_row(line: int, row: dict[str, str]) -> ContactRow:
     if priority < 1:
         raise RowError(f"priority must be 1 or more, got {priority}")
     language = (row["language"] or "en").lower()
-    return ContactRow(line, upn, row["name"], row["relationship"], phone.e164, phone.kind,
-                      phone.can_sms, priority,
-                      parse_bool(row["parental_responsibility"], "parental_responsibility"),
-                      parse_bool(row["no_contact"], "no_contact"), language)
+    return ContactRow(
+        line,
+        upn,
+        row["name"],
+        row["relationship"],
+        phone.e164,
+        phone.kind,
+        phone.can_sms,
+        priority,
+        parse_bool(row["parental_responsibility"], "parental_responsibility"),
+        parse_bool(row["no_contact"], "no_contact"),
+        language,
+    )
 
 
 def _read_pupils(path: Path, problems: list[str]) -> dict[str, PupilRow]:
@@ -111,7 +146,9 @@ def _read_pupils(path: Path, problems: list[str]) -> dict[str, PupilRow]:
             problems.append(f"{path}:{line}: {exc}")
             continue
         if pupil.upn in pupils:
-            problems.append(f"{path}:{line}: upn {pupil.upn} already on line {first_line[pupil.upn]}")
+            problems.append(
+                f"{path}:{line}: upn {pupil.upn} already on line {first_line[pupil.upn]}"
+            )
             continue
         pupils[pupil.upn] = pupil
         first_line[pupil.upn] = line
@@ -129,25 +166,38 @@ def _read_contacts(path: Path, problems: list[str]) -> list[ContactRow]:
             continue
         key = (contact.upn, contact.phone)
         if key in seen:
-            problems.append(f"{path}:{line}: the same phone for pupil {contact.upn} is on line {seen[key]}")
+            problems.append(
+                f"{path}:{line}: the same phone for pupil {contact.upn} is on line {seen[key]}"
+            )
             continue
         seen[key] = line
         contacts.append(contact)
     return contacts
 
 
-def import_roster(session: Session, school: School, pupils_csv: Path, contacts_csv: Path, *,
-                  now: datetime, dry_run: bool = False) -> ImportReport:
+def import_roster(
+    session: Session,
+    school: School,
+    pupils_csv: Path,
+    contacts_csv: Path,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+) -> ImportReport:
     """Check both files fully, then write them in the caller's transaction (which the
     caller rolls back for a dry run)."""
     problems: list[str] = []
     pupil_rows = _read_pupils(pupils_csv, problems)
     contact_rows = _read_contacts(contacts_csv, problems)
 
-    existing = {p.upn: p for p in session.scalars(select(Pupil).where(Pupil.school_id == school.id))}
+    existing = {
+        p.upn: p for p in session.scalars(select(Pupil).where(Pupil.school_id == school.id))
+    }
     for contact in contact_rows:
         if contact.upn not in pupil_rows and contact.upn not in existing:
-            problems.append(f"{contacts_csv}:{contact.line}: upn {contact.upn} is not in the pupils file or on roll")
+            problems.append(
+                f"{contacts_csv}:{contact.line}: upn {contact.upn} is not in the pupils file or on roll"
+            )
     if problems:
         raise ImportFailed(problems)
 
@@ -155,24 +205,40 @@ def import_roster(session: Session, school: School, pupils_csv: Path, contacts_c
     _write_pupils(session, school, pupil_rows, existing, report)
     if not dry_run:
         session.flush()
-    pupil_ids = {upn: pid for upn, pid in session.execute(
-        select(Pupil.upn, Pupil.id).where(Pupil.school_id == school.id))}
+    pupil_ids = {
+        upn: pid
+        for upn, pid in session.execute(
+            select(Pupil.upn, Pupil.id).where(Pupil.school_id == school.id)
+        )
+    }
     _write_contacts(session, school, contact_rows, pupil_ids, report)
     landlines = sum(1 for c in {r.phone: r for r in contact_rows}.values() if not c.can_sms)
     if landlines:
-        report.warnings.append(f"{landlines} contact number(s) cannot receive texts (landline or "
-                               "similar); they are kept for calls and never texted")
+        report.warnings.append(
+            f"{landlines} contact number(s) cannot receive texts (landline or "
+            "similar); they are kept for calls and never texted"
+        )
     return report
 
 
-def _write_pupils(session: Session, school: School, rows: dict[str, PupilRow],
-                  existing: dict[str, Pupil], report: ImportReport) -> None:
+def _write_pupils(
+    session: Session,
+    school: School,
+    rows: dict[str, PupilRow],
+    existing: dict[str, Pupil],
+    report: ImportReport,
+) -> None:
     new: list[dict[str, Any]] = []
     for row in rows.values():
-        values = {"first_name": row.first_name, "last_name": row.last_name,
-                  "year_group": row.year_group, "class_name": row.class_name,
-                  "vulnerable": list(row.vulnerable), "la_transport": row.la_transport,
-                  "on_roll": True}
+        values = {
+            "first_name": row.first_name,
+            "last_name": row.last_name,
+            "year_group": row.year_group,
+            "class_name": row.class_name,
+            "vulnerable": list(row.vulnerable),
+            "la_transport": row.la_transport,
+            "on_roll": True,
+        }
         pupil = existing.get(row.upn)
         if pupil is None:
             new.append({"school_id": school.id, "upn": row.upn, **values})
@@ -187,13 +253,24 @@ def _write_pupils(session: Session, school: School, rows: dict[str, PupilRow],
         session.execute(insert(Pupil), new)
 
 
-def _write_contacts(session: Session, school: School, rows: list[ContactRow],
-                    pupil_ids: dict[str, int], report: ImportReport) -> None:
-    contacts = {c.phone: c for c in session.scalars(select(Contact).where(Contact.school_id == school.id))}
+def _write_contacts(
+    session: Session,
+    school: School,
+    rows: list[ContactRow],
+    pupil_ids: dict[str, int],
+    report: ImportReport,
+) -> None:
+    contacts = {
+        c.phone: c for c in session.scalars(select(Contact).where(Contact.school_id == school.id))
+    }
     new_contacts: dict[str, dict[str, Any]] = {}
     for row in rows:
-        values = {"name": row.name, "language": row.language, "phone_type": row.phone_type,
-                  "can_sms": row.can_sms}
+        values = {
+            "name": row.name,
+            "language": row.language,
+            "phone_type": row.phone_type,
+            "can_sms": row.can_sms,
+        }
         contact = contacts.get(row.phone)
         if contact is None:
             new_contacts[row.phone] = {"school_id": school.id, "phone": row.phone, **values}
@@ -206,24 +283,34 @@ def _write_contacts(session: Session, school: School, rows: list[ContactRow],
     if new_contacts:
         session.execute(insert(Contact), list(new_contacts.values()))
         report.created += len(new_contacts)
-    contact_ids = {phone: cid for phone, cid in session.execute(
-        select(Contact.phone, Contact.id).where(Contact.school_id == school.id))}
+    contact_ids = {
+        phone: cid
+        for phone, cid in session.execute(
+            select(Contact.phone, Contact.id).where(Contact.school_id == school.id)
+        )
+    }
 
     wanted: dict[tuple[int, int], dict[str, Any]] = {}
     for row in rows:
         pupil_id, contact_id = pupil_ids[row.upn], contact_ids[row.phone]
         wanted[(pupil_id, contact_id)] = {
-            "pupil_id": pupil_id, "contact_id": contact_id, "relationship_": row.relationship,
-            "priority": row.priority, "parental_responsibility": row.parental_responsibility,
+            "pupil_id": pupil_id,
+            "contact_id": contact_id,
+            "relationship_": row.relationship,
+            "priority": row.priority,
+            "parental_responsibility": row.parental_responsibility,
             "no_contact": row.no_contact,
         }
     listed_pupils = {key[0] for key in wanted}
     current = {
         (link.pupil_id, link.contact_id): link
         for link in session.scalars(
-            select(PupilContact).join(Pupil).where(Pupil.school_id == school.id))
+            select(PupilContact).join(Pupil).where(Pupil.school_id == school.id)
+        )
     }
-    stale = [link.id for key, link in current.items() if key[0] in listed_pupils and key not in wanted]
+    stale = [
+        link.id for key, link in current.items() if key[0] in listed_pupils and key not in wanted
+    ]
     if stale:
         session.execute(delete(PupilContact).where(PupilContact.id.in_(stale)))
         report.updated += len(stale)
@@ -235,7 +322,9 @@ def _write_contacts(session: Session, school: School, rows: list[ContactRow],
             continue
         changes = {k: v for k, v in values.items() if getattr(link, k) != v}
         if changes:
-            session.execute(update(PupilContact).where(PupilContact.id == link.id).values(**changes))
+            session.execute(
+                update(PupilContact).where(PupilContact.id == link.id).values(**changes)
+            )
             report.updated += 1
     if new_links:
         session.execute(insert(PupilContact), new_links)

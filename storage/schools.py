@@ -48,21 +48,32 @@ def load_school(session: Session, settings: SchoolSettings, text: str, *, now: d
     in the file keep their history but lose their roles."""
     school = session.scalar(select(School).where(School.urn == settings.urn))
     if school is None:
-        school = School(urn=settings.urn, name=settings.name, settings_toml=text, loaded_at=now,
-                        timezone=settings.timezone)
+        school = School(
+            urn=settings.urn,
+            name=settings.name,
+            settings_toml=text,
+            loaded_at=now,
+            timezone=settings.timezone,
+        )
         session.add(school)
         session.flush()
     else:
         school.name, school.timezone = settings.name, settings.timezone
         school.settings_toml, school.loaded_at = text, now
-    existing = {s.slack_user_id: s for s in session.scalars(select(Staff).where(Staff.school_id == school.id))}
+    existing = {
+        s.slack_user_id: s
+        for s in session.scalars(select(Staff).where(Staff.school_id == school.id))
+    }
     for user_id, member in settings.staff.items():
         row = existing.pop(user_id, None)
         if row is None:
             row = Staff(school_id=school.id, slack_user_id=user_id)
             session.add(row)
         row.name, row.position, row.roles, row.active = (
-            member.name, member.position, sorted(member.roles), True,
+            member.name,
+            member.position,
+            sorted(member.roles),
+            True,
         )
     for gone in existing.values():
         gone.roles, gone.active = [], False
@@ -82,12 +93,17 @@ def find_school(session: Session, urn: str | None) -> School:
     if urn:
         school = session.scalar(select(School).where(School.urn == urn))
         if school is None:
-            raise UnknownSchool(f"no school with URN {urn}; load its settings with `firstcall school load`")
+            raise UnknownSchool(
+                f"no school with URN {urn}; load its settings with `firstcall school load`"
+            )
         return school
     schools = all_schools(session)
     if not schools:
         raise UnknownSchool("no school loaded yet; run `firstcall school load FILE.toml` first")
     if len(schools) > 1:
-        raise UnknownSchool("several schools are loaded; say which with --school URN ("
-                            + ", ".join(s.urn for s in schools) + ")")
+        raise UnknownSchool(
+            "several schools are loaded; say which with --school URN ("
+            + ", ".join(s.urn for s in schools)
+            + ")"
+        )
     return schools[0]

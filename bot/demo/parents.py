@@ -49,21 +49,46 @@ class Plan:
     kind: str
 
 
-def plan_reply(rng: random.Random, names: list[str], *, safeguarding: bool, leave: bool,
-               stop: bool, leave_dates: tuple[str, str]) -> Plan:
+def plan_reply(
+    rng: random.Random,
+    names: list[str],
+    *,
+    safeguarding: bool,
+    leave: bool,
+    stop: bool,
+    leave_dates: tuple[str, str],
+) -> Plan:
     name = " and ".join(names)
-    them, they = ("them", "they") if len(names) > 1 else ("him", "he") if rng.random() < 0.5 else ("her", "she")
+    them, they = (
+        ("them", "they")
+        if len(names) > 1
+        else ("him", "he")
+        if rng.random() < 0.5
+        else ("her", "she")
+    )
     delay = timedelta(minutes=rng.randint(3, 40))
     if safeguarding:
         return Plan(SAFEGUARDING.format(name=name, they=they), delay, "safeguarding")
     if leave:
-        return Plan(LEAVE.format(name=name, they=they, start=leave_dates[0], end=leave_dates[1]), delay,
-                    "leave_request")
+        return Plan(
+            LEAVE.format(name=name, they=they, start=leave_dates[0], end=leave_dates[1]),
+            delay,
+            "leave_request",
+        )
     if stop:
         return Plan(STOP, delay, "opt_out")
     roll = rng.random()
     if roll < 0.22:
         return Plan(None, delay, "no_reply")
-    kind = ("illness" if roll < 0.6 else "medical" if roll < 0.7 else "late" if roll < 0.8
-            else "other" if roll < 0.9 else "unclear")
+    kind = (
+        "illness"
+        if roll < 0.6
+        else "medical"
+        if roll < 0.7
+        else "late"
+        if roll < 0.8
+        else "other"
+        if roll < 0.9
+        else "unclear"
+    )
     return Plan(rng.choice(REPLIES[kind]).format(name=name, them=them, they=they), delay, kind)

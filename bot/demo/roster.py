@@ -13,10 +13,121 @@ from stdnum.gb.upn import calc_check_digit
 
 from rules.phones import PhoneError, parse_phone
 
-FIRST = ["Amira", "Jayden", "Olivia", "Noah", "Mia", "Leo", "Ava", "Zara", "Ollie", "Isla", "Mohammed", "Sophie", "Harry", "Aaliyah", "Jack", "Ruby", "Oscar", "Freya", "Yusuf", "Lily", "Arlo", "Maya", "Theo", "Grace", "Ibrahim", "Evie", "Kacper", "Zofia", "Andrei", "Ioana", "Bilal", "Hira", "Harpreet", "Gurleen", "Tiago", "Beatriz", "Omar", "Layla", "Finley", "Poppy", "Alfie", "Ella", "Reggie", "Willow", "Musa", "Hafsa", "Kai", "Esme", "Dylan", "Nia"]
-LAST = ["Smith", "Jones", "Khan", "Ahmed", "Taylor", "Brown", "Williams", "Patel", "Wilson", "Evans", "Hussain", "Walker", "Kowalski", "Nowak", "Popescu", "Ionescu", "Singh", "Kaur", "Silva", "Santos", "Ali", "Begum", "Wright", "Robinson", "Thompson", "White", "Hughes", "Green", "Hall", "Wood", "Clarke", "Jackson", "Turner", "Hill", "Moore"]
-MOTHERS = ["Sarah", "Emma", "Claire", "Gemma", "Fatima", "Ayesha", "Agnieszka", "Elena", "Manpreet", "Ana", "Laura", "Kelly"]
-FATHERS = ["Mark", "Daniel", "Imran", "Tomasz", "Mihai", "Gurpreet", "Paulo", "James", "Lee", "Adam"]
+FIRST = [
+    "Amira",
+    "Jayden",
+    "Olivia",
+    "Noah",
+    "Mia",
+    "Leo",
+    "Ava",
+    "Zara",
+    "Ollie",
+    "Isla",
+    "Mohammed",
+    "Sophie",
+    "Harry",
+    "Aaliyah",
+    "Jack",
+    "Ruby",
+    "Oscar",
+    "Freya",
+    "Yusuf",
+    "Lily",
+    "Arlo",
+    "Maya",
+    "Theo",
+    "Grace",
+    "Ibrahim",
+    "Evie",
+    "Kacper",
+    "Zofia",
+    "Andrei",
+    "Ioana",
+    "Bilal",
+    "Hira",
+    "Harpreet",
+    "Gurleen",
+    "Tiago",
+    "Beatriz",
+    "Omar",
+    "Layla",
+    "Finley",
+    "Poppy",
+    "Alfie",
+    "Ella",
+    "Reggie",
+    "Willow",
+    "Musa",
+    "Hafsa",
+    "Kai",
+    "Esme",
+    "Dylan",
+    "Nia",
+]
+LAST = [
+    "Smith",
+    "Jones",
+    "Khan",
+    "Ahmed",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Patel",
+    "Wilson",
+    "Evans",
+    "Hussain",
+    "Walker",
+    "Kowalski",
+    "Nowak",
+    "Popescu",
+    "Ionescu",
+    "Singh",
+    "Kaur",
+    "Silva",
+    "Santos",
+    "Ali",
+    "Begum",
+    "Wright",
+    "Robinson",
+    "Thompson",
+    "White",
+    "Hughes",
+    "Green",
+    "Hall",
+    "Wood",
+    "Clarke",
+    "Jackson",
+    "Turner",
+    "Hill",
+    "Moore",
+]
+MOTHERS = [
+    "Sarah",
+    "Emma",
+    "Claire",
+    "Gemma",
+    "Fatima",
+    "Ayesha",
+    "Agnieszka",
+    "Elena",
+    "Manpreet",
+    "Ana",
+    "Laura",
+    "Kelly",
+]
+FATHERS = [
+    "Mark",
+    "Daniel",
+    "Imran",
+    "Tomasz",
+    "Mihai",
+    "Gurpreet",
+    "Paulo",
+    "James",
+    "Lee",
+    "Adam",
+]
 LANGUAGES = ("en",) * 14 + ("pl", "ro", "ur", "pa", "ar", "pt")
 FLAGS = ("social_worker", "cp_plan", "cin", "lac", "ehcp", "young_carer", "concern")
 # Local authority code 383 is Leeds; the UPN's LA part must be a real one.
@@ -26,7 +137,9 @@ LA_CODE = "383"
 @dataclass
 class Family:
     surname: str
-    contacts: list[tuple[str, str, str, str, bool, bool]]  # name, relationship, phone, language, pr, no_contact
+    contacts: list[
+        tuple[str, str, str, str, bool, bool]
+    ]  # name, relationship, phone, language, pr, no_contact
     children: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -53,9 +166,15 @@ def _mobile(rng: random.Random, used: set[str]) -> str:
             return number
 
 
-def build_school(pupils: int, *, seed: int = 1, school_number: int = 2001,
-                 classes_per_year: int = 2, years: tuple[str, ...] = ("R", "1", "2"),
-                 vulnerable_share: float = 0.04) -> list[Family]:
+def build_school(
+    pupils: int,
+    *,
+    seed: int = 1,
+    school_number: int = 2001,
+    classes_per_year: int = 2,
+    years: tuple[str, ...] = ("R", "1", "2"),
+    vulnerable_share: float = 0.04,
+) -> list[Family]:
     """Families for a school of about `pupils` children."""
     rng = random.Random(seed)
     used: set[str] = set()
@@ -65,12 +184,38 @@ def build_school(pupils: int, *, seed: int = 1, school_number: int = 2001,
     while serial < pupils:
         surname = rng.choice(LAST)
         language = rng.choice(LANGUAGES)
-        contacts = [(f"{rng.choice(MOTHERS)} {surname}", "Mother", _mobile(rng, used), language, True, False)]
+        contacts = [
+            (
+                f"{rng.choice(MOTHERS)} {surname}",
+                "Mother",
+                _mobile(rng, used),
+                language,
+                True,
+                False,
+            )
+        ]
         if rng.random() < 0.8:
-            contacts.append((f"{rng.choice(FATHERS)} {surname}", "Father", _mobile(rng, used), language, True, False))
+            contacts.append(
+                (
+                    f"{rng.choice(FATHERS)} {surname}",
+                    "Father",
+                    _mobile(rng, used),
+                    language,
+                    True,
+                    False,
+                )
+            )
         if rng.random() < 0.3:
-            contacts.append((f"{rng.choice(MOTHERS + FATHERS)} {rng.choice(LAST)}", "Grandparent",
-                             _mobile(rng, used), "en", False, False))
+            contacts.append(
+                (
+                    f"{rng.choice(MOTHERS + FATHERS)} {rng.choice(LAST)}",
+                    "Grandparent",
+                    _mobile(rng, used),
+                    "en",
+                    False,
+                    False,
+                )
+            )
         if not landline_done and len(families) == 3:
             # A family whose first number is a landline: kept for calls, never texted.
             name, rel, _, lang, pr, nc = contacts[0]
@@ -86,15 +231,17 @@ def build_school(pupils: int, *, seed: int = 1, school_number: int = 2001,
             serial += 1
             year = rng.choice(years)
             flags = [rng.choice(FLAGS)] if rng.random() < vulnerable_share else []
-            family.children.append({
-                "upn": make_upn(school_number, serial),
-                "first_name": rng.choice(FIRST),
-                "last_name": surname,
-                "year_group": year,
-                "class": f"{year}{'ABCDEFGH'[rng.randrange(classes_per_year)]}",
-                "vulnerable": ";".join(flags),
-                "la_transport": "true" if rng.random() < 0.02 else "false",
-            })
+            family.children.append(
+                {
+                    "upn": make_upn(school_number, serial),
+                    "first_name": rng.choice(FIRST),
+                    "last_name": surname,
+                    "year_group": year,
+                    "class": f"{year}{'ABCDEFGH'[rng.randrange(classes_per_year)]}",
+                    "vulnerable": ";".join(flags),
+                    "la_transport": "true" if rng.random() < 0.02 else "false",
+                }
+            )
         families.append(family)
     return families
 
@@ -103,12 +250,34 @@ def write_roster(families: list[Family], pupils_csv: Path, contacts_csv: Path) -
     with pupils_csv.open("w", newline="") as p, contacts_csv.open("w", newline="") as c:
         pupils = csv.writer(p, lineterminator="\n")
         contacts = csv.writer(c, lineterminator="\n")
-        pupils.writerow(["upn", "first_name", "last_name", "year_group", "class", "vulnerable", "la_transport"])
-        contacts.writerow(["upn", "name", "relationship", "phone", "priority",
-                           "parental_responsibility", "no_contact", "language"])
+        pupils.writerow(
+            ["upn", "first_name", "last_name", "year_group", "class", "vulnerable", "la_transport"]
+        )
+        contacts.writerow(
+            [
+                "upn",
+                "name",
+                "relationship",
+                "phone",
+                "priority",
+                "parental_responsibility",
+                "no_contact",
+                "language",
+            ]
+        )
         for family in families:
             for child in family.children:
                 pupils.writerow(child.values())
                 for priority, (name, rel, phone, lang, pr, nc) in enumerate(family.contacts, 1):
-                    contacts.writerow([child["upn"], name, rel, phone, priority,
-                                       str(pr).lower(), str(nc).lower(), lang])
+                    contacts.writerow(
+                        [
+                            child["upn"],
+                            name,
+                            rel,
+                            phone,
+                            priority,
+                            str(pr).lower(),
+                            str(nc).lower(),
+                            lang,
+                        ]
+                    )

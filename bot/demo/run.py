@@ -83,16 +83,26 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
         upgrade(url)
         settings, text = read_settings_file(options.school_file)
         factory = session_factory(make_engine(url))
-        start_at = datetime.combine(options.start, settings.sessions["AM"].register_closes, tzinfo=settings.tz)
+        start_at = datetime.combine(
+            options.start, settings.sessions["AM"].register_closes, tzinfo=settings.tz
+        )
         with transaction(factory) as session:
             school = load_school(session, settings, text, now=start_at - timedelta(hours=2))
-            families = build_school(options.pupils, seed=options.seed, classes_per_year=2,
-                                    years=("R", "1", "2"))
+            families = build_school(
+                options.pupils, seed=options.seed, classes_per_year=2, years=("R", "1", "2")
+            )
             write_roster(families, workdir / "pupils.csv", workdir / "contacts.csv")
-            import_roster(session, school, workdir / "pupils.csv", workdir / "contacts.csv",
-                          now=start_at - timedelta(hours=2))
+            import_roster(
+                session,
+                school,
+                workdir / "pupils.csv",
+                workdir / "contacts.csv",
+                now=start_at - timedelta(hours=2),
+            )
         factory.kw["bind"].dispose()
-    console.rule(f"[bold]FirstCall demo: {settings.name}, {options.pupils} pupils, {options.days} school day(s)")
+    console.rule(
+        f"[bold]FirstCall demo: {settings.name}, {options.pupils} pupils, {options.days} school day(s)"
+    )
     console.print(f"database: {url}")
 
     with loopback_stack(url, start_at - timedelta(hours=1)) as stack:
@@ -104,8 +114,9 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
             for index in range(options.days):
                 if not context_for_school(stack).is_school_day(day):
                     day = context_for_school(stack).settings.calendar.next_school_day(day)
-                absent_yesterday = _replay_day(stack, timeline, timings, rng, workdir, day, index,
-                                               absent_yesterday, options)
+                absent_yesterday = _replay_day(
+                    stack, timeline, timings, rng, workdir, day, index, absent_yesterday, options
+                )
                 progress.advance(task)
                 day = context_for_school(stack).settings.calendar.next_school_day(day)
         summary = summarise(stack, timings)
@@ -120,8 +131,17 @@ def context_for_school(stack: Stack):  # noqa: ANN201 - SchoolContext
         return context_for(session.scalar(select(School)))
 
 
-def _replay_day(stack: Stack, timeline: Timeline, timings: Timings, rng: random.Random, workdir: Path,
-                day: date, index: int, absent_yesterday: set[str], options: DemoOptions) -> set[str]:
+def _replay_day(
+    stack: Stack,
+    timeline: Timeline,
+    timings: Timings,
+    rng: random.Random,
+    workdir: Path,
+    day: date,
+    index: int,
+    absent_yesterday: set[str],
+    options: DemoOptions,
+) -> set[str]:
     ctx = context_for_school(stack)
     settings = ctx.settings
     with stack.runtime.factory() as session:
@@ -139,15 +159,26 @@ def _replay_day(stack: Stack, timeline: Timeline, timings: Timings, rng: random.
         with marks.open("w") as out:
             out.write("upn,date,session,code,minutes_late,note\n")
             for pupil in pupils:
-                code = "" if pupil.class_name == not_taken else (
-                    ("I" if pupil.upn in phoned_in else "N") if pupil.upn in absent else ("/" if label == "AM" else "\\"))
+                code = (
+                    ""
+                    if pupil.class_name == not_taken
+                    else (
+                        ("I" if pupil.upn in phoned_in else "N")
+                        if pupil.upn in absent
+                        else ("/" if label == "AM" else "\\")
+                    )
+                )
                 note = "parent phoned: ill" if code == "I" else ""
                 out.write(f"{pupil.upn},{day},{label},{code},,{note}\n")
         with timings.step("register import"), transaction(stack.runtime.factory) as session:
             import_marks(session, marks, now=closes - timedelta(minutes=1))
-        timeline.say(closes - timedelta(minutes=1), "MIS", f"{label} register exported: "
-                     f"{len(absent)} absent ({len(phoned_in)} reason already given)"
-                     + (f", class {not_taken} not taken" if not_taken else ""))
+        timeline.say(
+            closes - timedelta(minutes=1),
+            "MIS",
+            f"{label} register exported: "
+            f"{len(absent)} absent ({len(phoned_in)} reason already given)"
+            + (f", class {not_taken} not taken" if not_taken else ""),
+        )
         with timings.step(f"{label} register close: sweep and texts"):
             stack.tick(closes)
         timeline.drain(closes)
@@ -156,20 +187,35 @@ def _replay_day(stack: Stack, timeline: Timeline, timings: Timings, rng: random.
     return {p.upn for p in pupils if p.upn in absent}
 
 
-def _morning(stack: Stack, timeline: Timeline, timings: Timings, rng: random.Random, day: date,
-             index: int, closes: datetime, settings: Any) -> None:
-    first_texts = [m for m in stack.twilio.sent if m.received_at >= closes - timedelta(seconds=1)
-                   and "not in school" in m.body]
+def _morning(
+    stack: Stack,
+    timeline: Timeline,
+    timings: Timings,
+    rng: random.Random,
+    day: date,
+    index: int,
+    closes: datetime,
+    settings: Any,
+) -> None:
+    first_texts = [
+        m
+        for m in stack.twilio.sent
+        if m.received_at >= closes - timedelta(seconds=1) and "not in school" in m.body
+    ]
     plans: list[tuple[datetime, str, Plan]] = []
     special = rng.sample(range(len(first_texts)), k=min(3, len(first_texts))) if first_texts else []
     leave_start = settings.calendar.add_school_days(day + timedelta(days=35), 0)
     leave_end = settings.calendar.add_school_days(leave_start, 5)
     for number, message in enumerate(first_texts):
         names = _names_in(message.body)
-        plan = plan_reply(rng, names, safeguarding=index == 0 and special[:1] == [number],
-                          leave=index == 0 and special[1:2] == [number],
-                          stop=index == 1 and special[:1] == [number],
-                          leave_dates=(leave_start.strftime("%-d %B"), leave_end.strftime("%-d %B")))
+        plan = plan_reply(
+            rng,
+            names,
+            safeguarding=index == 0 and special[:1] == [number],
+            leave=index == 0 and special[1:2] == [number],
+            stop=index == 1 and special[:1] == [number],
+            leave_dates=(leave_start.strftime("%-d %B"), leave_end.strftime("%-d %B")),
+        )
         if plan.text is not None:
             plans.append((closes + plan.delay, message.to, plan))
     plans.sort(key=lambda p: p[0])
@@ -202,33 +248,58 @@ def _names_in(body: str) -> list[str]:
 def _staff(stack: Stack, timeline: Timeline, timings: Timings, now: datetime, index: int) -> None:
     """The office works through its cards; the headteacher decides leave."""
     settings = context_for_school(stack).settings
-    office = next(s for s in settings.staff.values() if "office" in s.roles and "headteacher" not in s.roles)
+    office = next(
+        s for s in settings.staff.values() if "office" in s.roles and "headteacher" not in s.roles
+    )
     head = settings.staff_with_role("headteacher")[0]
     with stack.runtime.factory() as session:
-        explained = list(session.scalars(select(AbsenceCase).where(AbsenceCase.status == "explained")))
-        tasks = list(session.scalars(select(StaffTask).where(StaffTask.status == "open", StaffTask.kind == "call")))
+        explained = list(
+            session.scalars(select(AbsenceCase).where(AbsenceCase.status == "explained"))
+        )
+        tasks = list(
+            session.scalars(
+                select(StaffTask).where(StaffTask.status == "open", StaffTask.kind == "call")
+            )
+        )
         leave = list(session.scalars(select(LeaveRequest).where(LeaveRequest.status == "pending")))
     for case in explained[: max(1, len(explained) * 2 // 3)]:
         with timings.step("staff: Confirm button (signed, Bolt)"):
             stack.click("case_confirm", case.id, office.slack_user_id, settings.office_channel)
-        timeline.staff(now, office.name, f"confirmed code {case.provisional_code} for case {case.id}")
+        timeline.staff(
+            now, office.name, f"confirmed code {case.provisional_code} for case {case.id}"
+        )
     for task in tasks[:3]:
         outcome = "task_no_answer" if task.id % 2 else "task_reason_given"
         with timings.step("staff: call outcome button"):
             stack.click("task_claim", task.id, office.slack_user_id, settings.office_channel)
             stack.click(outcome, task.id, office.slack_user_id, settings.office_channel)
-        timeline.staff(now, office.name, f"called the family for case {task.case_id}: "
-                       + ("no answer" if outcome == "task_no_answer" else "reason given"))
+        timeline.staff(
+            now,
+            office.name,
+            f"called the family for case {task.case_id}: "
+            + ("no answer" if outcome == "task_no_answer" else "reason given"),
+        )
     for request in leave:
         if index == 0:
-            reply = stack.slash("/leave", f"approve {request.id}", office.slack_user_id, settings.office_channel)
-            timeline.staff(now, office.name, f"tried /leave approve {request.id}: {_response_text(reply)}")
+            reply = stack.slash(
+                "/leave", f"approve {request.id}", office.slack_user_id, settings.office_channel
+            )
+            timeline.staff(
+                now, office.name, f"tried /leave approve {request.id}: {_response_text(reply)}"
+            )
         approve = request.id % 2 == 0
         with timings.step("headteacher: /leave decision (signed slash command)"):
-            reply = stack.slash("/leave", f"{'approve' if approve else 'decline'} {request.id} "
-                                "Term-time leave for a wedding", head.slack_user_id, settings.leave_channel)
-        timeline.staff(now, head.name, f"/leave {'approve' if approve else 'decline'} {request.id}: "
-                       f"{_response_text(reply)}")
+            reply = stack.slash(
+                "/leave",
+                f"{'approve' if approve else 'decline'} {request.id} Term-time leave for a wedding",
+                head.slack_user_id,
+                settings.leave_channel,
+            )
+        timeline.staff(
+            now,
+            head.name,
+            f"/leave {'approve' if approve else 'decline'} {request.id}: {_response_text(reply)}",
+        )
 
 
 def _response_text(response: Any) -> str:
@@ -243,12 +314,21 @@ def summarise(stack: Stack, timings: Timings) -> dict[str, Any]:
     with stack.runtime.factory() as session:
         cases = list(session.scalars(select(AbsenceCase)))
         replies = list(session.scalars(select(Message).where(Message.direction == "inbound")))
-        texts = Counter(item.payload.get("kind", "?") for item in session.scalars(
-            select(OutboxItem).where(OutboxItem.channel == "sms", OutboxItem.status == "sent")))
-        open_tasks = Counter(session.scalars(select(StaffTask.kind).where(StaffTask.status != "done")))
-        pending_leave = session.scalar(select(func.count()).select_from(LeaveRequest).where(
-            LeaveRequest.status == "pending"))
-        decided_leave = Counter(session.scalars(select(LeaveRequest.status).where(LeaveRequest.status != "pending")))
+        texts = Counter(
+            item.payload.get("kind", "?")
+            for item in session.scalars(
+                select(OutboxItem).where(OutboxItem.channel == "sms", OutboxItem.status == "sent")
+            )
+        )
+        open_tasks = Counter(
+            session.scalars(select(StaffTask.kind).where(StaffTask.status != "done"))
+        )
+        pending_leave = session.scalar(
+            select(func.count()).select_from(LeaveRequest).where(LeaveRequest.status == "pending")
+        )
+        decided_leave = Counter(
+            session.scalars(select(LeaveRequest.status).where(LeaveRequest.status != "pending"))
+        )
     by_reason: Counter[str] = Counter()
     for case in cases:
         code = case.confirmed_code or case.provisional_code or "N"
@@ -259,7 +339,9 @@ def summarise(stack: Stack, timings: Timings) -> dict[str, Any]:
         "texts_by_kind": dict(texts),
         "texts_handed_to_twilio": len(stack.twilio.sent),
         "replies": len(replies),
-        "replies_by_intent": dict(Counter((m.parse or {}).get("intent", "keyword") for m in replies)),
+        "replies_by_intent": dict(
+            Counter((m.parse or {}).get("intent", "keyword") for m in replies)
+        ),
         "safeguarding_alerts": sum(1 for c in cases if c.safeguarding),
         "codes_by_reason": dict(by_reason.most_common()),
         "left_for_staff": {
@@ -290,8 +372,10 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         codes.add_row(reason, str(count))
     console.print(codes)
     left = summary["left_for_staff"]
-    console.print(f"left for staff: {left['codes_to_confirm']} codes to confirm, {left['unexplained']} "
-                  f"still unexplained, tasks {left['open_tasks']}, {left['leave_pending']} leave requests pending")
+    console.print(
+        f"left for staff: {left['codes_to_confirm']} codes to confirm, {left['unexplained']} "
+        f"still unexplained, tasks {left['open_tasks']}, {left['leave_pending']} leave requests pending"
+    )
     steps = Table("step", "runs", "total s", "mean ms")
     for name, seconds in summary["timings_seconds"].items():
         runs = summary["timings_count"][name]

@@ -29,11 +29,16 @@ from storage.register import import_marks
 from storage.roster import import_roster
 from storage.schools import load_school, read_settings_file
 
-STATE = Path(os.environ.get("FIRSTCALL_DEMO_STATE", Path(tempfile.gettempdir()) / "firstcall-demo-serve.json"))
+STATE = Path(
+    os.environ.get(
+        "FIRSTCALL_DEMO_STATE", Path(tempfile.gettempdir()) / "firstcall-demo-serve.json"
+    )
+)
 
 
-def serve_demo(school_file: Path, day: Any, *, port: int, seed: int, db_url: str | None,
-               console: Console) -> None:
+def serve_demo(
+    school_file: Path, day: Any, *, port: int, seed: int, db_url: str | None, console: Console
+) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="firstcall-serve-"))
     url = db_url or f"sqlite:///{workdir / 'firstcall.db'}"
     upgrade(url)
@@ -47,33 +52,57 @@ def serve_demo(school_file: Path, day: Any, *, port: int, seed: int, db_url: str
         pupils = list(session.scalars(select(Pupil).order_by(Pupil.id)))
         absent = pupils[:4]
         marks = workdir / "marks.csv"
-        marks.write_text("upn,date,session,code,minutes_late,note\n" + "".join(
-            f"{p.upn},{day},AM,{'N' if p in absent else '/'},,\n" for p in pupils))
+        marks.write_text(
+            "upn,date,session,code,minutes_late,note\n"
+            + "".join(f"{p.upn},{day},AM,{'N' if p in absent else '/'},,\n" for p in pupils)
+        )
         import_marks(session, marks, now=closes - timedelta(minutes=1))
-        examples = [(p.first_name, session.scalar(select(Contact.phone).join(PupilContact).where(
-            PupilContact.pupil_id == p.id, Contact.can_sms.is_(True)).order_by(PupilContact.priority)))
-            for p in absent]
+        examples = [
+            (
+                p.first_name,
+                session.scalar(
+                    select(Contact.phone)
+                    .join(PupilContact)
+                    .where(PupilContact.pupil_id == p.id, Contact.can_sms.is_(True))
+                    .order_by(PupilContact.priority)
+                ),
+            )
+            for p in absent
+        ]
     factory.kw["bind"].dispose()
     clock = ManualClock(closes - timedelta(minutes=1), running=True)
     with loopback_stack(url, closes, port=port, clock=clock) as stack:
-        STATE.write_text(json.dumps({
-            "base_url": stack.base_url, "twilio_auth_token": stack.twilio.auth_token,
-            "twilio_account_sid": stack.twilio.account_sid, "to": stack.twilio.phone_number,
-            "slack_signing_secret": stack.slack.signing_secret, "team_id": stack.slack.team_id,
-            "office_channel": settings.office_channel,
-        }))
+        STATE.write_text(
+            json.dumps(
+                {
+                    "base_url": stack.base_url,
+                    "twilio_auth_token": stack.twilio.auth_token,
+                    "twilio_account_sid": stack.twilio.account_sid,
+                    "to": stack.twilio.phone_number,
+                    "slack_signing_secret": stack.slack.signing_secret,
+                    "team_id": stack.slack.team_id,
+                    "office_channel": settings.office_channel,
+                }
+            )
+        )
         timeline = Timeline(console, stack)
         office = next(iter(settings.staff))
         console.rule(f"[bold]FirstCall is running for {settings.name} at {stack.base_url}")
-        console.print(f"School time starts at {clock():%H:%M on %a %d %b} and runs on; the AM register "
-                      f"closes at {closes:%H:%M} and {len(absent)} pupils are absent.\n"
-                      "Play a parent (in another terminal):")
+        console.print(
+            f"School time starts at {clock():%H:%M on %a %d %b} and runs on; the AM register "
+            f"closes at {closes:%H:%M} and {len(absent)} pupils are absent.\n"
+            "Play a parent (in another terminal):"
+        )
         for name, phone in examples:
-            console.print(f"  .venv/bin/firstcall sandbox reply {phone} \"{name} has a temperature, back tomorrow\"")
-        console.print("Play the office:\n"
-                      f"  .venv/bin/firstcall sandbox slash {office} \"/absence\"\n"
-                      f"  .venv/bin/firstcall sandbox slash {office} \"/absence approve {examples[0][0]}\"\n"
-                      "Ctrl-C stops it.")
+            console.print(
+                f'  .venv/bin/firstcall sandbox reply {phone} "{name} has a temperature, back tomorrow"'
+            )
+        console.print(
+            "Play the office:\n"
+            f'  .venv/bin/firstcall sandbox slash {office} "/absence"\n'
+            f'  .venv/bin/firstcall sandbox slash {office} "/absence approve {examples[0][0]}"\n'
+            "Ctrl-C stops it."
+        )
         stop = threading.Event()
         try:
             while not stop.wait(2.0):
@@ -100,8 +129,10 @@ def _post(url: str, **kwargs: Any) -> httpx.Response:
     try:
         return httpx.post(url, timeout=30, **kwargs)
     except httpx.HTTPError as exc:
-        raise SandboxError(f"the demo is not answering at {url} ({type(exc).__name__}); "
-                           "start one with `firstcall demo --serve`") from None
+        raise SandboxError(
+            f"the demo is not answering at {url} ({type(exc).__name__}); "
+            "start one with `firstcall demo --serve`"
+        ) from None
 
 
 def sandbox_reply(phone: str, body: str) -> str:
@@ -109,10 +140,22 @@ def sandbox_reply(phone: str, body: str) -> str:
     state = _state()
     url = f"{state['base_url']}/twilio/sms"
     sid = "SM" + os.urandom(16).hex()
-    params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": state["twilio_account_sid"],
-              "From": phone, "To": state["to"], "Body": body, "NumMedia": "0", "NumSegments": "1",
-              "ApiVersion": "2010-04-01"}
-    response = _post(url, data=params, headers={"X-Twilio-Signature": sign(url, params, state["twilio_auth_token"])})
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": state["twilio_account_sid"],
+        "From": phone,
+        "To": state["to"],
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "ApiVersion": "2010-04-01",
+    }
+    response = _post(
+        url,
+        data=params,
+        headers={"X-Twilio-Signature": sign(url, params, state["twilio_auth_token"])},
+    )
     return f"{response.status_code}: {response.text.strip() or 'accepted'}"
 
 
@@ -125,9 +168,17 @@ def sandbox_slash(user_id: str, command_line: str) -> str:
     command, _, text = command_line.strip().partition(" ")
     if not command.startswith("/"):
         raise SandboxError('give the command with its slash, e.g. "/absence approve Jayden"')
-    body = urlencode({"team_id": state["team_id"], "channel_id": state["office_channel"],
-                      "user_id": user_id, "command": command, "text": text,
-                      "response_url": f"{state['base_url']}/unused", "trigger_id": "1.2.3"})
+    body = urlencode(
+        {
+            "team_id": state["team_id"],
+            "channel_id": state["office_channel"],
+            "user_id": user_id,
+            "command": command,
+            "text": text,
+            "response_url": f"{state['base_url']}/unused",
+            "trigger_id": "1.2.3",
+        }
+    )
     headers = signed_headers(body, int(time.time()), state["slack_signing_secret"])
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     response = _post(f"{state['base_url']}/slack/events", content=body, headers=headers)

@@ -51,41 +51,78 @@ class Stack:
     def parent_texts(self, phone: str, body: str, *, webhook: bool = True) -> str:
         """A parent's reply reaching Twilio; with webhook=False the webhook is lost and
         only reconciliation can find it."""
-        return self.twilio.receive(phone, body, to=SCHOOL_NUMBER,
-                                   deliver_to=f"{self.base_url}/twilio/sms" if webhook else None,
-                                   date_sent=self.clock())
+        return self.twilio.receive(
+            phone,
+            body,
+            to=SCHOOL_NUMBER,
+            deliver_to=f"{self.base_url}/twilio/sms" if webhook else None,
+            date_sent=self.clock(),
+        )
 
     def slash(self, command: str, text: str, user_id: str, channel_id: str) -> httpx.Response:
-        body, headers = self.slack.slash_command_request(command, text, user_id, channel_id,
-                                                         timestamp=int(time.time()))
+        body, headers = self.slack.slash_command_request(
+            command, text, user_id, channel_id, timestamp=int(time.time())
+        )
         return self.http.post("/slack/events", content=body, headers=headers)
 
-    def click(self, action_id: str, value: Any, user_id: str, channel_id: str,
-              message_ts: str = "1.000100") -> httpx.Response:
-        body, headers = self.slack.block_action_request(action_id, str(value), user_id,
-                                                        channel_id=channel_id, message_ts=message_ts,
-                                                        timestamp=int(time.time()))
+    def click(
+        self,
+        action_id: str,
+        value: Any,
+        user_id: str,
+        channel_id: str,
+        message_ts: str = "1.000100",
+    ) -> httpx.Response:
+        body, headers = self.slack.block_action_request(
+            action_id,
+            str(value),
+            user_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            timestamp=int(time.time()),
+        )
         return self.http.post("/slack/events", content=body, headers=headers)
 
 
 @contextmanager
-def loopback_stack(database_url: str, start: datetime, *, port: int | None = None,
-                   twilio_timeout: float = 2.0, clock: ManualClock | None = None) -> Iterator[Stack]:
+def loopback_stack(
+    database_url: str,
+    start: datetime,
+    *,
+    port: int | None = None,
+    twilio_timeout: float = 2.0,
+    clock: ManualClock | None = None,
+) -> Iterator[Stack]:
     clock = clock or ManualClock(start)
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=clock) as twilio, LoopbackSlack() as slack:
+    with (
+        LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=clock) as twilio,
+        LoopbackSlack() as slack,
+    ):
         runtime = Runtime(
             factory=session_factory(make_engine(database_url)),
             clock=clock,
-            twilio=TwilioSettings(account_sid=twilio.account_sid, auth_token=twilio.auth_token,
-                                  from_number=SCHOOL_NUMBER, messaging_service_sid=None,
-                                  api_url=twilio.url, public_base_url=base_url),
+            twilio=TwilioSettings(
+                account_sid=twilio.account_sid,
+                auth_token=twilio.auth_token,
+                from_number=SCHOOL_NUMBER,
+                messaging_service_sid=None,
+                api_url=twilio.url,
+                public_base_url=base_url,
+            ),
             slack=SlackSettings(slack.bot_token, slack.signing_secret, slack.url),
             twilio_timeout=twilio_timeout,
         )
-        server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(runtime),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
         thread = threading.Thread(target=server.run, name="firstcall-web", daemon=True)
         thread.start()
         while not server.started:  # start-up, not timing: wait for the socket to listen

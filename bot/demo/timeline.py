@@ -27,13 +27,18 @@ class Timeline:
         with stack.runtime.factory() as session:
             settings = context_for(session.scalar(select(School))).settings
         self.tz = settings.tz
-        self.channels = {settings.office_channel: "#office", settings.dsl_channel: "#dsl",
-                         settings.leave_channel: "#head"}
+        self.channels = {
+            settings.office_channel: "#office",
+            settings.dsl_channel: "#dsl",
+            settings.leave_channel: "#head",
+        }
 
     def _line(self, when: datetime, who: str, what: str, style: str = "") -> None:
         stamp = when.astimezone(self.tz).strftime("%H:%M")
-        self.console.print(f"[dim]{stamp}[/dim]  [bold]{escape(who):<18}[/bold] "
-                           + (f"[{style}]{escape(what)}[/{style}]" if style else escape(what)))
+        self.console.print(
+            f"[dim]{stamp}[/dim]  [bold]{escape(who):<18}[/bold] "
+            + (f"[{style}]{escape(what)}[/{style}]" if style else escape(what))
+        )
 
     def heading(self, text: str) -> None:
         self.console.rule(text)
@@ -50,25 +55,38 @@ class Timeline:
             message = session.scalar(select(Message).where(Message.sid == sid))
         parse = (message.parse if message else None) or {}
         if parse:
-            flags = " [SAFEGUARDING: " + ", ".join(parse.get("indicators", [])) + "]" if parse.get("safeguarding") else ""
+            flags = (
+                " [SAFEGUARDING: " + ", ".join(parse.get("indicators", [])) + "]"
+                if parse.get("safeguarding")
+                else ""
+            )
             review = " (needs review)" if parse.get("needs_review") else ""
-            self._line(when, "  parsed", f"{parse.get('intent')} · {parse.get('reason') or '-'} · code "
-                       f"{parse.get('code') or '-'}{review}{flags}", "red" if flags else "magenta")
+            self._line(
+                when,
+                "  parsed",
+                f"{parse.get('intent')} · {parse.get('reason') or '-'} · code "
+                f"{parse.get('code') or '-'}{review}{flags}",
+                "red" if flags else "magenta",
+            )
         elif message is not None:
-            self._line(when, "  keyword", f"{text.strip().upper()}: handled as Twilio does", "magenta")
+            self._line(
+                when, "  keyword", f"{text.strip().upper()}: handled as Twilio does", "magenta"
+            )
 
     def drain(self, now: datetime) -> None:
         """Print what reached Twilio and Slack since the last call."""
-        sent = self.stack.twilio.sent[self._texts:]
+        sent = self.stack.twilio.sent[self._texts :]
         self._texts += len(sent)
         for message in sent:
             self._line(now, "FirstCall → parent", f"{masked(message.to)}: {message.body}", "yellow")
-        calls = self.stack.slack.calls[self._calls:]
+        calls = self.stack.slack.calls[self._calls :]
         self._calls += len(calls)
         for call in calls:
             if call.method not in ("chat.postMessage", "chat.update"):
                 continue
-            channel = self.channels.get(str(call.params.get("channel")), str(call.params.get("channel")))
+            channel = self.channels.get(
+                str(call.params.get("channel")), str(call.params.get("channel"))
+            )
             verb = "posted" if call.method == "chat.postMessage" else "updated"
             text = str(call.params.get("text", ""))
             self._line(now, f"Slack {channel}", f"{verb}: {text[:110]}", "blue")

@@ -66,18 +66,26 @@ class StaffRequest:
         text = str(ident).strip().lstrip("#")
         row = self.session.get(model, int(text)) if text.isdigit() else None
         if row is None or row.school_id != self.member.ctx.id:
-            raise NotFound(f"{what} {text or '?'} does not exist at {self.member.ctx.settings.name}")
+            raise NotFound(
+                f"{what} {text or '?'} does not exist at {self.member.ctx.settings.name}"
+            )
         return row
 
 
 @contextmanager
-def acting(factory: sessionmaker[Session], user_id: str, channel_id: str | None,
-           now: datetime) -> Iterator[StaffRequest]:
+def acting(
+    factory: sessionmaker[Session], user_id: str, channel_id: str | None, now: datetime
+) -> Iterator[StaffRequest]:
     refusal: RoleError | None = None
     with factory() as session:
         with session.begin():
-            request = StaffRequest(session, user_id, channel_id, now,
-                                   identify(session, user_id, channel_id) if user_id else None)
+            request = StaffRequest(
+                session,
+                user_id,
+                channel_id,
+                now,
+                identify(session, user_id, channel_id) if user_id else None,
+            )
             try:
                 yield request
             except RoleError as exc:

@@ -32,11 +32,15 @@ from storage.models import AbsenceCase, LeaveRequest, StaffTask
 Work = Callable[[StaffRequest, str], str | None]
 
 
-def run_button(factory: sessionmaker[Session], now: datetime, body: dict[str, Any], work: Work) -> str | None:
+def run_button(
+    factory: sessionmaker[Session], now: datetime, body: dict[str, Any], work: Work
+) -> str | None:
     """The clicker's reply, if any, after the work is committed (or refused, or failed)."""
     action = body["actions"][0]
     try:
-        with acting(factory, body["user"]["id"], (body.get("channel") or {}).get("id"), now) as request:
+        with acting(
+            factory, body["user"]["id"], (body.get("channel") or {}).get("id"), now
+        ) as request:
             return work(request, str(action.get("value", "")))
     except Exception as exc:  # noqa: BLE001 - every failure is turned into words, once
         return words_for(exc)
@@ -52,8 +56,15 @@ def _task(request: StaffRequest, value: str, action: str) -> StaffTask:
 def case_confirm(request: StaffRequest, value: str) -> None:
     member = request.authorise("button case_confirm", CASE_ROLES)
     case = request.load(AbsenceCase, parse_id(value, "case"), "absence case")
-    set_case_code(request.session, member.ctx, case, member, code=None,
-                  reason="provisional code confirmed from the Slack card", now=request.now)
+    set_case_code(
+        request.session,
+        member.ctx,
+        case,
+        member,
+        code=None,
+        reason="provisional code confirmed from the Slack card",
+        now=request.now,
+    )
 
 
 def task_claim(request: StaffRequest, value: str) -> None:
@@ -66,17 +77,35 @@ def task_outcome(outcome: str) -> Work:
     def record(request: StaffRequest, value: str) -> None:
         task = _task(request, value, f"button task_{outcome}")
         assert request.member is not None
-        record_outcome(request.session, request.member.ctx, task, request.member, outcome=outcome,
-                       note="", now=request.now)
+        record_outcome(
+            request.session,
+            request.member.ctx,
+            task,
+            request.member,
+            outcome=outcome,
+            note="",
+            now=request.now,
+        )
+
     return record
 
 
 def leave_decision(approve: bool) -> Work:
     def decide(request: StaffRequest, value: str) -> None:
-        member = request.authorise(f"button leave_{'approve' if approve else 'decline'}", LEAVE_DECISION_ROLES)
+        member = request.authorise(
+            f"button leave_{'approve' if approve else 'decline'}", LEAVE_DECISION_ROLES
+        )
         leave = request.load(LeaveRequest, parse_id(value, "leave request"), "leave request")
-        decide_leave(request.session, member.ctx, leave, approve=approve, decided_by=member.actor,
-                     note="", now=request.now)
+        decide_leave(
+            request.session,
+            member.ctx,
+            leave,
+            approve=approve,
+            decided_by=member.actor,
+            note="",
+            now=request.now,
+        )
+
     return decide
 
 
@@ -97,7 +126,10 @@ BUTTONS: dict[str, Work] = {
 
 # -- the change-code modal ---------------------------------------------------------------------
 
-def change_code_view(factory: sessionmaker[Session], now: datetime, body: dict[str, Any]) -> dict[str, Any] | str:
+
+def change_code_view(
+    factory: sessionmaker[Session], now: datetime, body: dict[str, Any]
+) -> dict[str, Any] | str:
     """The modal to open for a Change code click, or words for the clicker instead."""
     channel_id = (body.get("channel") or {}).get("id")
 
@@ -113,7 +145,9 @@ def change_code_view(factory: sessionmaker[Session], now: datetime, body: dict[s
         return words_for(exc)
 
 
-def submit_change_code(factory: sessionmaker[Session], now: datetime, body: dict[str, Any]) -> dict[str, str]:
+def submit_change_code(
+    factory: sessionmaker[Session], now: datetime, body: dict[str, Any]
+) -> dict[str, str]:
     """Apply the modal's code and reason; {} closes the modal, else {block_id: words}."""
     view = body["view"]
     try:
@@ -121,8 +155,15 @@ def submit_change_code(factory: sessionmaker[Session], now: datetime, body: dict
         with acting(factory, body["user"]["id"], form.channel_id, now) as request:
             member = request.authorise("modal case_change", CASE_ROLES)
             case = request.load(AbsenceCase, form.case_id, "absence case")
-            set_case_code(request.session, member.ctx, case, member, code=form.code, reason=form.reason,
-                          now=request.now)
+            set_case_code(
+                request.session,
+                member.ctx,
+                case,
+                member,
+                code=form.code,
+                reason=form.reason,
+                now=request.now,
+            )
     except Exception as exc:  # noqa: BLE001 - every failure is turned into words, once
         return {modal.block_for(exc): words_for(exc)}
     return {}

@@ -28,14 +28,30 @@ COMMANDS = ("/absence", "/leave", "/pupil")
 log = logging.getLogger("firstcall.slack")
 
 
-def build_app(factory: sessionmaker[Session], *, client: WebClient, signing_secret: str,
-              clock: Callable[[], datetime]) -> App:
-    app = App(client=client, signing_secret=signing_secret, token_verification_enabled=False,
-              process_before_response=True, logger=log)
+def build_app(
+    factory: sessionmaker[Session],
+    *,
+    client: WebClient,
+    signing_secret: str,
+    clock: Callable[[], datetime],
+) -> App:
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,
+        process_before_response=True,
+        logger=log,
+    )
 
     def command(ack: Ack, command: dict[str, Any]) -> None:
-        reply = run_command(factory, clock(), command=command["command"], text=command.get("text") or "",
-                            user_id=command.get("user_id") or "", channel_id=command.get("channel_id"))
+        reply = run_command(
+            factory,
+            clock(),
+            command=command["command"],
+            text=command.get("text") or "",
+            user_id=command.get("user_id") or "",
+            channel_id=command.get("channel_id"),
+        )
         ack(text=reply, response_type="ephemeral")
 
     for name in COMMANDS:
@@ -45,7 +61,9 @@ def build_app(factory: sessionmaker[Session], *, client: WebClient, signing_secr
         app.action(action_id)(_button(factory, clock, work))
 
     @app.action("case_change")
-    def open_change_code(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def open_change_code(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         ack()
         view = actions.change_code_view(factory, clock(), body)
         if isinstance(view, str):
@@ -73,13 +91,15 @@ def build_app(factory: sessionmaker[Session], *, client: WebClient, signing_secr
     return app
 
 
-def _button(factory: sessionmaker[Session], clock: Callable[[], datetime],
-            work: actions.Work) -> Callable[..., None]:
+def _button(
+    factory: sessionmaker[Session], clock: Callable[[], datetime], work: actions.Work
+) -> Callable[..., None]:
     def click(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         reply = actions.run_button(factory, clock(), body, work)
         if reply:
             _tell(respond, reply)
+
     return click
 
 

@@ -63,10 +63,12 @@ def leave_request(text: str) -> LeaveWords:
     words = text.split()
     first = next((i for i, w in enumerate(words) if is_date(w)), None)
     if first is None or first == 0:
-        raise UsageError("say who and when: /leave request PUPIL FROM TO REASON, "
-                         "e.g. /leave request Zara Smith 04/05/2026 08/05/2026 family wedding")
+        raise UsageError(
+            "say who and when: /leave request PUPIL FROM TO REASON, "
+            "e.g. /leave request Zara Smith 04/05/2026 08/05/2026 family wedding"
+        )
     start = parse_date(words[first])
-    rest = words[first + 1:]
+    rest = words[first + 1 :]
     end = parse_date(rest.pop(0)) if rest and is_date(rest[0]) else start
     if not rest:
         raise UsageError("give the reason for the leave after the dates")
@@ -86,17 +88,21 @@ def code_choices(text: str) -> list[CodeWords]:
     takes the first reading whose pupil exists."""
     words = text.split()
     if len(words) < 2:
-        raise UsageError("say who, the code and why: /absence code PUPIL CODE REASON, "
-                         "e.g. /absence code Jayden Smith I rang in with a temperature")
+        raise UsageError(
+            "say who, the code and why: /absence code PUPIL CODE REASON, "
+            "e.g. /absence code Jayden Smith I rang in with a temperature"
+        )
     choices = []
     for i in range(1, len(words)):
         try:
             code = lookup(words[i]).code
         except UnknownCode:
             continue
-        choices.append(CodeWords(" ".join(words[:i]), code, " ".join(words[i + 1:])))
+        choices.append(CodeWords(" ".join(words[:i]), code, " ".join(words[i + 1 :])))
     if not choices:
-        raise UsageError(f"there is no attendance code in “{text}”: /absence code PUPIL CODE REASON")
+        raise UsageError(
+            f"there is no attendance code in “{text}”: /absence code PUPIL CODE REASON"
+        )
     return choices
 
 

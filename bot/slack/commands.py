@@ -45,8 +45,15 @@ USAGE = {
 }
 
 
-def run_command(factory: sessionmaker[Session], now: datetime, *, command: str, text: str,
-                user_id: str, channel_id: str | None) -> str:
+def run_command(
+    factory: sessionmaker[Session],
+    now: datetime,
+    *,
+    command: str,
+    text: str,
+    user_id: str,
+    channel_id: str | None,
+) -> str:
     """The reply to a slash command, whatever happens."""
     handler, words = _route(command, text.strip())
     try:
@@ -72,6 +79,7 @@ def _usage(command: str) -> Handler:
     def usage(request: StaffRequest, _rest: str) -> str:
         request.authorise(f"{command} help", ANY_STAFF)
         return USAGE.get(command, "Try /absence, /leave or /pupil.")
+
     return usage
 
 
@@ -84,18 +92,27 @@ def _pupil(request: StaffRequest, words: str) -> Pupil:
 
 # -- /absence ---------------------------------------------------------------------------------
 
+
 def absence_list(request: StaffRequest, _rest: str) -> str:
     member = request.authorise("/absence", CASE_ROLES)
-    return replies.cases_today(member.ctx, open_cases_today(request.session, member.ctx, request.now),
-                               request.now)
+    return replies.cases_today(
+        member.ctx, open_cases_today(request.session, member.ctx, request.now), request.now
+    )
 
 
 def absence_approve(request: StaffRequest, rest: str) -> str:
     member = request.authorise("/absence approve", CASE_ROLES)
     pupil = _pupil(request, rest)
     case = current_case(request.session, pupil)
-    code = set_case_code(request.session, member.ctx, case, member, code=None,
-                         reason="provisional code confirmed by staff (/absence approve)", now=request.now)
+    code = set_case_code(
+        request.session,
+        member.ctx,
+        case,
+        member,
+        code=None,
+        reason="provisional code confirmed by staff (/absence approve)",
+        now=request.now,
+    )
     return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) is coded *{code}*."
 
 
@@ -109,10 +126,19 @@ def absence_code(request: StaffRequest, rest: str) -> str:
             first_miss = first_miss or exc
             continue
         if not words.reason:
-            raise UsageError(f"give the reason for {words.code} after the code: the register keeps it")
+            raise UsageError(
+                f"give the reason for {words.code} after the code: the register keeps it"
+            )
         case = current_case(request.session, pupil)
-        code = set_case_code(request.session, member.ctx, case, member, code=words.code,
-                             reason=words.reason, now=request.now)
+        code = set_case_code(
+            request.session,
+            member.ctx,
+            case,
+            member,
+            code=words.code,
+            reason=words.reason,
+            now=request.now,
+        )
         return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) is coded *{code}*."
     raise first_miss or NotFound("no pupil matches")
 
@@ -131,18 +157,31 @@ def absence_arrived(request: StaffRequest, rest: str) -> str:
 
 # -- /leave -----------------------------------------------------------------------------------
 
+
 def leave_request(request: StaffRequest, rest: str) -> str:
     member = request.authorise("/leave request", LEAVE_REQUEST_ROLES)
     words = arguments.leave_request(rest)
     if words.start < member.ctx.today(request.now):
-        raise LeaveError("leave is asked for in advance; for days already past, set the code "
-                         "with /absence code")
+        raise LeaveError(
+            "leave is asked for in advance; for days already past, set the code with /absence code"
+        )
     pupil = _pupil(request, words.pupil)
-    filed = file_leave_request(request.session, member.ctx, pupil, None, text=words.reason, contact=None,
-                               now=request.now, start=words.start, end=words.end,
-                               requested_by=f"{member.staff.name} ({member.staff.position})")
-    return (f"Leave request #{filed.id} for {replies.short_name(pupil)} ({pupil.class_name}), "
-            f"{replies.dates(filed.start_date, filed.end_date)}, is with the headteacher.")
+    filed = file_leave_request(
+        request.session,
+        member.ctx,
+        pupil,
+        None,
+        text=words.reason,
+        contact=None,
+        now=request.now,
+        start=words.start,
+        end=words.end,
+        requested_by=f"{member.staff.name} ({member.staff.position})",
+    )
+    return (
+        f"Leave request #{filed.id} for {replies.short_name(pupil)} ({pupil.class_name}), "
+        f"{replies.dates(filed.start_date, filed.end_date)}, is with the headteacher."
+    )
 
 
 def leave_approve(request: StaffRequest, rest: str) -> str:
@@ -160,21 +199,40 @@ def _decide(request: StaffRequest, rest: str, *, approve: bool) -> str:
     if not ident:
         raise UsageError(f"give the request's number: /leave {verb} ID [NOTE]")
     leave = request.load(LeaveRequest, arguments.parse_id(ident, "leave request"), "leave request")
-    decided = decide_leave(request.session, member.ctx, leave, approve=approve, decided_by=member.actor,
-                           note=note.strip(), now=request.now)
+    decided = decide_leave(
+        request.session,
+        member.ctx,
+        leave,
+        approve=approve,
+        decided_by=member.actor,
+        note=note.strip(),
+        now=request.now,
+    )
     return replies.leave_decided(decided, request.session.get(Pupil, decided.pupil_id))
 
 
 # -- /pupil -----------------------------------------------------------------------------------
 
+
 def pupil(request: StaffRequest, rest: str) -> str:
     member = request.authorise("/pupil", PUPIL_ROLES)
-    return replies.pupil_year(pupil_year(request.session, member.ctx, _pupil(request, rest), request.now))
+    return replies.pupil_year(
+        pupil_year(request.session, member.ctx, _pupil(request, rest), request.now)
+    )
 
 
-SUBCOMMANDS.update({
-    "/absence": {"": absence_list, "list": absence_list, "today": absence_list,
-                 "approve": absence_approve, "confirm": absence_approve,
-                 "code": absence_code, "arrived": absence_arrived, "late": absence_arrived},
-    "/leave": {"request": leave_request, "approve": leave_approve, "decline": leave_decline},
-})
+SUBCOMMANDS.update(
+    {
+        "/absence": {
+            "": absence_list,
+            "list": absence_list,
+            "today": absence_list,
+            "approve": absence_approve,
+            "confirm": absence_approve,
+            "code": absence_code,
+            "arrived": absence_arrived,
+            "late": absence_arrived,
+        },
+        "/leave": {"request": leave_request, "approve": leave_approve, "decline": leave_decline},
+    }
+)

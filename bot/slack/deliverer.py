@@ -16,9 +16,22 @@ from messaging.transport import TransportError
 from storage.models import OutboxItem, SlackCard
 
 # Errors that another try will not fix: configuration, not weather.
-PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
-                       "account_inactive", "token_revoked", "no_permission", "missing_scope",
-                       "invalid_blocks", "msg_too_long", "cant_update_message", "not_authed"})
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "no_permission",
+        "missing_scope",
+        "invalid_blocks",
+        "msg_too_long",
+        "cant_update_message",
+        "not_authed",
+    }
+)
 
 
 def slack_error(exc: Exception) -> TransportError:
@@ -28,8 +41,12 @@ def slack_error(exc: Exception) -> TransportError:
         status = getattr(response, "status_code", 0)
         if status == 429:
             retry = response.headers.get("Retry-After") or response.headers.get("retry-after")
-            return TransportError(f"slack rate limited ({error})", permanent=False, code=429,
-                                  retry_after=float(retry) if retry else None)
+            return TransportError(
+                f"slack rate limited ({error})",
+                permanent=False,
+                code=429,
+                retry_after=float(retry) if retry else None,
+            )
         if status >= 500:
             return TransportError(f"slack {status} ({error})", permanent=False, code=status)
         return TransportError(f"slack error {error}", permanent=error in PERMANENT, code=status)
@@ -45,14 +62,19 @@ class SlackDeliverer:
         try:
             if payload.get("op") == "card":
                 return self._card(session, payload)
-            response = self.client.chat_postMessage(channel=payload["channel"], text=payload["text"],
-                                                    blocks=payload.get("blocks") or None)
+            response = self.client.chat_postMessage(
+                channel=payload["channel"],
+                text=payload["text"],
+                blocks=payload.get("blocks") or None,
+            )
             return {"ts": response["ts"], "channel": response["channel"]}
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise slack_error(exc) from exc
 
     def _card(self, session: Session, payload: dict[str, Any]) -> dict[str, Any]:
-        card = session.scalar(select(SlackCard).where(SlackCard.key == payload["card"]).with_for_update())
+        card = session.scalar(
+            select(SlackCard).where(SlackCard.key == payload["card"]).with_for_update()
+        )
         if card is None:
             return {"skipped": "no such card"}
         if card.version > payload.get("version", card.version):

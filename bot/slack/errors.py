@@ -44,10 +44,16 @@ def unexpected(exc: BaseException) -> str:
     """Log an unexpected failure under a fresh ID (no data, only where it happened)."""
     error_id = secrets.token_hex(4)
     frames = traceback.extract_tb(exc.__traceback__)
-    where = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-6:]))
-    log.error("slack request failed: error %s: %s at %s", error_id, type(exc).__name__, where or "?")
-    return (f"Sorry, something went wrong on our side (error {error_id}). Nothing was changed; "
-            "please try again, and give that error ID to whoever looks after FirstCall if it keeps happening.")
+    where = " < ".join(
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-6:])
+    )
+    log.error(
+        "slack request failed: error %s: %s at %s", error_id, type(exc).__name__, where or "?"
+    )
+    return (
+        f"Sorry, something went wrong on our side (error {error_id}). Nothing was changed; "
+        "please try again, and give that error ID to whoever looks after FirstCall if it keeps happening."
+    )
 
 
 def _choose_from(exc: Ambiguous) -> str:

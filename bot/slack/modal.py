@@ -17,8 +17,11 @@ CALLBACK_ID = "case_change"
 CODE_BLOCK, REASON_BLOCK = "code", "reason"
 # Codes that can explain a pupil not being in the room: not "present", not N (what is being
 # replaced), not a whole-school closure.
-OFFERED = [c for c in CODES.values()
-           if c.category not in (Category.PRESENT, Category.ADMINISTRATIVE) and c.code != "N"]
+OFFERED = [
+    c
+    for c in CODES.values()
+    if c.category not in (Category.PRESENT, Category.ADMINISTRATIVE) and c.code != "N"
+]
 
 
 class FormError(UsageError):
@@ -47,25 +50,46 @@ def _option(code: str, meaning: str) -> dict[str, Any]:
 
 def change_code(case: AbsenceCase, pupil: Pupil, channel_id: str | None) -> dict[str, Any]:
     current = case.confirmed_code or case.provisional_code
-    select: dict[str, Any] = {"type": "static_select", "action_id": CODE_BLOCK,
-                              "placeholder": _text("Choose a code"),
-                              "options": [_option(c.code, c.meaning) for c in OFFERED]}
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": CODE_BLOCK,
+        "placeholder": _text("Choose a code"),
+        "options": [_option(c.code, c.meaning) for c in OFFERED],
+    }
     known = next((c for c in OFFERED if c.code == current), None)
     if known is not None:
         select["initial_option"] = _option(known.code, known.meaning)
     return {
-        "type": "modal", "callback_id": CALLBACK_ID,
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
         "private_metadata": json.dumps({"case": case.id, "channel": channel_id}),
-        "title": _text("Change the code"), "submit": _text("Save"), "close": _text("Cancel"),
+        "title": _text("Change the code"),
+        "submit": _text("Save"),
+        "close": _text("Cancel"),
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": (
-                f"*{short_name(pupil)}* ({pupil.class_name}), absent {case.opened_session} "
-                f"{short_date(case.opened_on)}. Code now: *{current or 'N'}*"
-                + ("" if case.confirmed_code else " (provisional)"))}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        f"*{short_name(pupil)}* ({pupil.class_name}), absent {case.opened_session} "
+                        f"{short_date(case.opened_on)}. Code now: *{current or 'N'}*"
+                        + ("" if case.confirmed_code else " (provisional)")
+                    ),
+                },
+            },
             {"type": "input", "block_id": CODE_BLOCK, "label": _text("Code"), "element": select},
-            {"type": "input", "block_id": REASON_BLOCK, "label": _text("Reason (kept with the register)"),
-             "element": {"type": "plain_text_input", "action_id": REASON_BLOCK, "max_length": 500,
-                         "placeholder": _text("e.g. mum rang: hospital appointment")}},
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "label": _text("Reason (kept with the register)"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_BLOCK,
+                    "max_length": 500,
+                    "placeholder": _text("e.g. mum rang: hospital appointment"),
+                },
+            },
         ],
     }
 
@@ -75,7 +99,10 @@ def read_change_code(view: dict[str, Any]) -> ChangeCode:
         meta = json.loads(view.get("private_metadata") or "{}")
         case_id = int(meta["case"])
     except (ValueError, KeyError, TypeError):
-        raise FormError(CODE_BLOCK, "this form has lost track of its absence; close it and press Change code again") from None
+        raise FormError(
+            CODE_BLOCK,
+            "this form has lost track of its absence; close it and press Change code again",
+        ) from None
     values = (view.get("state") or {}).get("values") or {}
     chosen = ((values.get(CODE_BLOCK) or {}).get(CODE_BLOCK) or {}).get("selected_option") or {}
     reason = (((values.get(REASON_BLOCK) or {}).get(REASON_BLOCK) or {}).get("value") or "").strip()

@@ -34,10 +34,16 @@ STATUS_WORDS = {
     "closed": "Closed",
 }
 TASK_BUTTONS = {
-    "call": [("task_reason_given", "Called: reason given"), ("task_no_answer", "No answer"),
-             ("task_home_visit_needed", "Home visit needed")],
-    "home_visit": [("task_safe_and_well", "Seen safe and well"), ("task_no_answer", "No answer"),
-                   ("task_concern", "Concern → DSL")],
+    "call": [
+        ("task_reason_given", "Called: reason given"),
+        ("task_no_answer", "No answer"),
+        ("task_home_visit_needed", "Home visit needed"),
+    ],
+    "home_visit": [
+        ("task_safe_and_well", "Seen safe and well"),
+        ("task_no_answer", "No answer"),
+        ("task_concern", "Concern → DSL"),
+    ],
     "cme_referral": [("task_safe_and_well", "Child located"), ("task_concern", "Referral made")],
 }
 DONE_BUTTONS = [("task_reason_given", "Done")]
@@ -51,9 +57,15 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _button(action_id: str, label: str, value: int | str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "action_id": action_id,
-                              "text": {"type": "plain_text", "text": label}, "value": str(value)}
+def _button(
+    action_id: str, label: str, value: int | str, style: str | None = None
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": str(value),
+    }
     if style:
         button["style"] = style
     return button
@@ -78,12 +90,16 @@ def _task_blocks(tasks: list[StaffTask], *, roles: tuple[str, ...]) -> Blocks:
             continue
         title = TASK_TITLES.get(task.kind, task.kind)
         if task.status == "done":
-            blocks.append(_section(f"~{title}~ {task.outcome.replace('_', ' ') if task.outcome else 'done'}"))
+            blocks.append(
+                _section(f"~{title}~ {task.outcome.replace('_', ' ') if task.outcome else 'done'}")
+            )
             continue
         who = f" (claimed by <@{task.claimed_by}>)" if task.claimed_by else ""
         blocks.append(_section(f":point_right: *{title}*{who}"))
         buttons = [] if task.claimed_by else [_button("task_claim", "Claim", task.id, "primary")]
-        buttons += [_button(a, label, task.id) for a, label in TASK_BUTTONS.get(task.kind, DONE_BUTTONS)]
+        buttons += [
+            _button(a, label, task.id) for a, label in TASK_BUTTONS.get(task.kind, DONE_BUTTONS)
+        ]
         blocks.append(_actions(f"task-{task.id}", buttons))
     return blocks
 
@@ -94,15 +110,18 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
         return None
     pupil = session.get(Pupil, case.pupil_id)
     days = context_for(session.get(School, case.school_id)).settings.calendar.school_days_between(
-        case.opened_on, case.last_absent_on)
+        case.opened_on, case.last_absent_on
+    )
     title = f"*{short_name(pupil)}* ({pupil.class_name}) absent {case.opened_session} {short_date(case.opened_on)}"
     if days > 1:
         title += f", day {days}"
     lines = [title, STATUS_WORDS.get(case.status, case.status)]
     code = case.confirmed_code or case.provisional_code
     if case.reason or code:
-        lines.append(f"Reason: {case.reason or 'not given'} · code *{code or 'N'}*"
-                     + ("" if case.confirmed_code else " (provisional)"))
+        lines.append(
+            f"Reason: {case.reason or 'not given'} · code *{code or 'N'}*"
+            + ("" if case.confirmed_code else " (provisional)")
+        )
     if case.first_text_at and not case.last_reply_at:
         lines.append("Family texted; no reply yet")
     if case.dsl_alerted:
@@ -111,11 +130,16 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     if case.status in ("open", "explained"):
         buttons = []
         if case.provisional_code and case.provisional_code != "N":
-            buttons.append(_button("case_confirm", f"Confirm {case.provisional_code}", case.id, "primary"))
+            buttons.append(
+                _button("case_confirm", f"Confirm {case.provisional_code}", case.id, "primary")
+            )
         buttons.append(_button("case_change", "Change code", case.id))
         blocks.append(_actions(f"case-{case.id}", buttons))
     blocks += _task_blocks(tasks_for(session, case.id), roles=("office", "attendance_lead"))
-    return f"{short_name(pupil)} ({pupil.class_name}): {STATUS_WORDS.get(case.status, case.status)}", blocks
+    return (
+        f"{short_name(pupil)} ({pupil.class_name}): {STATUS_WORDS.get(case.status, case.status)}",
+        blocks,
+    )
 
 
 def _dsl_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
@@ -123,18 +147,35 @@ def _dsl_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     if case is None:
         return None
     pupil = session.get(Pupil, case.pupil_id)
-    whys = [e.detail.get("why", "") for e in session.scalars(select(CaseEvent).where(
-        CaseEvent.case_id == case.id, CaseEvent.kind == "dsl_alert").order_by(CaseEvent.id))]
+    whys = [
+        e.detail.get("why", "")
+        for e in session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "dsl_alert")
+            .order_by(CaseEvent.id)
+        )
+    ]
     flags = ", ".join(pupil.vulnerable) or "none recorded"
-    lines = [f":rotating_light: *{pupil.first_name} {pupil.last_name}* ({pupil.class_name}, UPN {pupil.upn}) "
-             f"absent since {short_date(case.opened_on)}",
-             f"Vulnerability: {flags}", *(f"• {w}" for w in dict.fromkeys(whys) if w),
-             f"Status: {STATUS_WORDS.get(case.status, case.status)}"]
-    replies = session.scalars(select(Message).join(MessageCase, MessageCase.message_id == Message.id)
-                              .where(MessageCase.case_id == case.id).order_by(Message.id)).all()
+    lines = [
+        f":rotating_light: *{pupil.first_name} {pupil.last_name}* ({pupil.class_name}, UPN {pupil.upn}) "
+        f"absent since {short_date(case.opened_on)}",
+        f"Vulnerability: {flags}",
+        *(f"• {w}" for w in dict.fromkeys(whys) if w),
+        f"Status: {STATUS_WORDS.get(case.status, case.status)}",
+    ]
+    replies = session.scalars(
+        select(Message)
+        .join(MessageCase, MessageCase.message_id == Message.id)
+        .where(MessageCase.case_id == case.id)
+        .order_by(Message.id)
+    ).all()
     for reply in replies[-3:]:
         parse = reply.parse or {}
-        tag = f" _(indicators: {', '.join(parse.get('indicators', []))})_" if parse.get("safeguarding") else ""
+        tag = (
+            f" _(indicators: {', '.join(parse.get('indicators', []))})_"
+            if parse.get("safeguarding")
+            else ""
+        )
         lines.append(f">{reply.body[:500]}{tag}")
     blocks: Blocks = [_section("\n".join(lines))]
     blocks += _task_blocks(tasks_for(session, case.id), roles=("dsl", "office", "attendance_lead"))
@@ -161,15 +202,27 @@ def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
     if request.note and request.status == "pending":
         lines.append(f"_{request.note}_")
     if facts["penalty_warning"]:
-        lines.append(":warning: 5 or more school days: a penalty notice may follow if taken without approval")
+        lines.append(
+            ":warning: 5 or more school days: a penalty notice may follow if taken without approval"
+        )
     blocks: Blocks = [_section("\n".join(lines))]
     if request.status == "pending":
-        blocks.append(_actions(f"leave-{request.id}", [
-            _button("leave_approve", "Approve", request.id, "primary"),
-            _button("leave_decline", "Decline", request.id, "danger")]))
+        blocks.append(
+            _actions(
+                f"leave-{request.id}",
+                [
+                    _button("leave_approve", "Approve", request.id, "primary"),
+                    _button("leave_decline", "Decline", request.id, "danger"),
+                ],
+            )
+        )
     else:
-        blocks.append(_section(f"*{request.status.capitalize()}* by {request.decided_by}"
-                               + (f": {request.note}" if request.note else "")))
+        blocks.append(
+            _section(
+                f"*{request.status.capitalize()}* by {request.decided_by}"
+                + (f": {request.note}" if request.note else "")
+            )
+        )
     return f"Leave request #{request.id}: {request.status}", blocks
 
 
@@ -182,11 +235,18 @@ def _sweep_card(session: Session, sweep_id: int) -> tuple[str, Blocks] | None:
     roll = sweep.summary.get("roll", 0) or 1
     share = ctx.settings.policy.mass_absence_share
     if sweep.status == "held":
-        text = (f":raised_hand: {sweep.session} {short_date(sweep.date)}: {count} pupils "
-                f"({100 * count / roll:.0f}% of the roll) have no mark or N, above the "
-                f"{100 * share:.0f}% the school allows before texting. Check the registers; "
-                "if they are right, send the texts.")
-        return text, [_section(text), _actions(f"sweep-{sweep.id}", [
-            _button("sweep_release", f"Send {count} texts", sweep.id, "primary")])]
+        text = (
+            f":raised_hand: {sweep.session} {short_date(sweep.date)}: {count} pupils "
+            f"({100 * count / roll:.0f}% of the roll) have no mark or N, above the "
+            f"{100 * share:.0f}% the school allows before texting. Check the registers; "
+            "if they are right, send the texts."
+        )
+        return text, [
+            _section(text),
+            _actions(
+                f"sweep-{sweep.id}",
+                [_button("sweep_release", f"Send {count} texts", sweep.id, "primary")],
+            ),
+        ]
     text = f":white_check_mark: {sweep.session} {short_date(sweep.date)}: the office confirmed; {count} texts sent"
     return text, [_section(text)]

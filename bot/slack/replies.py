@@ -29,8 +29,11 @@ def cases_today(ctx: SchoolContext, rows: list[tuple[AbsenceCase, Pupil]], now: 
     if not rows:
         return f"No open absences today ({day})."
     lines = [f"*Open absences today ({day}): {len(rows)}*"]
-    lines += [f"• {short_name(pupil)} ({pupil.class_name}): {STATUS_WORDS.get(case.status, case.status)} · "
-              f"code {_code(case)}" for case, pupil in rows]
+    lines += [
+        f"• {short_name(pupil)} ({pupil.class_name}): {STATUS_WORDS.get(case.status, case.status)} · "
+        f"code {_code(case)}"
+        for case, pupil in rows
+    ]
     lines.append("`/absence approve PUPIL` accepts a provisional code; `/absence help` for more.")
     return "\n".join(lines)
 
@@ -38,26 +41,40 @@ def cases_today(ctx: SchoolContext, rows: list[tuple[AbsenceCase, Pupil]], now: 
 def leave_decided(leave: LeaveRequest, pupil: Pupil) -> str:
     told = " The family will be told by text." if leave.contact_id else ""
     if leave.status == "approved":
-        return (f"Leave request #{leave.id} approved: {short_name(pupil)} ({pupil.class_name}), "
-                f"{dates(leave.start_date, leave.end_date)}; those sessions are pre-marked "
-                f"{leave.code}.{told}")
-    return (f"Leave request #{leave.id} declined: {short_name(pupil)} ({pupil.class_name}), "
-            f"{dates(leave.start_date, leave.end_date)}.{told}")
+        return (
+            f"Leave request #{leave.id} approved: {short_name(pupil)} ({pupil.class_name}), "
+            f"{dates(leave.start_date, leave.end_date)}; those sessions are pre-marked "
+            f"{leave.code}.{told}"
+        )
+    return (
+        f"Leave request #{leave.id} declined: {short_name(pupil)} ({pupil.class_name}), "
+        f"{dates(leave.start_date, leave.end_date)}.{told}"
+    )
 
 
 def pupil_year(year: PupilYear) -> str:
     pupil, stats = year.pupil, year.attendance
     percent = "–" if stats.percent is None else f"{stats.percent}%"
-    lines = [f"*{pupil.first_name} {pupil.last_name}* ({pupil.class_name}, UPN `{pupil.upn}`)",
-             f"Attendance this year: {percent} ({year.band}): {stats.attended} of {stats.possible} "
-             f"sessions, {stats.authorised} authorised and {stats.unauthorised} unauthorised absences"]
+    lines = [
+        f"*{pupil.first_name} {pupil.last_name}* ({pupil.class_name}, UPN `{pupil.upn}`)",
+        f"Attendance this year: {percent} ({year.band}): {stats.attended} of {stats.possible} "
+        f"sessions, {stats.authorised} authorised and {stats.unauthorised} unauthorised absences",
+    ]
     if year.open_cases:
-        lines += [f"Open absence since {short_date(c.opened_on)}: "
-                  f"{STATUS_WORDS.get(c.status, c.status)} · code {_code(c)}" for c in year.open_cases]
+        lines += [
+            f"Open absence since {short_date(c.opened_on)}: "
+            f"{STATUS_WORDS.get(c.status, c.status)} · code {_code(c)}"
+            for c in year.open_cases
+        ]
     else:
         lines.append("No open absence.")
     if year.recent:
         legend = "" if all(m.confirmed for m in year.recent) else " (? not yet confirmed)"
-        lines.append(f"Recent marks{legend}: " + ", ".join(
-            f"{short_date(m.date)} {m.session} {m.code}{'' if m.confirmed else '?'}" for m in year.recent))
+        lines.append(
+            f"Recent marks{legend}: "
+            + ", ".join(
+                f"{short_date(m.date)} {m.session} {m.code}{'' if m.confirmed else '?'}"
+                for m in year.recent
+            )
+        )
     return "\n".join(lines)

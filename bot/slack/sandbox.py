@@ -34,7 +34,12 @@ from typing import Any, Self
 from slack_sdk.signature import SignatureVerifier
 
 __all__ = [
-    "LoopbackSlack", "ResponseUrlPost", "SlackCall", "SlackMessage", "sign", "signed_headers",
+    "LoopbackSlack",
+    "ResponseUrlPost",
+    "SlackCall",
+    "SlackMessage",
+    "sign",
+    "signed_headers",
 ]
 
 _METHOD = re.compile(r"^/(?:api/)?(?P<method>[a-zA-Z]+(?:\.[a-zA-Z]+)+)$")
@@ -178,8 +183,10 @@ class LoopbackSlack:
         self._server = _Server((self._host, self._port), _Handler)
         self._server.fake = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="loopback-slack", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="loopback-slack",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -282,7 +289,11 @@ class LoopbackSlack:
             self._faults.extend(_Fault(429, "ratelimited", retry_after, method) for _ in range(n))
 
     def fail_next(
-        self, n: int = 1, status: int = 500, *, error: str = "internal_error",
+        self,
+        n: int = 1,
+        status: int = 500,
+        *,
+        error: str = "internal_error",
         method: str | None = None,
     ) -> None:
         """The next ``n`` calls get HTTP ``status`` with ``{"ok": false, "error": error}``.
@@ -295,15 +306,28 @@ class LoopbackSlack:
     # -- signed inbound requests -----------------------------------------------------------------
 
     def slash_command_request(
-        self, command: str, text: str, user_id: str, channel_id: str, *, timestamp: int,
+        self,
+        command: str,
+        text: str,
+        user_id: str,
+        channel_id: str,
+        *,
+        timestamp: int,
         channel_name: str = "general",
     ) -> tuple[bytes, dict[str, str]]:
         """Body and headers of a slash command as Slack would POST it to the app."""
         form = {
-            "token": "deprecated-verification-token", "team_id": self.team_id,
-            "team_domain": self.team_domain, "channel_id": channel_id, "channel_name": channel_name,
-            "user_id": user_id, "user_name": self._user_name(user_id), "command": command,
-            "text": text, "api_app_id": self.api_app_id, "is_enterprise_install": "false",
+            "token": "deprecated-verification-token",
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "user_id": user_id,
+            "user_name": self._user_name(user_id),
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
             "response_url": self.response_url(f"cmd-{next(self._ids)}"),
             "trigger_id": self._trigger_id(),
         }
@@ -311,8 +335,16 @@ class LoopbackSlack:
         return body, signed_headers(body, timestamp, self.signing_secret)
 
     def block_action_request(
-        self, action_id: str, value: str, user_id: str, *, channel_id: str, message_ts: str,
-        block_id: str | None = None, timestamp: int, channel_name: str = "general",
+        self,
+        action_id: str,
+        value: str,
+        user_id: str,
+        *,
+        channel_id: str,
+        message_ts: str,
+        block_id: str | None = None,
+        timestamp: int,
+        channel_name: str = "general",
     ) -> tuple[bytes, dict[str, str]]:
         """Body (``payload=<JSON>``) and headers of a button click as Slack would POST it."""
         with self._lock:  # the message as the user saw it, if the bot posted it here
@@ -322,26 +354,46 @@ class LoopbackSlack:
         payload = {
             "type": "block_actions",
             "user": {"id": user_id, "username": name, "name": name, "team_id": self.team_id},
-            "api_app_id": self.api_app_id, "token": "deprecated-verification-token",
+            "api_app_id": self.api_app_id,
+            "token": "deprecated-verification-token",
             "team": {"id": self.team_id, "domain": self.team_domain},
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                          "is_ephemeral": False},
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+            },
             "channel": {"id": channel_id, "name": channel_name},
-            "message": {"type": "message", "ts": message_ts, "user": self.bot_user_id,
-                        "bot_id": self.bot_id, "text": text, "blocks": blocks},
+            "message": {
+                "type": "message",
+                "ts": message_ts,
+                "user": self.bot_user_id,
+                "bot_id": self.bot_id,
+                "text": text,
+                "blocks": blocks,
+            },
             "response_url": self.response_url(f"act-{next(self._ids)}"),
             "trigger_id": self._trigger_id(),
-            "actions": [{
-                "action_id": action_id, "block_id": block_id or secrets.token_hex(3),
-                "value": value, "type": "button", "action_ts": f"{self._clock():.6f}",
-                "text": {"type": "plain_text", "text": value, "emoji": True},
-            }],
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id or secrets.token_hex(3),
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{self._clock():.6f}",
+                    "text": {"type": "plain_text", "text": value, "emoji": True},
+                }
+            ],
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return body, signed_headers(body, timestamp, self.signing_secret)
 
     def view_submission_request(
-        self, view: dict[str, Any], values: dict[str, dict[str, Any]], user_id: str, *,
+        self,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        user_id: str,
+        *,
         timestamp: int,
     ) -> tuple[bytes, dict[str, str]]:
         """Body and headers of a modal's Submit: ``view`` as views.open answered it (see
@@ -350,10 +402,14 @@ class LoopbackSlack:
         name = self._user_name(user_id)
         submitted = {**view, "state": {"values": values}}
         payload = {
-            "type": "view_submission", "team": {"id": self.team_id, "domain": self.team_domain},
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": self.team_domain},
             "user": {"id": user_id, "username": name, "name": name, "team_id": self.team_id},
-            "api_app_id": self.api_app_id, "token": "deprecated-verification-token",
-            "trigger_id": self._trigger_id(), "view": submitted, "response_urls": [],
+            "api_app_id": self.api_app_id,
+            "token": "deprecated-verification-token",
+            "trigger_id": self._trigger_id(),
+            "view": submitted,
+            "response_urls": [],
             "is_enterprise_install": False,
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
@@ -411,9 +467,7 @@ class LoopbackSlack:
                     return fault
         return None
 
-    def _answer(
-        self, method: str, params: dict[str, Any], token: str | None
-    ) -> dict[str, Any]:
+    def _answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         handler = self._methods().get(method)
         if handler is None:
             return {"ok": False, "error": "unknown_method", "req_method": method}
@@ -443,9 +497,13 @@ class LoopbackSlack:
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
-            "url": f"https://{self.team_domain}.slack.com/", "team": "FirstCall Loopback",
-            "user": "firstcall", "team_id": self.team_id, "user_id": self.bot_user_id,
-            "bot_id": self.bot_id, "is_enterprise_install": False,
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": "FirstCall Loopback",
+            "user": "firstcall",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
         }
 
     def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -453,8 +511,11 @@ class LoopbackSlack:
         if not (params.get("text") or params.get("blocks") or params.get("attachments")):
             raise _ApiError("no_text")
         message = SlackMessage(
-            channel=channel, ts=self._next_ts(), text=params.get("text") or "",
-            blocks=params.get("blocks"), thread_ts=params.get("thread_ts"),
+            channel=channel,
+            ts=self._next_ts(),
+            text=params.get("text") or "",
+            blocks=params.get("blocks"),
+            thread_ts=params.get("thread_ts"),
             metadata=params.get("metadata") or {},
         )
         self._messages.setdefault(channel, []).append(message)
@@ -504,10 +565,16 @@ class LoopbackSlack:
                 raise _ApiError("invalid_arguments") from None
         if not isinstance(view, dict) or view.get("type") != "modal" or not view.get("title"):
             raise _ApiError("invalid_arguments")
-        opened = {**view, "id": f"V{next(self._ids):08d}", "team_id": self.team_id,
-                  "app_id": self.api_app_id, "bot_id": self.bot_id,
-                  "private_metadata": view.get("private_metadata", ""),
-                  "callback_id": view.get("callback_id", ""), "state": {"values": {}}}
+        opened = {
+            **view,
+            "id": f"V{next(self._ids):08d}",
+            "team_id": self.team_id,
+            "app_id": self.api_app_id,
+            "bot_id": self.bot_id,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+        }
         self._views.append(opened)
         return {"view": opened}
 
@@ -519,8 +586,13 @@ class LoopbackSlack:
 
     def _wire(self, message: SlackMessage) -> dict[str, Any]:
         wire: dict[str, Any] = {
-            "type": "message", "text": message.text, "ts": message.ts, "user": self.bot_user_id,
-            "bot_id": self.bot_id, "app_id": self.api_app_id, "team": self.team_id,
+            "type": "message",
+            "text": message.text,
+            "ts": message.ts,
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.api_app_id,
+            "team": self.team_id,
         }
         if message.blocks is not None:
             wire["blocks"] = message.blocks
@@ -542,8 +614,14 @@ class LoopbackSlack:
         name = name or real_name.lower().replace(" ", ".")
         profile = {"real_name": real_name, "display_name": name, "email": email}
         return {
-            "id": user_id, "team_id": self.team_id, "name": name, "real_name": real_name,
-            "deleted": False, "is_bot": False, "tz": "Europe/London", "profile": profile,
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "real_name": real_name,
+            "deleted": False,
+            "is_bot": False,
+            "tz": "Europe/London",
+            "profile": profile,
         }
 
     def _user_name(self, user_id: str) -> str:
@@ -559,7 +637,8 @@ class LoopbackSlack:
             return [
                 c
                 for c in self._calls
-                if c.method == method and c.error is None
+                if c.method == method
+                and c.error is None
                 and channel in (None, _dm(str(c.params.get("channel"))))
             ]
 

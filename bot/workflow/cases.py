@@ -22,8 +22,16 @@ from storage.models import AbsenceCase, CaseEvent, Contact, OptOut, Pupil, Pupil
 OPEN_STATUSES = ("open", "explained", "confirmed")
 
 
-def log_event(session: Session, case: AbsenceCase, kind: str, now: datetime, /, *,
-              actor: str = "system", **detail: Any) -> None:
+def log_event(
+    session: Session,
+    case: AbsenceCase,
+    kind: str,
+    now: datetime,
+    /,
+    *,
+    actor: str = "system",
+    **detail: Any,
+) -> None:
     """Positional-only up to `now`, so a detail may be called `session` (AM/PM)."""
     session.add(CaseEvent(case_id=case.id, at=now, kind=kind, actor=actor, detail=detail))
 
@@ -34,9 +42,12 @@ def open_cases_for(session: Session, pupil_ids: Iterable[int]) -> dict[int, Abse
         return {}
     found: dict[int, AbsenceCase] = {}
     for start in range(0, len(ids), 500):
-        for case in session.scalars(select(AbsenceCase).where(
-                AbsenceCase.pupil_id.in_(ids[start:start + 500]),
-                AbsenceCase.status.in_(OPEN_STATUSES))):
+        for case in session.scalars(
+            select(AbsenceCase).where(
+                AbsenceCase.pupil_id.in_(ids[start : start + 500]),
+                AbsenceCase.status.in_(OPEN_STATUSES),
+            )
+        ):
             found[case.pupil_id] = case
     return found
 
@@ -94,24 +105,48 @@ def textable_contacts(session: Session, pupil_ids: Sequence[int]) -> dict[int, l
 def texted_contact_ids(session: Session, case: AbsenceCase) -> set[int]:
     return {
         event.detail["contact_id"]
-        for event in session.scalars(select(CaseEvent).where(
-            CaseEvent.case_id == case.id, CaseEvent.kind == "texted"))
+        for event in session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "texted")
+        )
     }
 
 
-def text_contact(session: Session, ctx: SchoolContext, contact: Contact,
-                 cases: Sequence[AbsenceCase], pupils: dict[int, Pupil], *, template: str,
-                 step: str, day: date, session_label: str, now: datetime,
-                 queue: list[Outgoing] | None = None) -> None:
+def text_contact(
+    session: Session,
+    ctx: SchoolContext,
+    contact: Contact,
+    cases: Sequence[AbsenceCase],
+    pupils: dict[int, Pupil],
+    *,
+    template: str,
+    step: str,
+    day: date,
+    session_label: str,
+    now: datetime,
+    queue: list[Outgoing] | None = None,
+) -> None:
     """One text to one contact naming all of that contact's children in `cases`; with a
     `queue`, the text joins it for the caller to enqueue with the rest in one statement."""
     names = [pupils[c.pupil_id].first_name for c in cases]
-    body = render(ctx.settings, template, school=ctx.settings.name, children=children_phrase(names),
-                  session=session_phrase(session_label), date=short_date(day),
-                  school_phone=ctx.settings.phone)
+    body = render(
+        ctx.settings,
+        template,
+        school=ctx.settings.name,
+        children=children_phrase(names),
+        session=session_phrase(session_label),
+        date=short_date(day),
+        school_phone=ctx.settings.phone,
+    )
     case_ids = sorted(c.id for c in cases)
-    row = sms(key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}", school_id=ctx.id,
-              contact_id=contact.id, to=contact.phone, body=body, kind=template, case_ids=case_ids)
+    row = sms(
+        key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}",
+        school_id=ctx.id,
+        contact_id=contact.id,
+        to=contact.phone,
+        body=body,
+        kind=template,
+        case_ids=case_ids,
+    )
     if queue is None:
         enqueue_all(session, [row], now=now)
     else:
@@ -130,12 +165,15 @@ def case_cards(ctx: SchoolContext, case: AbsenceCase) -> list[tuple[str, str]]:
     return cards
 
 
-def refresh_case_cards(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime) -> None:
+def refresh_case_cards(
+    session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime
+) -> None:
     refresh_cards(session, case_cards(ctx, case), school_id=ctx.id, now=now)
 
 
-def alert_dsl(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime, *,
-              why: str) -> None:
+def alert_dsl(
+    session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime, *, why: str
+) -> None:
     """Put the case in front of the DSL at once (the office card only says it went there)."""
     first = not case.dsl_alerted
     case.dsl_alerted = True

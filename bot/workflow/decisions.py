@@ -31,42 +31,79 @@ class DecisionError(ValueError):
 
 
 def current_case(session: Session, pupil: Pupil) -> AbsenceCase:
-    case = session.scalar(select(AbsenceCase).where(
-        AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_STATUSES))
-        .order_by(AbsenceCase.id.desc()))
+    case = session.scalar(
+        select(AbsenceCase)
+        .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_STATUSES))
+        .order_by(AbsenceCase.id.desc())
+    )
     if case is None:
         raise DecisionError(f"{pupil.first_name} {pupil.last_name} has no open absence")
     return case
 
 
-def set_case_code(session: Session, ctx: SchoolContext, case: AbsenceCase, member: StaffMember, *,
-                  code: str | None, reason: str, now: datetime) -> str:
+def set_case_code(
+    session: Session,
+    ctx: SchoolContext,
+    case: AbsenceCase,
+    member: StaffMember,
+    *,
+    code: str | None,
+    reason: str,
+    now: datetime,
+) -> str:
     """Confirm the provisional code (code None) or set another, on every session of the case
     that is still N or provisional."""
     if case.status not in OPEN_STATUSES:
         raise DecisionError("that absence is closed")
     final = normalise(code) if code else (case.confirmed_code or case.provisional_code or None)
     if not final or final == "N":
-        raise DecisionError("there is no provisional code to approve yet; give one: "
-                            "/absence code PUPIL CODE REASON")
+        raise DecisionError(
+            "there is no provisional code to approve yet; give one: /absence code PUPIL CODE REASON"
+        )
     if final in PRESENT_MARKS:
         raise DecisionError(f"{final} means present; use /absence arrived for a late arrival")
-    for mark in session.scalars(select(RegisterMark).where(
-            RegisterMark.pupil_id == case.pupil_id, RegisterMark.date >= case.opened_on,
-            RegisterMark.date <= case.last_absent_on)):
+    for mark in session.scalars(
+        select(RegisterMark).where(
+            RegisterMark.pupil_id == case.pupil_id,
+            RegisterMark.date >= case.opened_on,
+            RegisterMark.date <= case.last_absent_on,
+        )
+    ):
         # N, anything still provisional, and (a correction) what this case confirmed before.
-        if mark.code == "N" or not mark.confirmed or (case.confirmed_code and mark.code == case.confirmed_code):
-            set_mark(session, pupil_id=mark.pupil_id, day=mark.date, session_label=mark.session,
-                     code=final, actor=member.actor, reason=reason, now=now, existing=mark)
+        if (
+            mark.code == "N"
+            or not mark.confirmed
+            or (case.confirmed_code and mark.code == case.confirmed_code)
+        ):
+            set_mark(
+                session,
+                pupil_id=mark.pupil_id,
+                day=mark.date,
+                session_label=mark.session,
+                code=final,
+                actor=member.actor,
+                reason=reason,
+                now=now,
+                existing=mark,
+            )
     case.confirmed_code, case.status = final, "confirmed"
     case.token += 1
-    log_event(session, case, "code_confirmed", now, actor=member.staff.name, code=final, reason=reason)
+    log_event(
+        session, case, "code_confirmed", now, actor=member.staff.name, code=final, reason=reason
+    )
     refresh_case_cards(session, ctx, case, now)
     return final
 
 
-def arrived(session: Session, ctx: SchoolContext, pupil: Pupil, member: StaffMember, *,
-            at: time, now: datetime) -> str:
+def arrived(
+    session: Session,
+    ctx: SchoolContext,
+    pupil: Pupil,
+    member: StaffMember,
+    *,
+    at: time,
+    now: datetime,
+) -> str:
     """A late arrival: L until the session's late_until, U after (the school's times)."""
     sessions = ctx.settings.sessions
     label = "PM" if at >= sessions["PM"].register_closes else "AM"
@@ -75,22 +112,37 @@ def arrived(session: Session, ctx: SchoolContext, pupil: Pupil, member: StaffMem
     closes = ctx.register_closes(ctx.today(now), label)
     code = "L" if times.late_until is None or at <= times.late_until else "U"
     minutes = max(0, int((arrival - closes).total_seconds() // 60))
-    set_mark(session, pupil_id=pupil.id, day=ctx.today(now), session_label=label, code=code,
-             actor=member.actor, reason=f"arrived {at.strftime('%H:%M')}", now=now,
-             minutes_late=minutes)
-    case = session.scalar(select(AbsenceCase).where(
-        AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_STATUSES),
-        AbsenceCase.last_absent_on == ctx.today(now)))
+    set_mark(
+        session,
+        pupil_id=pupil.id,
+        day=ctx.today(now),
+        session_label=label,
+        code=code,
+        actor=member.actor,
+        reason=f"arrived {at.strftime('%H:%M')}",
+        now=now,
+        minutes_late=minutes,
+    )
+    case = session.scalar(
+        select(AbsenceCase).where(
+            AbsenceCase.pupil_id == pupil.id,
+            AbsenceCase.status.in_(OPEN_STATUSES),
+            AbsenceCase.last_absent_on == ctx.today(now),
+        )
+    )
     if case is not None:
         case.confirmed_code, case.status, case.closed_at = code, "closed", now
         case.next_due_at = None
-        log_event(session, case, "arrived", now, actor=member.staff.name, code=code, at=at.isoformat())
+        log_event(
+            session, case, "arrived", now, actor=member.staff.name, code=code, at=at.isoformat()
+        )
         refresh_case_cards(session, ctx, case, now)
     return code
 
 
-def claim_task(session: Session, ctx: SchoolContext, task: StaffTask, member: StaffMember,
-               now: datetime) -> StaffTask:
+def claim_task(
+    session: Session, ctx: SchoolContext, task: StaffTask, member: StaffMember, now: datetime
+) -> StaffTask:
     if task.status == "done":
         raise DecisionError("that task is already done")
     if task.claimed_by and task.claimed_by != member.staff.slack_user_id:
@@ -100,12 +152,22 @@ def claim_task(session: Session, ctx: SchoolContext, task: StaffTask, member: St
     return task
 
 
-def record_outcome(session: Session, ctx: SchoolContext, task: StaffTask, member: StaffMember, *,
-                   outcome: str, note: str, now: datetime) -> StaffTask:
+def record_outcome(
+    session: Session,
+    ctx: SchoolContext,
+    task: StaffTask,
+    member: StaffMember,
+    *,
+    outcome: str,
+    note: str,
+    now: datetime,
+) -> StaffTask:
     if outcome not in OUTCOMES:
         raise DecisionError(f"unknown outcome {outcome!r}")
     if task.status == "done":
-        raise DecisionError(f"that task is already done ({OUTCOMES.get(task.outcome or '', 'done').lower()})")
+        raise DecisionError(
+            f"that task is already done ({OUTCOMES.get(task.outcome or '', 'done').lower()})"
+        )
     task.status, task.outcome, task.outcome_note, task.done_at = "done", outcome, note, now
     task.claimed_by = task.claimed_by or member.staff.slack_user_id
     case = session.get(AbsenceCase, task.case_id) if task.case_id else None
@@ -114,17 +176,37 @@ def record_outcome(session: Session, ctx: SchoolContext, task: StaffTask, member
             case.contact_reached = True
             case.token += 1
         if outcome == "home_visit_needed":
-            open_task(session, ctx, case, kind="home_visit", role="office",
-                      key=f"case:{case.id}:home_visit:from-task:{task.id}", now=now)
+            open_task(
+                session,
+                ctx,
+                case,
+                kind="home_visit",
+                role="office",
+                key=f"case:{case.id}:home_visit:from-task:{task.id}",
+                now=now,
+            )
         if outcome == "concern":
             case.safeguarding = True
-            alert_dsl(session, ctx, case, now, why=f"concern after the {task.kind.replace('_', ' ')}: {note}".rstrip(": "))
+            alert_dsl(
+                session,
+                ctx,
+                case,
+                now,
+                why=f"concern after the {task.kind.replace('_', ' ')}: {note}".rstrip(": "),
+            )
     _touch(session, ctx, task, now, "task_done", member, outcome=outcome)
     return task
 
 
-def _touch(session: Session, ctx: SchoolContext, task: StaffTask, now: datetime, kind: str,
-           member: StaffMember, **detail: object) -> None:
+def _touch(
+    session: Session,
+    ctx: SchoolContext,
+    task: StaffTask,
+    now: datetime,
+    kind: str,
+    member: StaffMember,
+    **detail: object,
+) -> None:
     case = session.get(AbsenceCase, task.case_id) if task.case_id else None
     if case is not None:
         log_event(session, case, kind, now, actor=member.staff.name, task=task.kind, **detail)

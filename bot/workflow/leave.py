@@ -24,30 +24,66 @@ class LeaveError(ValueError):
     pass
 
 
-def file_leave_request(session: Session, ctx: SchoolContext, pupil: Pupil, parsed: Any, *,
-                       text: str, contact: Contact | None, now: datetime,
-                       start: date | None = None, end: date | None = None,
-                       requested_by: str | None = None) -> LeaveRequest:
+def file_leave_request(
+    session: Session,
+    ctx: SchoolContext,
+    pupil: Pupil,
+    parsed: Any,
+    *,
+    text: str,
+    contact: Contact | None,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
+    requested_by: str | None = None,
+) -> LeaveRequest:
     leave = getattr(parsed, "leave", None) if parsed is not None else None
     start = start or (leave.start if leave else None)
     end = end or (leave.end if leave else None) or start
     request = LeaveRequest(
-        school_id=ctx.id, pupil_id=pupil.id, start_date=start or ctx.today(now),
-        end_date=end or start or ctx.today(now), reason=text[:1000],
-        source="parent" if contact else "staff", contact_id=contact.id if contact else None,
-        requested_by=requested_by or (contact.name if contact else "staff"), requested_at=now,
-        status="pending", code="C", note="" if start else "dates not understood: check the text")
+        school_id=ctx.id,
+        pupil_id=pupil.id,
+        start_date=start or ctx.today(now),
+        end_date=end or start or ctx.today(now),
+        reason=text[:1000],
+        source="parent" if contact else "staff",
+        contact_id=contact.id if contact else None,
+        requested_by=requested_by or (contact.name if contact else "staff"),
+        requested_at=now,
+        status="pending",
+        code="C",
+        note="" if start else "dates not understood: check the text",
+    )
     if request.end_date < request.start_date:
-        raise LeaveError(f"the leave ends ({request.end_date}) before it starts ({request.start_date})")
+        raise LeaveError(
+            f"the leave ends ({request.end_date}) before it starts ({request.start_date})"
+        )
     session.add(request)
     session.flush()
-    refresh_card(session, key=f"leave:{request.id}", channel=ctx.settings.leave_channel,
-                 school_id=ctx.id, now=now)
+    refresh_card(
+        session,
+        key=f"leave:{request.id}",
+        channel=ctx.settings.leave_channel,
+        school_id=ctx.id,
+        now=now,
+    )
     if contact is not None:
-        enqueue_sms(session, key=f"sms:leave-received:{request.id}", school_id=ctx.id,
-                    contact_id=contact.id, to=contact.phone, kind="leave_received", now=now,
-                    body=render(ctx.settings, "leave_received", school=ctx.settings.name,
-                                child=pupil.first_name, school_phone=ctx.settings.phone))
+        enqueue_sms(
+            session,
+            key=f"sms:leave-received:{request.id}",
+            school_id=ctx.id,
+            contact_id=contact.id,
+            to=contact.phone,
+            kind="leave_received",
+            now=now,
+            body=render(
+                ctx.settings,
+                "leave_received",
+                school=ctx.settings.name,
+                child=pupil.first_name,
+                school_phone=ctx.settings.phone,
+            ),
+        )
     return request
 
 
@@ -63,13 +99,22 @@ def leave_facts(session: Session, ctx: SchoolContext, request: LeaveRequest) -> 
         "notice_short": notice < policy.leave_notice_days,
         "penalty_warning": days >= policy.leave_penalty_warning_days,
         # This school year up to when it was asked: future pre-marks are not attendance yet.
-        "attendance": pupil_year(session, ctx, session.get(Pupil, request.pupil_id),
-                                 request.requested_at).attendance,
+        "attendance": pupil_year(
+            session, ctx, session.get(Pupil, request.pupil_id), request.requested_at
+        ).attendance,
     }
 
 
-def decide_leave(session: Session, ctx: SchoolContext, request: LeaveRequest, *, approve: bool,
-                 decided_by: Actor, note: str, now: datetime) -> LeaveRequest:
+def decide_leave(
+    session: Session,
+    ctx: SchoolContext,
+    request: LeaveRequest,
+    *,
+    approve: bool,
+    decided_by: Actor,
+    note: str,
+    now: datetime,
+) -> LeaveRequest:
     if request.status != "pending":
         raise LeaveError(f"leave request {request.id} was already {request.status}")
     request.status = "approved" if approve else "declined"
@@ -79,27 +124,65 @@ def decide_leave(session: Session, ctx: SchoolContext, request: LeaveRequest, *,
     if approve:
         for day in ctx.settings.calendar.school_days(request.start_date, request.end_date):
             for label in SESSIONS:
-                set_mark(session, pupil_id=pupil.id, day=day, session_label=label, code=request.code,
-                         actor=decided_by, reason=f"leave of absence approved (request {request.id})",
-                         now=now, confirmed=False)
+                set_mark(
+                    session,
+                    pupil_id=pupil.id,
+                    day=day,
+                    session_label=label,
+                    code=request.code,
+                    actor=decided_by,
+                    reason=f"leave of absence approved (request {request.id})",
+                    now=now,
+                    confirmed=False,
+                )
     facts = leave_facts(session, ctx, request)
     if request.contact_id:
         contact = session.get(Contact, request.contact_id)
-        warning = (" Taking 5 or more days of term-time leave without approval may lead to a "
-                   "penalty notice." if facts["penalty_warning"] and not approve else "")
+        warning = (
+            " Taking 5 or more days of term-time leave without approval may lead to a "
+            "penalty notice."
+            if facts["penalty_warning"] and not approve
+            else ""
+        )
         template = "leave_approved" if approve else "leave_declined"
-        enqueue_sms(session, key=f"sms:{template}:{request.id}", school_id=ctx.id,
-                    contact_id=contact.id, to=contact.phone, kind=template, now=now,
-                    body=render(ctx.settings, template, school=ctx.settings.name, child=pupil.first_name,
-                                note=note, penalty_warning=warning, school_phone=ctx.settings.phone,
-                                **{"from": short_date(request.start_date), "to": short_date(request.end_date)}))
-    refresh_card(session, key=f"leave:{request.id}", channel=ctx.settings.leave_channel,
-                 school_id=ctx.id, now=now)
+        enqueue_sms(
+            session,
+            key=f"sms:{template}:{request.id}",
+            school_id=ctx.id,
+            contact_id=contact.id,
+            to=contact.phone,
+            kind=template,
+            now=now,
+            body=render(
+                ctx.settings,
+                template,
+                school=ctx.settings.name,
+                child=pupil.first_name,
+                note=note,
+                penalty_warning=warning,
+                school_phone=ctx.settings.phone,
+                **{"from": short_date(request.start_date), "to": short_date(request.end_date)},
+            ),
+        )
+    refresh_card(
+        session,
+        key=f"leave:{request.id}",
+        channel=ctx.settings.leave_channel,
+        school_id=ctx.id,
+        now=now,
+    )
     return request
 
 
 def declined_leave_pupils(session: Session, ctx: SchoolContext, day: date) -> set[int]:
     """Pupils absent on a day the headteacher declined leave for: that absence is G."""
-    return set(session.scalars(select(LeaveRequest.pupil_id).where(
-        LeaveRequest.school_id == ctx.id, LeaveRequest.status == "declined",
-        LeaveRequest.start_date <= day, LeaveRequest.end_date >= day)))
+    return set(
+        session.scalars(
+            select(LeaveRequest.pupil_id).where(
+                LeaveRequest.school_id == ctx.id,
+                LeaveRequest.status == "declined",
+                LeaveRequest.start_date <= day,
+                LeaveRequest.end_date >= day,
+            )
+        )
+    )

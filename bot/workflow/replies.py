@@ -39,27 +39,41 @@ from storage.models import (
 PARENT = "parent"
 
 
-def reply_received(session: Session, message: Message, contacts: Sequence[Contact], now: datetime) -> None:
+def reply_received(
+    session: Session, message: Message, contacts: Sequence[Contact], now: datetime
+) -> None:
     """The bot's handler for an inbound text from a known number (messaging's callback)."""
     for contact in contacts:
         ctx = context_for(session.get(School, contact.school_id))
         _reply_for_school(session, ctx, message, contact, now)
 
 
-def _reply_for_school(session: Session, ctx: SchoolContext, message: Message, contact: Contact,
-                      now: datetime) -> None:
+def _reply_for_school(
+    session: Session, ctx: SchoolContext, message: Message, contact: Contact, now: datetime
+) -> None:
     today = ctx.today(now)
     links = session.execute(
-        select(Pupil, PupilContact).join(PupilContact, PupilContact.pupil_id == Pupil.id)
-        .where(PupilContact.contact_id == contact.id, PupilContact.no_contact.is_(False),
-               Pupil.on_roll.is_(True))).all()
+        select(Pupil, PupilContact)
+        .join(PupilContact, PupilContact.pupil_id == Pupil.id)
+        .where(
+            PupilContact.contact_id == contact.id,
+            PupilContact.no_contact.is_(False),
+            Pupil.on_roll.is_(True),
+        )
+    ).all()
     children = {pupil.id: pupil for pupil, _ in links}
-    cases = list(session.scalars(select(AbsenceCase).where(
-        AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_STATUSES))
-        .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)))
+    cases = list(
+        session.scalars(
+            select(AbsenceCase)
+            .where(AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_STATUSES))
+            .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)
+        )
+    )
     # Today's cases first: a reply answers this morning's text, not last week's.
     todays = [c for c in cases if c.last_absent_on == today] or cases
-    names = [children[c.pupil_id].first_name for c in todays] or [p.first_name for p in children.values()]
+    names = [children[c.pupil_id].first_name for c in todays] or [
+        p.first_name for p in children.values()
+    ]
     parsed = parse_reply(message.body, today, names, is_school_day=ctx.is_school_day)
     message.parse = parsed.to_json()
 
@@ -70,7 +84,9 @@ def _reply_for_school(session: Session, ctx: SchoolContext, message: Message, co
     if parsed.intent == "leave_request":
         pupils = _named(parsed, list(children.values())) or list(children.values())[:1]
         for pupil in pupils:
-            file_leave_request(session, ctx, pupil, parsed, text=message.body, contact=contact, now=now)
+            file_leave_request(
+                session, ctx, pupil, parsed, text=message.body, contact=contact, now=now
+            )
     if not todays:
         _late_reply(session, ctx, message, parsed, list(children.values()), now)
         return
@@ -83,11 +99,23 @@ def _reply_for_school(session: Session, ctx: SchoolContext, message: Message, co
         session.add(MessageCase(message_id=message.id, case_id=case.id))
     for case in answered:
         _apply(session, ctx, case, children[case.pupil_id], parsed, message, now)
-    enqueue_sms(session, key=f"sms:ack:{message.id}", school_id=ctx.id, contact_id=contact.id,
-                to=contact.phone, kind="acknowledgement", case_ids=[c.id for c in answered], now=now,
-                body=render(ctx.settings, "acknowledgement", school=ctx.settings.name,
-                            children=children_phrase([children[c.pupil_id].first_name for c in answered]),
-                            school_phone=ctx.settings.phone))
+    enqueue_sms(
+        session,
+        key=f"sms:ack:{message.id}",
+        school_id=ctx.id,
+        contact_id=contact.id,
+        to=contact.phone,
+        kind="acknowledgement",
+        case_ids=[c.id for c in answered],
+        now=now,
+        body=render(
+            ctx.settings,
+            "acknowledgement",
+            school=ctx.settings.name,
+            children=children_phrase([children[c.pupil_id].first_name for c in answered]),
+            school_phone=ctx.settings.phone,
+        ),
+    )
 
 
 def _concerns(parsed: ParsedReply, pupil: Pupil) -> bool:
@@ -98,15 +126,32 @@ def _concerns(parsed: ParsedReply, pupil: Pupil) -> bool:
     return parsed.per_child.get(pupil.first_name, parsed.code) not in (None, "N")
 
 
-def _apply(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil,
-           parsed: ParsedReply, message: Message, now: datetime) -> None:
+def _apply(
+    session: Session,
+    ctx: SchoolContext,
+    case: AbsenceCase,
+    pupil: Pupil,
+    parsed: ParsedReply,
+    message: Message,
+    now: datetime,
+) -> None:
     code = parsed.per_child.get(pupil.first_name, parsed.code)
     case.last_reply_at = now
     case.contact_reached = True
     case.token += 1  # a reply supersedes any timer decided before it
-    log_event(session, case, "reply", now, actor=PARENT, message_id=message.id,
-              intent=parsed.intent, code=code, reason=parsed.reason,
-              needs_review=parsed.needs_review, safeguarding=parsed.safeguarding)
+    log_event(
+        session,
+        case,
+        "reply",
+        now,
+        actor=PARENT,
+        message_id=message.id,
+        intent=parsed.intent,
+        code=code,
+        reason=parsed.reason,
+        needs_review=parsed.needs_review,
+        safeguarding=parsed.safeguarding,
+    )
     if parsed.intent == "late_arrival":
         case.expected_arrival = now
     if code and code != "N":
@@ -114,20 +159,39 @@ def _apply(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil
         case.reason = parsed.reason
         case.provisional_code = code
         case.return_date = parsed.return_date
-        set_mark(session, pupil_id=pupil.id, day=case.last_absent_on,
-                 session_label=case.opened_session if case.opened_on == case.last_absent_on else "AM",
-                 code=code, actor=Actor(f"parent/carer (message {message.id})", "parent", "parent"),
-                 reason=f"parent's reply: {parsed.reason or parsed.intent}", now=now, confirmed=False)
+        set_mark(
+            session,
+            pupil_id=pupil.id,
+            day=case.last_absent_on,
+            session_label=case.opened_session if case.opened_on == case.last_absent_on else "AM",
+            code=code,
+            actor=Actor(f"parent/carer (message {message.id})", "parent", "parent"),
+            reason=f"parent's reply: {parsed.reason or parsed.intent}",
+            now=now,
+            confirmed=False,
+        )
     elif parsed.intent != "late_arrival" and case.status == "open" and not parsed.safeguarding:
         # "ok", "who is this?": the family answered but gave no reason, so the no-reply steps
         # will not fire. A person should ring them now rather than wait for tomorrow.
-        open_task(session, ctx, case, kind="call", role="office",
-                  key=f"case:{case.id}:call:reply-without-reason", now=now,
-                  why="the family replied without a reason")
+        open_task(
+            session,
+            ctx,
+            case,
+            kind="call",
+            role="office",
+            key=f"case:{case.id}:call:reply-without-reason",
+            now=now,
+            why="the family replied without a reason",
+        )
     if parsed.safeguarding:
         case.safeguarding = True
-        alert_dsl(session, ctx, case, now, why="safeguarding indicators in a reply: "
-                  + ", ".join(parsed.indicators))
+        alert_dsl(
+            session,
+            ctx,
+            case,
+            now,
+            why="safeguarding indicators in a reply: " + ", ".join(parsed.indicators),
+        )
     else:
         refresh_case_cards(session, ctx, case, now)
 
@@ -137,36 +201,63 @@ def _named(parsed: ParsedReply, pupils: list[Pupil]) -> list[Pupil]:
     return named
 
 
-def _late_reply(session: Session, ctx: SchoolContext, message: Message, parsed: ParsedReply,
-                children: list[Pupil], now: datetime) -> None:
+def _late_reply(
+    session: Session,
+    ctx: SchoolContext,
+    message: Message,
+    parsed: ParsedReply,
+    children: list[Pupil],
+    now: datetime,
+) -> None:
     """No open case: reopen nothing, but show staff (the DSL, if it carries risk)."""
     names = children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
     if parsed.safeguarding:
-        post_notice(session, key=f"late-reply:{message.id}", channel=ctx.settings.dsl_channel,
-                    school_id=ctx.id, now=now,
-                    text=f":rotating_light: Safeguarding indicators ({', '.join(parsed.indicators)}) in a "
-                         f"text from a contact of {names}, with no open absence:\n>{message.body}")
+        post_notice(
+            session,
+            key=f"late-reply:{message.id}",
+            channel=ctx.settings.dsl_channel,
+            school_id=ctx.id,
+            now=now,
+            text=f":rotating_light: Safeguarding indicators ({', '.join(parsed.indicators)}) in a "
+            f"text from a contact of {names}, with no open absence:\n>{message.body}",
+        )
         return
-    post_notice(session, key=f"late-reply:{message.id}", channel=ctx.settings.office_channel,
-                school_id=ctx.id, now=now,
-                text=f":speech_balloon: A text from a contact of {names} with no open absence "
-                     f"(read as {parsed.intent.replace('_', ' ')}"
-                     + (f", {parsed.reason}" if parsed.reason else "") + "). Check it in /pupil.")
+    post_notice(
+        session,
+        key=f"late-reply:{message.id}",
+        channel=ctx.settings.office_channel,
+        school_id=ctx.id,
+        now=now,
+        text=f":speech_balloon: A text from a contact of {names} with no open absence "
+        f"(read as {parsed.intent.replace('_', ' ')}"
+        + (f", {parsed.reason}" if parsed.reason else "")
+        + "). Check it in /pupil.",
+    )
 
 
-def opt_change(session: Session, phone: str, contacts: Sequence[Contact], *, opted_out: bool,
-               now: datetime) -> None:
+def opt_change(
+    session: Session, phone: str, contacts: Sequence[Contact], *, opted_out: bool, now: datetime
+) -> None:
     """Tell the office that a family can (no longer) be reached by text."""
     for contact in contacts:
         ctx = context_for(session.get(School, contact.school_id))
-        pupils = session.scalars(select(Pupil).join(PupilContact).where(
-            PupilContact.contact_id == contact.id)).all()
+        pupils = session.scalars(
+            select(Pupil).join(PupilContact).where(PupilContact.contact_id == contact.id)
+        ).all()
         names = children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils])
-        what = ("replied STOP: this family can no longer be reached by text. Phone them instead."
-                if opted_out else "opted back in to texts.")
-        post_notice(session, key=f"opt:{contact.id}:{int(now.timestamp())}:{int(opted_out)}",
-                    channel=ctx.settings.office_channel, school_id=ctx.id, now=now,
-                    text=f":no_bell: A contact of {names} ({contact.name}) {what}")
+        what = (
+            "replied STOP: this family can no longer be reached by text. Phone them instead."
+            if opted_out
+            else "opted back in to texts."
+        )
+        post_notice(
+            session,
+            key=f"opt:{contact.id}:{int(now.timestamp())}:{int(opted_out)}",
+            channel=ctx.settings.office_channel,
+            school_id=ctx.id,
+            now=now,
+            text=f":no_bell: A contact of {names} ({contact.name}) {what}",
+        )
 
 
 def status_changed(session: Session, message: Message, now: datetime) -> None:

@@ -44,13 +44,22 @@ class StaffMember:
         return any(role in self.staff.roles for role in roles)
 
 
-ROLE_WORDS = {"office": "office staff", "dsl": "a DSL", "headteacher": "the headteacher",
-              "attendance_lead": "the attendance lead"}
+ROLE_WORDS = {
+    "office": "office staff",
+    "dsl": "a DSL",
+    "headteacher": "the headteacher",
+    "attendance_lead": "the attendance lead",
+}
 
 
-def identify(session: Session, slack_user_id: str, channel_id: str | None = None) -> StaffMember | None:
-    rows = list(session.scalars(select(Staff).where(Staff.slack_user_id == slack_user_id,
-                                                     Staff.active.is_(True))))
+def identify(
+    session: Session, slack_user_id: str, channel_id: str | None = None
+) -> StaffMember | None:
+    rows = list(
+        session.scalars(
+            select(Staff).where(Staff.slack_user_id == slack_user_id, Staff.active.is_(True))
+        )
+    )
     if not rows:
         return None
     for row in rows:
@@ -61,17 +70,32 @@ def identify(session: Session, slack_user_id: str, channel_id: str | None = None
     return StaffMember(rows[0], context_for(session.get(School, rows[0].school_id)))
 
 
-def authorise(session: Session, member: StaffMember | None, slack_user_id: str, action: str,
-              roles: tuple[str, ...], now: datetime) -> StaffMember:
+def authorise(
+    session: Session,
+    member: StaffMember | None,
+    slack_user_id: str,
+    action: str,
+    roles: tuple[str, ...],
+    now: datetime,
+) -> StaffMember:
     """The member if they hold one of `roles`; otherwise log the refusal and raise."""
     if member is not None and member.has(*roles):
         return member
-    session.add(AuditLog(school_id=member.ctx.id if member else None, at=now, actor=slack_user_id,
-                         action=action, outcome="refused",
-                         detail={"needs": list(roles), "has": list(member.staff.roles) if member else []}))
+    session.add(
+        AuditLog(
+            school_id=member.ctx.id if member else None,
+            at=now,
+            actor=slack_user_id,
+            action=action,
+            outcome="refused",
+            detail={"needs": list(roles), "has": list(member.staff.roles) if member else []},
+        )
+    )
     needed = " or ".join(ROLE_WORDS[r] for r in roles)
-    raise RoleError(f"Sorry, only {needed} can do that. If you think you should, ask the "
-                    "person who manages FirstCall's settings to add the role.")
+    raise RoleError(
+        f"Sorry, only {needed} can do that. If you think you should, ask the "
+        "person who manages FirstCall's settings to add the role."
+    )
 
 
 def find_pupil(session: Session, ctx: SchoolContext, query: str) -> Pupil:
@@ -80,7 +104,9 @@ def find_pupil(session: Session, ctx: SchoolContext, query: str) -> Pupil:
     text = query.strip()
     if not text:
         raise NotFound("say which pupil: a UPN or a name")
-    pupils = list(session.scalars(select(Pupil).where(Pupil.school_id == ctx.id, Pupil.on_roll.is_(True))))
+    pupils = list(
+        session.scalars(select(Pupil).where(Pupil.school_id == ctx.id, Pupil.on_roll.is_(True)))
+    )
     for pupil in pupils:
         if pupil.upn == text.upper():
             return pupil

@@ -56,33 +56,63 @@ def due_sessions(session: Session, ctx: SchoolContext, now: datetime) -> list[tu
     today = ctx.today(now)
     if not ctx.is_school_day(today):
         return []
-    swept = set(session.scalars(select(RegisterSweep.session).where(
-        RegisterSweep.school_id == ctx.id, RegisterSweep.date == today)))
-    return [(today, label) for label in SESSIONS
-            if label not in swept and ctx.register_closes(today, label) <= now]
+    swept = set(
+        session.scalars(
+            select(RegisterSweep.session).where(
+                RegisterSweep.school_id == ctx.id, RegisterSweep.date == today
+            )
+        )
+    )
+    return [
+        (today, label)
+        for label in SESSIONS
+        if label not in swept and ctx.register_closes(today, label) <= now
+    ]
 
 
-def register_closed(session: Session, ctx: SchoolContext, day: date, session_label: str,
-                    now: datetime) -> SweepResult:
-    if session.scalar(select(RegisterSweep.id).where(
-            RegisterSweep.school_id == ctx.id, RegisterSweep.date == day,
-            RegisterSweep.session == session_label)):
+def register_closed(
+    session: Session, ctx: SchoolContext, day: date, session_label: str, now: datetime
+) -> SweepResult:
+    if session.scalar(
+        select(RegisterSweep.id).where(
+            RegisterSweep.school_id == ctx.id,
+            RegisterSweep.date == day,
+            RegisterSweep.session == session_label,
+        )
+    ):
         return SweepResult(status="already")
-    sweep = RegisterSweep(school_id=ctx.id, date=day, session=session_label, status="done",
-                          swept_at=now, summary={})
+    sweep = RegisterSweep(
+        school_id=ctx.id, date=day, session=session_label, status="done", swept_at=now, summary={}
+    )
     session.add(sweep)
     session.flush()
 
-    pupils = {p.id: p for p in session.scalars(
-        select(Pupil).where(Pupil.school_id == ctx.id, Pupil.on_roll.is_(True)))}
-    marks = {m.pupil_id: m for m in session.scalars(
-        select(RegisterMark).join(Pupil, Pupil.id == RegisterMark.pupil_id).where(
-            Pupil.school_id == ctx.id, RegisterMark.date == day, RegisterMark.session == session_label))}
+    pupils = {
+        p.id: p
+        for p in session.scalars(
+            select(Pupil).where(Pupil.school_id == ctx.id, Pupil.on_roll.is_(True))
+        )
+    }
+    marks = {
+        m.pupil_id: m
+        for m in session.scalars(
+            select(RegisterMark)
+            .join(Pupil, Pupil.id == RegisterMark.pupil_id)
+            .where(
+                Pupil.school_id == ctx.id,
+                RegisterMark.date == day,
+                RegisterMark.session == session_label,
+            )
+        )
+    }
     by_class: dict[str, list[Pupil]] = defaultdict(list)
     for pupil in pupils.values():
         by_class[pupil.class_name].append(pupil)
-    not_taken = sorted(name for name, members in by_class.items()
-                       if all(marks.get(p.id) is None or marks[p.id].code is None for p in members))
+    not_taken = sorted(
+        name
+        for name, members in by_class.items()
+        if all(marks.get(p.id) is None or marks[p.id].code is None for p in members)
+    )
     on_leave = _approved_leave(session, ctx, day)
     declined = declined_leave_pupils(session, ctx, day)
     result = SweepResult(status="done", not_taken=not_taken)
@@ -104,13 +134,31 @@ def register_closed(session: Session, ctx: SchoolContext, day: date, session_lab
             _leave_not_granted(session, ctx, pupil, case, day, session_label, now, mark)
             continue
         if mark is None:
-            set_mark(session, pupil_id=pupil.id, day=day, session_label=session_label, code="N",
-                     actor=SYSTEM, reason="no mark when the register closed", now=now, existing=None)
+            set_mark(
+                session,
+                pupil_id=pupil.id,
+                day=day,
+                session_label=session_label,
+                code="N",
+                actor=SYSTEM,
+                reason="no mark when the register closed",
+                now=now,
+                existing=None,
+            )
         if case is None:
             case = AbsenceCase(
-                school_id=ctx.id, pupil_id=pupil.id, opened_on=day, opened_session=session_label,
-                last_absent_on=day, status="open", ladder=snapshot_ladder(ctx), steps_done=[],
-                opened_at=now, next_due_at=now, token=0)
+                school_id=ctx.id,
+                pupil_id=pupil.id,
+                opened_on=day,
+                opened_session=session_label,
+                last_absent_on=day,
+                status="open",
+                ladder=snapshot_ladder(ctx),
+                steps_done=[],
+                opened_at=now,
+                next_due_at=now,
+                token=0,
+            )
             session.add(case)
             new_cases.append(case)
         else:
@@ -120,20 +168,35 @@ def register_closed(session: Session, ctx: SchoolContext, day: date, session_lab
     result.new_cases = [c.id for c in new_cases]
 
     for class_name in not_taken:
-        post_notice(session, key=f"not-taken:{ctx.id}:{day}:{session_label}:{class_name}",
-                    channel=ctx.settings.office_channel, school_id=ctx.id, now=now,
-                    text=f":clipboard: Register not taken for {class_name} "
-                         f"({session_label}, {short_date(day)}): no texts sent for this class.")
+        post_notice(
+            session,
+            key=f"not-taken:{ctx.id}:{day}:{session_label}:{class_name}",
+            channel=ctx.settings.office_channel,
+            school_id=ctx.id,
+            now=now,
+            text=f":clipboard: Register not taken for {class_name} "
+            f"({session_label}, {short_date(day)}): no texts sent for this class.",
+        )
 
     roll = len(pupils)
     if new_cases and len(new_cases) > ctx.settings.policy.mass_absence_share * roll:
         sweep.status = "held"
-        refresh_card(session, key=f"sweep:{sweep.id}", channel=ctx.settings.office_channel,
-                     school_id=ctx.id, now=now)
+        refresh_card(
+            session,
+            key=f"sweep:{sweep.id}",
+            channel=ctx.settings.office_channel,
+            school_id=ctx.id,
+            now=now,
+        )
     else:
         result.texts = start_cases(session, ctx, new_cases, pupils, day, session_label, now)
-    sweep.summary = {"absent": len(result.absent), "new_cases": len(new_cases),
-                     "texts": result.texts, "not_taken": not_taken, "roll": roll}
+    sweep.summary = {
+        "absent": len(result.absent),
+        "new_cases": len(new_cases),
+        "texts": result.texts,
+        "not_taken": not_taken,
+        "roll": roll,
+    }
     result.status = sweep.status
     return result
 
@@ -146,19 +209,41 @@ def release_held(session: Session, ctx: SchoolContext, sweep_id: int, now: datet
     if sweep.status != "held":
         return SweepResult(status="already")
     sweep.status = "released"
-    cases = list(session.scalars(select(AbsenceCase).where(
-        AbsenceCase.school_id == ctx.id, AbsenceCase.opened_on == sweep.date,
-        AbsenceCase.opened_session == sweep.session, AbsenceCase.first_text_at.is_(None),
-        AbsenceCase.status == "open")))
-    pupils = {p.id: p for p in session.scalars(select(Pupil).where(Pupil.id.in_([c.pupil_id for c in cases])))}
+    cases = list(
+        session.scalars(
+            select(AbsenceCase).where(
+                AbsenceCase.school_id == ctx.id,
+                AbsenceCase.opened_on == sweep.date,
+                AbsenceCase.opened_session == sweep.session,
+                AbsenceCase.first_text_at.is_(None),
+                AbsenceCase.status == "open",
+            )
+        )
+    )
+    pupils = {
+        p.id: p
+        for p in session.scalars(select(Pupil).where(Pupil.id.in_([c.pupil_id for c in cases])))
+    }
     texts = start_cases(session, ctx, cases, pupils, sweep.date, sweep.session, now)
-    refresh_card(session, key=f"sweep:{sweep.id}", channel=ctx.settings.office_channel,
-                 school_id=ctx.id, now=now)
+    refresh_card(
+        session,
+        key=f"sweep:{sweep.id}",
+        channel=ctx.settings.office_channel,
+        school_id=ctx.id,
+        now=now,
+    )
     return SweepResult(status="released", new_cases=[c.id for c in cases], texts=texts)
 
 
-def start_cases(session: Session, ctx: SchoolContext, cases: list[AbsenceCase],
-                pupils: dict[int, Pupil], day: date, session_label: str, now: datetime) -> int:
+def start_cases(
+    session: Session,
+    ctx: SchoolContext,
+    cases: list[AbsenceCase],
+    pupils: dict[int, Pupil],
+    day: date,
+    session_label: str,
+    now: datetime,
+) -> int:
     """First texts (one per contact, naming all of that contact's absent children), cards,
     DSL alerts for vulnerable pupils, and a call task where nobody can be texted."""
     contacts = textable_contacts(session, [c.pupil_id for c in cases])
@@ -171,13 +256,31 @@ def start_cases(session: Session, ctx: SchoolContext, cases: list[AbsenceCase],
             contact_rows[options[0].id] = options[0]
         else:
             log_event(session, case, "no_textable_contact", now)
-            open_task(session, ctx, case, kind="call", role="office",
-                      key=f"case:{case.id}:call:no-textable-contact", now=now,
-                      why="no contact can be texted")
+            open_task(
+                session,
+                ctx,
+                case,
+                kind="call",
+                role="office",
+                key=f"case:{case.id}:call:no-textable-contact",
+                now=now,
+                why="no contact can be texted",
+            )
     texts: list[Outgoing] = []
     for contact_id, group in per_contact.items():
-        text_contact(session, ctx, contact_rows[contact_id], group, pupils, template="first_contact",
-                     step="first", day=day, session_label=session_label, now=now, queue=texts)
+        text_contact(
+            session,
+            ctx,
+            contact_rows[contact_id],
+            group,
+            pupils,
+            template="first_contact",
+            step="first",
+            day=day,
+            session_label=session_label,
+            now=now,
+            queue=texts,
+        )
     enqueue_all(session, texts, now=now)
     cards: list[tuple[str, str]] = []
     for case in cases:
@@ -190,17 +293,37 @@ def start_cases(session: Session, ctx: SchoolContext, cases: list[AbsenceCase],
     return len(per_contact)
 
 
-def _continue(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil, day: date,
-              session_label: str, now: datetime, mark: RegisterMark | None) -> None:
+def _continue(
+    session: Session,
+    ctx: SchoolContext,
+    case: AbsenceCase,
+    pupil: Pupil,
+    day: date,
+    session_label: str,
+    now: datetime,
+    mark: RegisterMark | None,
+) -> None:
     """The pupil is absent again without a reason on the register."""
-    carried = (case.status in ("explained", "confirmed") and case.reason in CARRIED_REASONS
-               and (case.return_date is None or case.return_date > day))
+    carried = (
+        case.status in ("explained", "confirmed")
+        and case.reason in CARRIED_REASONS
+        and (case.return_date is None or case.return_date > day)
+    )
     code = case.confirmed_code or case.provisional_code
     if carried and code:
         # The parent said how long: carry the reason to this session, for staff to confirm.
-        set_mark(session, pupil_id=pupil.id, day=day, session_label=session_label, code=code,
-                 actor=SYSTEM, reason=f"continuing absence: {case.reason}", now=now,
-                 confirmed=False, existing=mark)
+        set_mark(
+            session,
+            pupil_id=pupil.id,
+            day=day,
+            session_label=session_label,
+            code=code,
+            actor=SYSTEM,
+            reason=f"continuing absence: {case.reason}",
+            now=now,
+            confirmed=False,
+            existing=mark,
+        )
         if case.last_absent_on != day:
             case.last_absent_on = day
             case.next_due_at = now
@@ -216,24 +339,54 @@ def _continue(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pu
     refresh_case_cards(session, ctx, case, now)
 
 
-def _not_absent_now(ctx: SchoolContext, case: AbsenceCase, code: str, day: date, now: datetime) -> None:
+def _not_absent_now(
+    ctx: SchoolContext, case: AbsenceCase, code: str, day: date, now: datetime
+) -> None:
     """A code other than N: back in school, or a reason already on the register."""
     if lookup(code).attended and case.confirmed_code and case.last_absent_on < day:
         case.status, case.closed_at, case.next_due_at = "closed", now, None
 
 
-def _leave_not_granted(session: Session, ctx: SchoolContext, pupil: Pupil, case: AbsenceCase | None,
-                       day: date, session_label: str, now: datetime, mark: RegisterMark | None) -> None:
+def _leave_not_granted(
+    session: Session,
+    ctx: SchoolContext,
+    pupil: Pupil,
+    case: AbsenceCase | None,
+    day: date,
+    session_label: str,
+    now: datetime,
+    mark: RegisterMark | None,
+) -> None:
     """Absent on a day the headteacher declined leave for: G, for the office to confirm. The
     family knows why the school is asking, so no "was not in school" text goes out."""
-    set_mark(session, pupil_id=pupil.id, day=day, session_label=session_label, code="G",
-             actor=SYSTEM, reason="absent during leave the headteacher declined", now=now,
-             confirmed=False, existing=mark)
+    set_mark(
+        session,
+        pupil_id=pupil.id,
+        day=day,
+        session_label=session_label,
+        code="G",
+        actor=SYSTEM,
+        reason="absent during leave the headteacher declined",
+        now=now,
+        confirmed=False,
+        existing=mark,
+    )
     if case is None:
         case = AbsenceCase(
-            school_id=ctx.id, pupil_id=pupil.id, opened_on=day, opened_session=session_label,
-            last_absent_on=day, status="explained", reason="holiday", provisional_code="G",
-            ladder=snapshot_ladder(ctx), steps_done=[], opened_at=now, next_due_at=now, token=0)
+            school_id=ctx.id,
+            pupil_id=pupil.id,
+            opened_on=day,
+            opened_session=session_label,
+            last_absent_on=day,
+            status="explained",
+            reason="holiday",
+            provisional_code="G",
+            ladder=snapshot_ladder(ctx),
+            steps_done=[],
+            opened_at=now,
+            next_due_at=now,
+            token=0,
+        )
         session.add(case)
         session.flush()
         log_event(session, case, "leave_not_granted", now, session=session_label)
@@ -244,6 +397,13 @@ def _leave_not_granted(session: Session, ctx: SchoolContext, pupil: Pupil, case:
 
 
 def _approved_leave(session: Session, ctx: SchoolContext, day: date) -> set[int]:
-    return set(session.scalars(select(LeaveRequest.pupil_id).where(
-        LeaveRequest.school_id == ctx.id, LeaveRequest.status == "approved",
-        LeaveRequest.start_date <= day, LeaveRequest.end_date >= day)))
+    return set(
+        session.scalars(
+            select(LeaveRequest.pupil_id).where(
+                LeaveRequest.school_id == ctx.id,
+                LeaveRequest.status == "approved",
+                LeaveRequest.start_date <= day,
+                LeaveRequest.end_date >= day,
+            )
+        )
+    )

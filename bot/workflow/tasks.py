@@ -22,16 +22,37 @@ TASK_TITLES = {
 }
 
 
-def open_task(session: Session, ctx: SchoolContext, case: AbsenceCase | None, *, kind: str,
-              role: str, key: str, now: datetime, **detail: Any) -> StaffTask:
+def open_task(
+    session: Session,
+    ctx: SchoolContext,
+    case: AbsenceCase | None,
+    *,
+    kind: str,
+    role: str,
+    key: str,
+    now: datetime,
+    **detail: Any,
+) -> StaffTask:
     task = session.scalar(select(StaffTask).where(StaffTask.key == key))
     if task is None:
-        task = StaffTask(school_id=ctx.id, case_id=case.id if case else None, key=key, kind=kind,
-                         role=role, status="open", detail=detail, created_at=now)
+        task = StaffTask(
+            school_id=ctx.id,
+            case_id=case.id if case else None,
+            key=key,
+            kind=kind,
+            role=role,
+            status="open",
+            detail=detail,
+            created_at=now,
+        )
         session.add(task)
         session.flush()
     return task
 
 
 def tasks_for(session: Session, case_id: int) -> list[StaffTask]:
-    return list(session.scalars(select(StaffTask).where(StaffTask.case_id == case_id).order_by(StaffTask.id)))
+    return list(
+        session.scalars(
+            select(StaffTask).where(StaffTask.case_id == case_id).order_by(StaffTask.id)
+        )
+    )

@@ -41,13 +41,24 @@ TASKS = {  # step kind -> (task kind, who acts)
 
 def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
     """Run the due ladder steps of this school's cases; returns how many steps ran."""
-    cases = list(session.scalars(select(AbsenceCase).where(
-        AbsenceCase.school_id == ctx.id, AbsenceCase.status.in_(OPEN_STATUSES),
-        AbsenceCase.next_due_at.is_not(None), AbsenceCase.next_due_at <= now)
-        .order_by(AbsenceCase.id)))
+    cases = list(
+        session.scalars(
+            select(AbsenceCase)
+            .where(
+                AbsenceCase.school_id == ctx.id,
+                AbsenceCase.status.in_(OPEN_STATUSES),
+                AbsenceCase.next_due_at.is_not(None),
+                AbsenceCase.next_due_at <= now,
+            )
+            .order_by(AbsenceCase.id)
+        )
+    )
     if not cases:
         return 0
-    pupils = {p.id: p for p in session.scalars(select(Pupil).where(Pupil.id.in_([c.pupil_id for c in cases])))}
+    pupils = {
+        p.id: p
+        for p in session.scalars(select(Pupil).where(Pupil.id.in_([c.pupil_id for c in cases])))
+    }
     today = ctx.today(now)
     texts: dict[str, dict[int, list[AbsenceCase]]] = defaultdict(lambda: defaultdict(list))
     contacts_by_id: dict[int, Contact] = {}
@@ -64,22 +75,40 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
     queue: list[Outgoing] = []
     for template, per_contact in texts.items():
         for contact_id, group in per_contact.items():
-            text_contact(session, ctx, contacts_by_id[contact_id], group, pupils, template=template,
-                         step=f"{template}:{today.isoformat()}", day=today,
-                         session_label=group[0].opened_session if group[0].opened_on == today else "AM",
-                         now=now, queue=queue)
+            text_contact(
+                session,
+                ctx,
+                contacts_by_id[contact_id],
+                group,
+                pupils,
+                template=template,
+                step=f"{template}:{today.isoformat()}",
+                day=today,
+                session_label=group[0].opened_session if group[0].opened_on == today else "AM",
+                now=now,
+                queue=queue,
+            )
     enqueue_all(session, queue, now=now)
     return ran
 
 
 def _next_morning(ctx: SchoolContext, today) -> datetime:  # noqa: ANN001 - date
     # Just after the next AM sweep, which continues the case first if the pupil is absent.
-    return ctx.register_closes(ctx.settings.calendar.next_school_day(today), "AM") + timedelta(minutes=1)
+    return ctx.register_closes(ctx.settings.calendar.next_school_day(today), "AM") + timedelta(
+        minutes=1
+    )
 
 
-def _run(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil, action: Action,
-         now: datetime, texts: dict[str, dict[int, list[AbsenceCase]]],
-         contacts_by_id: dict[int, Contact]) -> None:
+def _run(
+    session: Session,
+    ctx: SchoolContext,
+    case: AbsenceCase,
+    pupil: Pupil,
+    action: Action,
+    now: datetime,
+    texts: dict[str, dict[int, list[AbsenceCase]]],
+    contacts_by_id: dict[int, Contact],
+) -> None:
     log_event(session, case, "step", now, step=action.key)
     kind = action.kind
     if kind in ("text_next_contacts", "follow_up_text"):
@@ -103,7 +132,9 @@ def _run(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil, 
         refresh_case_cards(session, ctx, case, now)
         return
     task_kind, role = TASKS[kind]
-    open_task(session, ctx, case, kind=task_kind, role=role, key=f"case:{case.id}:{action.key}", now=now)
+    open_task(
+        session, ctx, case, kind=task_kind, role=role, key=f"case:{case.id}:{action.key}", now=now
+    )
     if kind == "medical_evidence":
         options = textable_contacts(session, [pupil.id])[pupil.id][:1]
         for contact in options:
@@ -117,11 +148,24 @@ def _run(session: Session, ctx: SchoolContext, case: AbsenceCase, pupil: Pupil, 
 
 def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None:
     """N must not stay on the register past the deadline: record O (DOMAIN.md)."""
-    for mark in session.scalars(select(RegisterMark).where(
-            RegisterMark.pupil_id == case.pupil_id, RegisterMark.date >= case.opened_on,
-            RegisterMark.date <= case.last_absent_on, RegisterMark.code == "N")):
-        set_mark(session, pupil_id=mark.pupil_id, day=mark.date, session_label=mark.session,
-                 code="O", actor=DEADLINE, reason="no reason established within the deadline",
-                 now=now, existing=mark)
+    for mark in session.scalars(
+        select(RegisterMark).where(
+            RegisterMark.pupil_id == case.pupil_id,
+            RegisterMark.date >= case.opened_on,
+            RegisterMark.date <= case.last_absent_on,
+            RegisterMark.code == "N",
+        )
+    ):
+        set_mark(
+            session,
+            pupil_id=mark.pupil_id,
+            day=mark.date,
+            session_label=mark.session,
+            code="O",
+            actor=DEADLINE,
+            reason="no reason established within the deadline",
+            now=now,
+            existing=mark,
+        )
     case.confirmed_code, case.status = "O", "confirmed"
     log_event(session, case, "code_set", now, code="O", by="deadline")

@@ -29,15 +29,36 @@ _OTHER_PEOPLE = words(
 # Reasons that can be cancelled by a past or future time in the same clause: a dentist
 # appointment last week does not explain today.  Only authorised reasons are cancelled,
 # so a doubtful time reference can only push the code towards "unauthorised".
-_TIMED = frozenset({"medical", "religious", "interview", "bereavement", "illness",
-                    "traveller", "la_transport", "travel_disruption"})
+_TIMED = frozenset(
+    {
+        "medical",
+        "religious",
+        "interview",
+        "bereavement",
+        "illness",
+        "traveller",
+        "la_transport",
+        "travel_disruption",
+    }
+)
 _PAST_TIMED = frozenset({"medical", "religious", "interview"})
 _ADMISSION = re.compile(r"admitted|operation|a&e|ward|kept|surgery|rushed|ambulance")
 _RETURN_WORDS = words("back return returning returns till until til untill bk")
-_PRIORITY = ("bereavement", "religious", "medical", "la_transport", "travel_disruption",
-             "interview", "traveller", "excluded", "illness")
-_BARE_OPTOUT = re.compile(r"^\W*(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|"
-                          r"opt out|optout|stop please|please stop)\W*$")
+_PRIORITY = (
+    "bereavement",
+    "religious",
+    "medical",
+    "la_transport",
+    "travel_disruption",
+    "interview",
+    "traveller",
+    "excluded",
+    "illness",
+)
+_BARE_OPTOUT = re.compile(
+    r"^\W*(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|"
+    r"opt out|optout|stop please|please stop)\W*$"
+)
 _LINKING = words(
     "is s has have had was been got very really so quite also too a the bad with feeling "
     "proper still now gone come down taken having an"
@@ -93,8 +114,9 @@ def _find(norm: Normalised, keys: Sequence[str]) -> list[Hit]:
         return hits
     as_pronouns = build([_PRONOUN if tok in names else tok for tok in norm.tokens], norm.fuzzy)
     seen = {(h.kind, h.start, h.end) for h in hits}
-    return hits + [h for h in vocabulary.MATCHER.find(as_pronouns)
-                   if (h.kind, h.start, h.end) not in seen]
+    return hits + [
+        h for h in vocabulary.MATCHER.find(as_pronouns) if (h.kind, h.start, h.end) not in seen
+    ]
 
 
 _PRONOUN = "they"
@@ -111,8 +133,10 @@ def _drop_contained(hits: list[Hit]) -> list[Hit]:
     for h in hits:
         if h.kind.startswith("r:") or h.kind == "mask":
             span = h.end - h.start
-            if any(o.start <= h.start and h.end <= o.end and o.end - o.start > span
-                   for o in covering.get(h.start, ())):
+            if any(
+                o.start <= h.start and h.end <= o.end and o.end - o.start > span
+                for o in covering.get(h.start, ())
+            ):
                 continue
         out.append(h)
     return out
@@ -134,13 +158,16 @@ def _is_future(r: _Reading, h: Hit) -> bool:
     """A future-time hit that is not part of a return date ("back Thursday")."""
     tokens = r.norm.tokens
     tok = tokens[h.start]
-    before = tokens[max(0, h.start - 3):h.start]
+    before = tokens[max(0, h.start - 3) : h.start]
     if any(t in _RETURN_WORDS for t in before) or before[-2:] in (["be", "in"], ["be", "on"]):
         return False
     # "travelling with the fair till the end of October" is a duration, not a plan.
     clause = r.norm.clause[h.start]
-    if any(tokens[j] in _UNTIL for j in range(max(0, h.start - 6), h.start)
-           if r.norm.clause[j] == clause):
+    if any(
+        tokens[j] in _UNTIL
+        for j in range(max(0, h.start - 6), h.start)
+        if r.norm.clause[j] == clause
+    ):
         return False
     if tok in dates.WEEKDAYS and dates.WEEKDAYS[tok] == r.today.weekday():
         return bool(before) and before[-1] == "next"
@@ -244,24 +271,26 @@ def _decide(reasons: Sequence[_Reason]) -> _Decision:
     if "bereavement" in scores and top_weight["bereavement"] >= 3:
         return _Decision("bereavement", "C", 3, False)
     if "medical" in scores and "illness" in scores:
-        admission = any(
-            x.reason == "illness" and _ADMISSION.search(x.hit.phrase) for x in reasons
-        )
+        admission = any(x.reason == "illness" and _ADMISSION.search(x.hit.phrase) for x in reasons)
         weak_medical = top_weight["medical"] < 3
         scores.pop("illness" if not (admission or weak_medical) else "medical")
-    authorised = {k: v for k, v in scores.items()
-                  if vocabulary.REASON_CODE[k] in vocabulary.AUTHORISED}
+    authorised = {
+        k: v for k, v in scores.items() if vocabulary.REASON_CODE[k] in vocabulary.AUTHORISED
+    }
     unauthorised = {k: v for k, v in scores.items() if k not in authorised}
     strong_unauth = {k: v for k, v in unauthorised.items() if top_weight[k] >= 2}
 
     def pick(pool: dict[str, float]) -> str:
-        return max(pool, key=lambda k: (pool[k], -_PRIORITY.index(k) if k in _PRIORITY
-                                        else -len(_PRIORITY)))
+        return max(
+            pool,
+            key=lambda k: (pool[k], -_PRIORITY.index(k) if k in _PRIORITY else -len(_PRIORITY)),
+        )
 
     if strong_unauth:
         chosen = pick(strong_unauth)
-        return _Decision(chosen, vocabulary.REASON_CODE[chosen], top_weight[chosen],
-                         bool(authorised))
+        return _Decision(
+            chosen, vocabulary.REASON_CODE[chosen], top_weight[chosen], bool(authorised)
+        )
     if authorised:
         chosen = pick(authorised)
         code = vocabulary.REASON_CODE[chosen]
@@ -297,7 +326,7 @@ def _mentions(r: _Reading) -> list[tuple[int, int, frozenset[int]]]:
     for m in found:
         if merged:
             a, b, who = merged[-1]
-            gap = r.norm.tokens[b + 1:m[0]]
+            gap = r.norm.tokens[b + 1 : m[0]]
             if all(t in ("and", "&", ",", "n", "s") for t in gap) and len(gap) <= 2:
                 merged[-1] = (a, max(b, m[1]), who | m[2])
                 continue
@@ -305,8 +334,9 @@ def _mentions(r: _Reading) -> list[tuple[int, int, frozenset[int]]]:
     return merged
 
 
-def _owner(r: _Reading, h: Hit, mentions: Sequence[tuple[int, int, frozenset[int]]]) -> \
-        frozenset[int] | None:
+def _owner(
+    r: _Reading, h: Hit, mentions: Sequence[tuple[int, int, frozenset[int]]]
+) -> frozenset[int] | None:
     sentence = r.norm.sentence[h.start]
     best: tuple[int, int, frozenset[int]] | None = None
     for a, b, who in mentions:
@@ -334,9 +364,11 @@ def _late_hits(r: _Reading) -> list[Hit]:
     for h in r.kind("late"):
         if _negated(r.norm, h):
             continue
-        after = r.norm.tokens[h.start:h.end + 3]
-        if any(t in ("tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday",
-                     "next") for t in after):
+        after = r.norm.tokens[h.start : h.end + 3]
+        if any(
+            t in ("tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday", "next")
+            for t in after
+        ):
             continue
         out.append(h)
     return out
@@ -348,9 +380,11 @@ def _leave_request(r: _Reading) -> bool:
     sentences_today = {r.norm.sentence[h.start] for h in r.kind("today")}
     leave_sents = {r.norm.sentence[h.start] for h in r.kind("leave_obj")}
     future_sents = {r.norm.sentence[h.start] for h in r.kind("future") if _is_future(r, h)}
-    future_sents |= {r.norm.sentence[a] for a, _b, d in
-                     dates.mentions(r.norm, r.today, r.is_school_day)
-                     if d is not None and d > r.today}
+    future_sents |= {
+        r.norm.sentence[a]
+        for a, _b, d in dates.mentions(r.norm, r.today, r.is_school_day)
+        if d is not None and d > r.today
+    }
     for h in r.kind("request"):
         s = r.norm.sentence[h.start]
         if "leave of absence" in h.phrase or "form" in h.phrase:
@@ -366,8 +400,7 @@ def _today_only(r: _Reading, reasons: Sequence[_Reason]) -> list[_Reason]:
     """Reasons stated for today in a leave request ("he's at home today helping us pack")."""
     today = {r.norm.sentence[h.start] for h in r.kind("today")}
     asking = {r.norm.sentence[h.start] for h in r.kind("request")}
-    return [x for x in reasons
-            if r.norm.sentence[x.hit.start] in today - asking]
+    return [x for x in reasons if r.norm.sentence[x.hit.start] in today - asking]
 
 
 def _child_authored(r: _Reading) -> bool:
@@ -375,22 +408,28 @@ def _child_authored(r: _Reading) -> bool:
     for h in r.kind("child_author"):
         if h.phrase.startswith(("it s me", "this is me")):
             return True
-        if h.phrase.startswith("my mum") and "i" in toks[h.end:h.end + 4]:
+        if h.phrase.startswith("my mum") and "i" in toks[h.end : h.end + 4]:
             return True
     for i, tok in enumerate(toks[:-1]):
-        if tok == "this" and toks[i + 1] == "is" and i + 2 < len(toks) and \
-                toks[i + 2] in r.child_keys:
+        if (
+            tok == "this"
+            and toks[i + 1] == "is"
+            and i + 2 < len(toks)
+            and toks[i + 2] in r.child_keys
+        ):
             nxt = toks[i + 3] if i + 3 < len(toks) else ""
             if nxt not in ("s", "mum", "dad"):
                 return True
-    first_person = any(h.kind == "child_author" and h.phrase.startswith(("i ", "i will"))
-                       for h in r.hits)
+    first_person = any(
+        h.kind == "child_author" and h.phrase.startswith(("i ", "i will")) for h in r.hits
+    )
     third_person = any(t in _CHILD_REFS or t in r.child_keys for t in toks)
     return first_person and not third_person and not r.kind("r:caring")
 
 
-def read(text: str, today: date, children: Sequence[str],
-         is_school_day: Callable[[date], bool] | None) -> ParsedReply:
+def read(
+    text: str, today: date, children: Sequence[str], is_school_day: Callable[[date], bool] | None
+) -> ParsedReply:
     school_day = is_school_day or dates.weekdays_only
     norm, lang, keys = _prepare(text, children)
     hits = _drop_contained(_find(norm, keys))
@@ -467,19 +506,29 @@ def read(text: str, today: date, children: Sequence[str],
         code = "N"
     confidence = max(0.0, min(1.0, confidence))
     needs_review = (
-        confidence < 0.6 or lang != "en" or bool(per_child) or sg or child_authored
-        or conflict
+        confidence < 0.6 or lang != "en" or bool(per_child) or sg or child_authored or conflict
     )
     return ParsedReply(
-        intent=intent, code=code, per_child=per_child, reason=reason,
-        return_date=return_day, leave=leave, safeguarding=sg, indicators=indicators,
-        confidence=round(confidence, 2), needs_review=needs_review, language=lang,
+        intent=intent,
+        code=code,
+        per_child=per_child,
+        reason=reason,
+        return_date=return_day,
+        leave=leave,
+        safeguarding=sg,
+        indicators=indicators,
+        confidence=round(confidence, 2),
+        needs_review=needs_review,
+        language=lang,
     )
 
 
-def _per_child(r: _Reading, reasons: Sequence[_Reason], late: Sequence[Hit],
-               mentions: Sequence[tuple[int, int, frozenset[int]]]) -> \
-        dict[int, tuple[str, bool]] | None:
+def _per_child(
+    r: _Reading,
+    reasons: Sequence[_Reason],
+    late: Sequence[Hit],
+    mentions: Sequence[tuple[int, int, frozenset[int]]],
+) -> dict[int, tuple[str, bool]] | None:
     """Each child's code and whether they are coming in late, or None if all the same."""
     own: dict[int, list[_Reason]] = {k: [] for k in range(len(r.children))}
     own_late: dict[int, bool] = dict.fromkeys(range(len(r.children)), False)
@@ -506,8 +555,7 @@ def _per_child(r: _Reading, reasons: Sequence[_Reason], late: Sequence[Hit],
         if is_late:
             medical = any(x.reason == "medical" for x in own[k] + shared)
             code = "M" if medical else "U"
-        elif d.code is None and any(k in (_owner(r, h, mentions) or ())
-                                    for h in r.kind("absent")):
+        elif d.code is None and any(k in (_owner(r, h, mentions) or ()) for h in r.kind("absent")):
             # Kept home beside a sibling who has a reason, with none of their own.
             code = "O"
         else:

@@ -19,14 +19,39 @@ from .normalise import Normalised, words
 SchoolDay = Callable[[date], bool]
 
 WEEKDAYS = {
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
-    "saturday": 5, "sunday": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
 }
 MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
-    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11,
-    "nov": 11, "december": 12, "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 _ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?$")
@@ -61,14 +86,19 @@ def _weekday(target: int, today: date, next_: bool) -> date:
     ahead = (target - today.weekday()) % 7 or 7
     day = today + timedelta(days=ahead)
     # "next Friday" said early in the week means the Friday after this one.
-    if next_ and today.weekday() < target and ahead < 7 and day.isocalendar()[1] == \
-            today.isocalendar()[1]:
+    if (
+        next_
+        and today.weekday() < target
+        and ahead < 7
+        and day.isocalendar()[1] == today.isocalendar()[1]
+    ):
         day += timedelta(days=7)
     return day
 
 
-def _day_of_month(day_num: int, month: int | None, today: date, year: int | None = None) -> \
-        date | None:
+def _day_of_month(
+    day_num: int, month: int | None, today: date, year: int | None = None
+) -> date | None:
     try:
         if month is not None:
             d = date(year or today.year, month, day_num)
@@ -84,8 +114,9 @@ def _day_of_month(day_num: int, month: int | None, today: date, year: int | None
         return None
 
 
-def date_at(tokens: tuple[str, ...], i: int, today: date, is_school_day: SchoolDay) -> \
-        tuple[date | None, int] | None:
+def date_at(
+    tokens: tuple[str, ...], i: int, today: date, is_school_day: SchoolDay
+) -> tuple[date | None, int] | None:
     """A date expression starting at token i: (date or None when vague, tokens used)."""
     n = len(tokens)
     tok = tokens[i]
@@ -100,7 +131,8 @@ def date_at(tokens: tuple[str, ...], i: int, today: date, is_school_day: SchoolD
         d, used = inner
         if tok == "next" and d is not None and tokens[i + 1] in WEEKDAYS:
             d = on_or_after_school_day(
-                _weekday(WEEKDAYS[tokens[i + 1]], today, True), is_school_day)
+                _weekday(WEEKDAYS[tokens[i + 1]], today, True), is_school_day
+            )
         return d, used + 1
     if tok in WEEKDAYS:
         d = _weekday(WEEKDAYS[tok], today, False)
@@ -137,8 +169,10 @@ _RETURN_ANCHOR = re.compile(
     r"till|until|til|untill|up to|aayega|aayegi|wroci|revine|volta|يرجع|ترجع|يعود|تعود)"
     r"(?![^ ])"
 )
-_FILLER = words("in school on to the probably hopefully again by as normal definitely be at "
-    "fingers crossed all going ok with us")
+_FILLER = words(
+    "in school on to the probably hopefully again by as normal definitely be at "
+    "fingers crossed all going ok with us"
+)
 _REST_OF_WEEK = re.compile(
     r"(?<![^ ])(?:off|home|away|out)(?: for)?(?: the)? (?:rest of (?:the|this) week|all week|"
     r"whole week|week|this week)(?![^ ])"
@@ -165,8 +199,9 @@ def return_date(norm: Normalised, today: date, is_school_day: SchoolDay) -> date
         # "till Monday" is a return only after being off, away or suspended, not in "wait
         # till Monday to see the GP".
         if m.group(0) in ("till", "until", "til", "untill", "up to") and not (
-            _OFF_WORDS.intersection(tokens[max(0, start - 4):start])
-            or "suspended" in tokens[:start] or "excluded" in tokens[:start]
+            _OFF_WORDS.intersection(tokens[max(0, start - 4) : start])
+            or "suspended" in tokens[:start]
+            or "excluded" in tokens[:start]
         ):
             continue
         j = end if end is not None else len(tokens)
@@ -197,8 +232,18 @@ def return_date(norm: Normalised, today: date, is_school_day: SchoolDay) -> date
 def _foreign_tomorrow(norm: Normalised) -> bool:
     toks = set(norm.tokens)
     tomorrow = toks & {"jutro", "maine", "amanha", "بكرة", "بكره", "غدا"}
-    back = toks & {"wroci", "revine", "vine", "volta", "intoarce", "przyjdzie", "يرجع",
-                   "ترجع", "يعود", "تعود"}
+    back = toks & {
+        "wroci",
+        "revine",
+        "vine",
+        "volta",
+        "intoarce",
+        "przyjdzie",
+        "يرجع",
+        "ترجع",
+        "يعود",
+        "تعود",
+    }
     return bool(tomorrow and back)
 
 
@@ -207,15 +252,19 @@ def _token_at(norm: Normalised, char: int) -> int | None:
     return i if i < len(norm.offsets) else None
 
 
-def mentions(norm: Normalised, today: date, is_school_day: SchoolDay) -> \
-        list[tuple[int, int, date | None]]:
+def mentions(
+    norm: Normalised, today: date, is_school_day: SchoolDay
+) -> list[tuple[int, int, date | None]]:
     """Every date expression: (first token, one past last token, date or None)."""
     out: list[tuple[int, int, date | None]] = []
     i = 0
     tokens = norm.tokens
     while i < len(tokens):
-        got = date_at(tokens, i, today, is_school_day) if tokens[i] not in (
-            "on", "the", "this") else None
+        got = (
+            date_at(tokens, i, today, is_school_day)
+            if tokens[i] not in ("on", "the", "this")
+            else None
+        )
         if got is not None:
             out.append((i, i + got[1], got[0]))
             i += got[1]
@@ -227,8 +276,9 @@ def mentions(norm: Normalised, today: date, is_school_day: SchoolDay) -> \
 _RANGE_JOIN = frozenset(("to", "till", "until", "and", "through", "-"))
 
 
-def leave_period(norm: Normalised, today: date, is_school_day: SchoolDay) -> \
-        tuple[date, date] | None:
+def leave_period(
+    norm: Normalised, today: date, is_school_day: SchoolDay
+) -> tuple[date, date] | None:
     """The first and last day asked for, where the request names them."""
     found = [m for m in mentions(norm, today, is_school_day) if m[2] is not None]
     found = [m for m in found if m[2] is not None and m[2] > today]
@@ -236,7 +286,7 @@ def leave_period(norm: Normalised, today: date, is_school_day: SchoolDay) -> \
         return None
     first = found[0]
     for second in found[1:]:
-        gap = norm.tokens[first[1]:second[0]]
+        gap = norm.tokens[first[1] : second[0]]
         if len(gap) <= 1 and all(t in _RANGE_JOIN for t in gap):
             start, end = first[2], second[2]
             assert start is not None and end is not None

@@ -8,7 +8,11 @@ from typing import Any, Literal
 
 Intent = Literal["absence_reason", "late_arrival", "leave_request", "opt_out", "unclear"]
 INTENTS: tuple[Intent, ...] = (
-    "absence_reason", "late_arrival", "leave_request", "opt_out", "unclear",
+    "absence_reason",
+    "late_arrival",
+    "leave_request",
+    "opt_out",
+    "unclear",
 )
 
 

@@ -29,78 +29,234 @@ SENTENCE_END = frozenset(".!?;")
 
 _QUOTES = str.maketrans(
     {
-        "\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
-        "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": ".",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": ".",
         # Letters that NFKD does not decompose but that phones type interchangeably.
-        "\u0142": "l", "\u0141": "l", "\u00f8": "o", "\u00df": "ss", "\u0111": "d",
-        "\u0131": "i", "\u00e6": "ae", "\u0153": "oe",
+        "\u0142": "l",
+        "\u0141": "l",
+        "\u00f8": "o",
+        "\u00df": "ss",
+        "\u0111": "d",
+        "\u0131": "i",
+        "\u00e6": "ae",
+        "\u0153": "oe",
     }
 )
 
 # Emoji carry meaning in these texts ("🤒🤢 not coming in"); the rest are noise.
 _EMOJI_WORDS = {
-    "\U0001f912": " feverish ", "\U0001f922": " nauseous ", "\U0001f92e": " vomiting ",
-    "\U0001f927": " sneezing ", "\U0001f637": " poorly ", "\U0001f915": " injured ",
-    "\U0001f3e5": " hospital ", "\U0001f9b7": " tooth ", "\u2708": " flight ",
-    "\U0001f6eb": " flight ", "\U0001f3d6": " beach ", "\U0001f3a2": " theme park ",
-    "\U0001f382": " birthday ", "\U0001f48d": " wedding ", "\U0001f44d": " ok ",
+    "\U0001f912": " feverish ",
+    "\U0001f922": " nauseous ",
+    "\U0001f92e": " vomiting ",
+    "\U0001f927": " sneezing ",
+    "\U0001f637": " poorly ",
+    "\U0001f915": " injured ",
+    "\U0001f3e5": " hospital ",
+    "\U0001f9b7": " tooth ",
+    "\u2708": " flight ",
+    "\U0001f6eb": " flight ",
+    "\U0001f3d6": " beach ",
+    "\U0001f3a2": " theme park ",
+    "\U0001f382": " birthday ",
+    "\U0001f48d": " wedding ",
+    "\U0001f44d": " ok ",
 }
 _EMOJI_RE = re.compile("|".join(re.escape(k) for k in _EMOJI_WORDS))
 
-_TOKEN_RE = re.compile(
-    r"\d+(?:[.:/]\d+)+|[^\W_]+(?:[&'+][^\W_]+)*|[.!?;:,]|\n"
-)
+_TOKEN_RE = re.compile(r"\d+(?:[.:/]\d+)+|[^\W_]+(?:[&'+][^\W_]+)*|[.!?;:,]|\n")
 _XRAY = re.compile(r"\bx[- ]?rays?\b")
 _DIGIT_WORD = re.compile(r"^(\d+)([a-z]+)$")
 _ORDINAL = re.compile(r"^\d{1,2}(?:st|nd|rd|th)$")
 
 # Text-speak and apostrophe-less contractions, mapped to the words the vocabulary uses.
 TEXTSPEAK: dict[str, str] = {
-    "2day": "today", "2dy": "today", "tday": "today", "todai": "today",
-    "2moro": "tomorrow", "2moz": "tomorrow", "2mro": "tomorrow", "2morrow": "tomorrow",
-    "2mrw": "tomorrow", "2mora": "tomorrow", "tmrw": "tomorrow", "tmr": "tomorrow",
-    "tmw": "tomorrow", "tomoz": "tomorrow", "tomoro": "tomorrow", "tomorow": "tomorrow",
-    "tommorow": "tomorrow", "tommorrow": "tomorrow", "tomorro": "tomorrow", "tomo": "tomorrow",
-    "tomrw": "tomorrow", "morrow": "tomorrow", "2nite": "tonight", "tonite": "tonight",
-    "bk": "back", "bac": "back", "shud": "should", "shld": "should", "cud": "could",
-    "wud": "would", "n": "and", "u": "you", "ur": "your", "r": "are", "b": "be",
-    "pls": "please", "plz": "please", "plse": "please", "thx": "thanks", "ty": "thanks",
-    "cuz": "because", "coz": "because", "cos": "because", "cus": "because", "bc": "because",
-    "bcos": "because", "bcoz": "because", "becuase": "because", "becasue": "because",
-    "gna": "going to", "gonna": "going to", "gunna": "going to", "wanna": "want to",
-    "gotta": "got to", "dr": "doctor", "drs": "doctors", "doc": "doctor", "docs": "doctors",
-    "appt": "appointment", "appts": "appointments", "apt": "appointment",
-    "appnt": "appointment", "appmt": "appointment", "hosp": "hospital",
-    "wk": "week", "wks": "weeks", "hr": "hours", "hrs": "hours", "mins": "minutes",
-    "b4": "before", "l8": "late", "l8r": "later", "sum1": "someone", "some1": "someone",
-    "no1": "no one", "noone": "no one", "nobody": "no one", "w": "with", "wiv": "with",
-    "av": "have", "feelin": "feeling", "goin": "going", "comin": "coming", "bday": "birthday",
-    "sik": "sick", "omw": "on my way", "asap": "as soon as possible", "abit": "a bit",
-    "tbh": "to be honest", "atm": "at the moment", "fyi": "for your information",
-    "im": "i am", "ive": "i have", "id": "i would", "wont": "will not", "cant": "can not",
-    "cannot": "can not", "dont": "do not", "didnt": "did not", "isnt": "is not",
-    "wasnt": "was not", "doesnt": "does not", "dosnt": "does not", "hasnt": "has not",
-    "havent": "have not", "couldnt": "could not", "wouldnt": "would not",
-    "shouldnt": "should not", "arent": "are not", "werent": "were not", "aint": "is not",
-    "hes": "he s", "shes": "she s", "its": "it s", "thats": "that s", "theres": "there s",
-    "theyre": "they are", "youre": "you are", "theyll": "they will", "itll": "it will",
-    "whos": "who s", "whats": "what s", "lets": "let s", "mum's": "mum s",
-    "ae": "a&e", "a+e": "a&e", "d+v": "d&v", "dnv": "d&v", "x": "", "xx": "", "xxx": "",
-    "xxxx": "", "xo": "", "mon": "monday", "tue": "tuesday", "tues": "tuesday",
-    "weds": "wednesday", "wed": "wednesday", "thu": "thursday", "thur": "thursday",
-    "thurs": "thursday", "fri": "friday", "hol": "holiday", "hols": "holidays",
-    "gp's": "gp s", "mam": "mum", "mom": "mum", "mummy": "mum", "mommy": "mum",
-    "nanna": "nan", "nana": "nan", "nanny": "nan", "gran": "nan", "granny": "nan",
-    "grandma": "nan", "grandmother": "nan", "grampa": "grandad", "grandpa": "grandad",
-    "granddad": "grandad", "grandfather": "grandad",
+    "2day": "today",
+    "2dy": "today",
+    "tday": "today",
+    "todai": "today",
+    "2moro": "tomorrow",
+    "2moz": "tomorrow",
+    "2mro": "tomorrow",
+    "2morrow": "tomorrow",
+    "2mrw": "tomorrow",
+    "2mora": "tomorrow",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "tmw": "tomorrow",
+    "tomoz": "tomorrow",
+    "tomoro": "tomorrow",
+    "tomorow": "tomorrow",
+    "tommorow": "tomorrow",
+    "tommorrow": "tomorrow",
+    "tomorro": "tomorrow",
+    "tomo": "tomorrow",
+    "tomrw": "tomorrow",
+    "morrow": "tomorrow",
+    "2nite": "tonight",
+    "tonite": "tonight",
+    "bk": "back",
+    "bac": "back",
+    "shud": "should",
+    "shld": "should",
+    "cud": "could",
+    "wud": "would",
+    "n": "and",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "b": "be",
+    "pls": "please",
+    "plz": "please",
+    "plse": "please",
+    "thx": "thanks",
+    "ty": "thanks",
+    "cuz": "because",
+    "coz": "because",
+    "cos": "because",
+    "cus": "because",
+    "bc": "because",
+    "bcos": "because",
+    "bcoz": "because",
+    "becuase": "because",
+    "becasue": "because",
+    "gna": "going to",
+    "gonna": "going to",
+    "gunna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "dr": "doctor",
+    "drs": "doctors",
+    "doc": "doctor",
+    "docs": "doctors",
+    "appt": "appointment",
+    "appts": "appointments",
+    "apt": "appointment",
+    "appnt": "appointment",
+    "appmt": "appointment",
+    "hosp": "hospital",
+    "wk": "week",
+    "wks": "weeks",
+    "hr": "hours",
+    "hrs": "hours",
+    "mins": "minutes",
+    "b4": "before",
+    "l8": "late",
+    "l8r": "later",
+    "sum1": "someone",
+    "some1": "someone",
+    "no1": "no one",
+    "noone": "no one",
+    "nobody": "no one",
+    "w": "with",
+    "wiv": "with",
+    "av": "have",
+    "feelin": "feeling",
+    "goin": "going",
+    "comin": "coming",
+    "bday": "birthday",
+    "sik": "sick",
+    "omw": "on my way",
+    "asap": "as soon as possible",
+    "abit": "a bit",
+    "tbh": "to be honest",
+    "atm": "at the moment",
+    "fyi": "for your information",
+    "im": "i am",
+    "ive": "i have",
+    "id": "i would",
+    "wont": "will not",
+    "cant": "can not",
+    "cannot": "can not",
+    "dont": "do not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "wasnt": "was not",
+    "doesnt": "does not",
+    "dosnt": "does not",
+    "hasnt": "has not",
+    "havent": "have not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "shouldnt": "should not",
+    "arent": "are not",
+    "werent": "were not",
+    "aint": "is not",
+    "hes": "he s",
+    "shes": "she s",
+    "its": "it s",
+    "thats": "that s",
+    "theres": "there s",
+    "theyre": "they are",
+    "youre": "you are",
+    "theyll": "they will",
+    "itll": "it will",
+    "whos": "who s",
+    "whats": "what s",
+    "lets": "let s",
+    "mum's": "mum s",
+    "ae": "a&e",
+    "a+e": "a&e",
+    "d+v": "d&v",
+    "dnv": "d&v",
+    "x": "",
+    "xx": "",
+    "xxx": "",
+    "xxxx": "",
+    "xo": "",
+    "mon": "monday",
+    "tue": "tuesday",
+    "tues": "tuesday",
+    "weds": "wednesday",
+    "wed": "wednesday",
+    "thu": "thursday",
+    "thur": "thursday",
+    "thurs": "thursday",
+    "fri": "friday",
+    "hol": "holiday",
+    "hols": "holidays",
+    "gp's": "gp s",
+    "mam": "mum",
+    "mom": "mum",
+    "mummy": "mum",
+    "mommy": "mum",
+    "nanna": "nan",
+    "nana": "nan",
+    "nanny": "nan",
+    "gran": "nan",
+    "granny": "nan",
+    "grandma": "nan",
+    "grandmother": "nan",
+    "grampa": "grandad",
+    "grandpa": "grandad",
+    "granddad": "grandad",
+    "grandfather": "grandad",
 }
 
 _NT = {
-    "won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "is not",
+    "won't": "will not",
+    "can't": "can not",
+    "shan't": "shall not",
+    "ain't": "is not",
     "don't": "do not",
 }
-_SUFFIXES = (("n't", " not"), ("'ll", " will"), ("'ve", " have"), ("'re", " are"),
-             ("'m", " am"), ("'d", " would"), ("'s", " s"))
+_SUFFIXES = (
+    ("n't", " not"),
+    ("'ll", " will"),
+    ("'ve", " have"),
+    ("'re", " are"),
+    ("'m", " am"),
+    ("'d", " would"),
+    ("'s", " s"),
+)
 
 # "ill bring him in" is "I'll", not "ill"; these verbs only follow the pronoun.
 _ILL_VERBS = words(
@@ -120,12 +276,12 @@ def fold(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Normalised:
-    text: str                     # tokens joined by single spaces
+    text: str  # tokens joined by single spaces
     tokens: tuple[str, ...]
-    offsets: tuple[int, ...]      # char offset of each token in `text`
-    sentence: tuple[int, ...]     # sentence number of each token
-    clause: tuple[int, ...]       # clause number of each token
-    fuzzy: frozenset[int]         # indices of tokens changed by fuzzy correction
+    offsets: tuple[int, ...]  # char offset of each token in `text`
+    sentence: tuple[int, ...]  # sentence number of each token
+    clause: tuple[int, ...]  # clause number of each token
+    fuzzy: frozenset[int]  # indices of tokens changed by fuzzy correction
 
 
 @lru_cache(maxsize=16384)
@@ -170,8 +326,9 @@ def tokenise(raw: str) -> list[str]:
 
 
 # Words that end a clause: negation and time references do not reach across them.
-CLAUSE_BREAKS = words(", but however although though whereas because as since so and then just "
-    "also plus while")
+CLAUSE_BREAKS = words(
+    ", but however although though whereas because as since so and then just also plus while"
+)
 
 
 def build(tokens: list[str], fuzzy: frozenset[int] = frozenset()) -> Normalised:

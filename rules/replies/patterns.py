@@ -43,7 +43,7 @@ class Hit:
     kind: str
     weight: int
     start: int  # first token index
-    end: int    # one past the last token index
+    end: int  # one past the last token index
     phrase: str
 
 

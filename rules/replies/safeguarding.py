@@ -14,128 +14,377 @@ from .normalise import Normalised, words
 from .patterns import Hit
 
 OBJ = "him|her|them|me|us"
-ADULT = "partner|husband|ex|boyfriend|dad|father|stepdad|step-dad|stepfather|mum|mother|" \
+ADULT = (
+    "partner|husband|ex|boyfriend|dad|father|stepdad|step-dad|stepfather|mum|mother|"
     "stepmum|uncle|brother|he|she"
+)
 
 SG_CUES: list[tuple[str, int, list[str]]] = [
-    ("sg:missing", 4, [
-        "not|never come|came|been home", "did|has|have not come|been home",
-        "not home since", "not been home", "not seen {OBJ} since",
-        "do|does|did not know where {SUBJ} is|are|went|s", "no idea where {SUBJ} is|are|s",
-        "not know where {SUBJ} is|are|went|s", "tell me where {SUBJ} is|are|s",
-        "gone|went|go|is|s|been|reported|are missing", "missing person", "reported {OBJ} missing",
-        "ran|run|running away", "runaway", "run off", "ran off", "stayed out all night",
-        "out all night", "can not find {OBJ}", "can not get hold of {OBJ}",
-        "no one has seen {OBJ}", "has not seen {OBJ}", "have not seen {OBJ}",
-        "where is {SUBJ}", "where s {SUBJ}",
-    ]),
-    ("sg:missing_school", 4, [
-        "dropped|took|walked|left him|her|them [off] at|to|outside|by [the] gate|gates|school|"
-        "door|playground|classroom|office|entrance",
-        "what do you mean {SUBJ} is|s|are not", "{SUBJ} left for school",
-        "left the house for school", "set off for school", "went to school this morning",
-        "went to school as normal",
-    ]),
-    ("sg:domestic_abuse", 4, [
-        "refuge", "domestic", "women s aid", "womens aid", "fled", "fleeing", "abus*",
-        "had to leave the house|home|flat", "because of my partner|husband|ex|"
-        "boyfriend", "not allowed back|near", "not allowed to see|contact",
-        "non molestation", "restraining order", "injunction", "{ADULT} hit|hits|attacked|"
-        "beat|beats|threatened|hurt|assaulted|strangled|choked|punched|kicked me|us",
-        "scared of my|her|his partner|dad|husband|ex|boyfriend|stepdad", "kicked us out",
-        "threatened me|us|my|the|to", "threatening me|us",
-        "threw us out", "violence",
-    ]),
-    ("sg:police", 3, [
-        "police", "police s", "cops", "officers came", "officer came",
-    ]),
+    (
+        "sg:missing",
+        4,
+        [
+            "not|never come|came|been home",
+            "did|has|have not come|been home",
+            "not home since",
+            "not been home",
+            "not seen {OBJ} since",
+            "do|does|did not know where {SUBJ} is|are|went|s",
+            "no idea where {SUBJ} is|are|s",
+            "not know where {SUBJ} is|are|went|s",
+            "tell me where {SUBJ} is|are|s",
+            "gone|went|go|is|s|been|reported|are missing",
+            "missing person",
+            "reported {OBJ} missing",
+            "ran|run|running away",
+            "runaway",
+            "run off",
+            "ran off",
+            "stayed out all night",
+            "out all night",
+            "can not find {OBJ}",
+            "can not get hold of {OBJ}",
+            "no one has seen {OBJ}",
+            "has not seen {OBJ}",
+            "have not seen {OBJ}",
+            "where is {SUBJ}",
+            "where s {SUBJ}",
+        ],
+    ),
+    (
+        "sg:missing_school",
+        4,
+        [
+            "dropped|took|walked|left him|her|them [off] at|to|outside|by [the] gate|gates|school|"
+            "door|playground|classroom|office|entrance",
+            "what do you mean {SUBJ} is|s|are not",
+            "{SUBJ} left for school",
+            "left the house for school",
+            "set off for school",
+            "went to school this morning",
+            "went to school as normal",
+        ],
+    ),
+    (
+        "sg:domestic_abuse",
+        4,
+        [
+            "refuge",
+            "domestic",
+            "women s aid",
+            "womens aid",
+            "fled",
+            "fleeing",
+            "abus*",
+            "had to leave the house|home|flat",
+            "because of my partner|husband|ex|boyfriend",
+            "not allowed back|near",
+            "not allowed to see|contact",
+            "non molestation",
+            "restraining order",
+            "injunction",
+            "{ADULT} hit|hits|attacked|"
+            "beat|beats|threatened|hurt|assaulted|strangled|choked|punched|kicked me|us",
+            "scared of my|her|his partner|dad|husband|ex|boyfriend|stepdad",
+            "kicked us out",
+            "threatened me|us|my|the|to",
+            "threatening me|us",
+            "threw us out",
+            "violence",
+        ],
+    ),
+    (
+        "sg:police",
+        3,
+        [
+            "police",
+            "police s",
+            "cops",
+            "officers came",
+            "officer came",
+        ],
+    ),
     ("sg:arrest", 4, ["arrest*", "in custody", "locked up", "in a cell", "remanded"]),
-    ("sg:self_harm", 4, [
-        "overdose*", "self harm*", "selfharm*", "harming|harm|hurting|cutting|cut|cuts|"
-        "harmed himself|herself|themself|themselves",
-        "suicid*", "kill himself|herself|myself|themself", "end it all", "end {POSS} life",
-        "take {POSS} own life", "took {POSS} own life",
-        "not want to be here|alive|around|live|exist|wake", "wants|want to die",
-        "wanted to die", "wish {SUBJ} was|were dead", "better off dead", "no reason to live",
-        "took|swallowed|taken loads|lots|handful|all|too|bunch _3 tablets|pills|paracetamol",
-        "swallowed _2 tablets|pills", "ligature",
-    ]),
-    ("sg:leaving_country", 4, [
-        "moved|moving|move|relocated|relocating|emigrated|emigrating [back] [home] to {PLACE}",
-        "gone|went|going|returned|returning|flown [back] [home] to {PLACE} for good|"
-        "permanently|to live",
-        "moved abroad", "moving abroad", "we|they|family _2 moved|moving away",
-        "left the country", "leaving the country",
-        "left the uk", "leaving the uk", "left england", "leaving england", "for good",
-        "permanently", "not coming back", "never coming back", "not be coming back",
-        "not returning", "not be returning", "never be back", "not come back",
-        "no longer living here", "no longer live here",
-        "do|does not know when {SUBJ}|we will come|be back",
-    ]),
-    ("sg:forced_marriage", 4, [
-        "forced marriage", "forced to marry", "forced to get married", "made to marry",
-        "arranged marriage", "marry {OBJ} off", "married off", "his|her engagement|nikah|"
-        "rishta|mangni|wedding|marriage", "he|she is|s getting|being married",
-        "he|she is|s going to be married", "he|she is|s engaged", "he|she got engaged",
-        "get {OBJ} married", "find {OBJ} a husband|wife",
-    ]),
-    ("sg:fgm", 4, ["fgm", "female genital", "cutting ceremony", "get her cut", "khatna",
-                   "khitan", "sunna"]),
+    (
+        "sg:self_harm",
+        4,
+        [
+            "overdose*",
+            "self harm*",
+            "selfharm*",
+            "harming|harm|hurting|cutting|cut|cuts|harmed himself|herself|themself|themselves",
+            "suicid*",
+            "kill himself|herself|myself|themself",
+            "end it all",
+            "end {POSS} life",
+            "take {POSS} own life",
+            "took {POSS} own life",
+            "not want to be here|alive|around|live|exist|wake",
+            "wants|want to die",
+            "wanted to die",
+            "wish {SUBJ} was|were dead",
+            "better off dead",
+            "no reason to live",
+            "took|swallowed|taken loads|lots|handful|all|too|bunch _3 tablets|pills|paracetamol",
+            "swallowed _2 tablets|pills",
+            "ligature",
+        ],
+    ),
+    (
+        "sg:leaving_country",
+        4,
+        [
+            "moved|moving|move|relocated|relocating|emigrated|emigrating [back] [home] to {PLACE}",
+            "gone|went|going|returned|returning|flown [back] [home] to {PLACE} for good|"
+            "permanently|to live",
+            "moved abroad",
+            "moving abroad",
+            "we|they|family _2 moved|moving away",
+            "left the country",
+            "leaving the country",
+            "left the uk",
+            "leaving the uk",
+            "left england",
+            "leaving england",
+            "for good",
+            "permanently",
+            "not coming back",
+            "never coming back",
+            "not be coming back",
+            "not returning",
+            "not be returning",
+            "never be back",
+            "not come back",
+            "no longer living here",
+            "no longer live here",
+            "do|does not know when {SUBJ}|we will come|be back",
+        ],
+    ),
+    (
+        "sg:forced_marriage",
+        4,
+        [
+            "forced marriage",
+            "forced to marry",
+            "forced to get married",
+            "made to marry",
+            "arranged marriage",
+            "marry {OBJ} off",
+            "married off",
+            "his|her engagement|nikah|rishta|mangni|wedding|marriage",
+            "he|she is|s getting|being married",
+            "he|she is|s going to be married",
+            "he|she is|s engaged",
+            "he|she got engaged",
+            "get {OBJ} married",
+            "find {OBJ} a husband|wife",
+        ],
+    ),
+    (
+        "sg:fgm",
+        4,
+        ["fgm", "female genital", "cutting ceremony", "get her cut", "khatna", "khitan", "sunna"],
+    ),
     ("sg:conflict_zone", 4, ["war zone", "warzone", "to|in|into {CONFLICT}", "the war"]),
-    ("sg:social_services", 4, [
-        "social services|worker|workers _3 took|taken|removed|take|taking",
-        "social services|worker|workers came for",
-        "taken|put|placed|go into care", "in care now", "fostered", "police protection",
-        "foster care|carer|carers|placement|home|parents|family",
-        "removed from my|our|the care", "emergency placement", "child protection",
-    ]),
-    ("sg:threat", 3, [
-        "there will be trouble", "watch your back", "i know where you", "you will regret",
-        "sort you out", "you will be sorry", "you will pay", "i will get you",
-    ]),
-    ("sg_ctx:hostile", 1, [
-        "or else", "watch yourself", "come|coming down there", "sticking your nose*",
-        "stick your nose*", "keep your nose*", "mind your own", "back off", "f off", "fuck*",
-        "piss off", "leave him|her|us|them alone", "harass*", "none of your business",
-        "nothing to do with you", "stay away",
-    ]),
-    ("sg_ctx:third_party", 1, [
-        "this is {POSS} uncle|brother|cousin|boyfriend|mate|friend|aunt|auntie|neighbour|"
-        "stepdad|grandad|nan",
-        "i am {POSS} uncle|brother|cousin|boyfriend|mate|friend|aunt|auntie|neighbour|"
-        "stepdad", "{POSS} uncle|brother|cousin here",
-    ]),
-    ("sg_ctx:injury", 1, [
-        "bruis*", "black eye", "marks on", "mark on", "burn", "burns", "burn marks",
-        "split lip", "fat lip", "cut lip", "welt*", "bite marks", "hand print*",
-        "grip marks", "scratches on",
-    ]),
-    ("sg_ctx:hurt_by", 1, [
-        "grabbed|hit|hits|hitting|punched|slapped|smacked|smacks|kicked|beat|beats|"
-        "battered|strangled|choked|shoved|pushed|attacked|hurt|bit|burned|burnt|whacked|"
-        "belted|thumped|threw|dragged|shook|throttled him|her|them|me",
-        "got|gets|was|been beaten up", "beaten up",
-    ]),
-    ("sg_ctx:accident", 1, [
-        "fell", "fall", "falling", "tripped", "slipped", "football", "rugby", "pe", "gym",
-        "trampoline", "bike", "scooter", "playground", "park", "playing", "sport*",
-        "match", "training", "accident*", "crashed", "netball", "hockey", "cricket",
-        "swimming", "skateboard", "climbing", "ball", "game", "dancing", "gymnastics",
-        "karate", "judo", "boxing", "walked into", "banged", "sparkler*", "firework*",
-        "bonfire", "cooking", "oven", "bbq", "barbecue", "kettle", "sunburn", "nettle*",
-        "wasp", "bee", "stung", "dog", "cat", "scratched by",
-    ]),
-    ("sg_ctx:doubt", 1, [
-        "not sure", "not convinced", "not telling", "will not say", "would not say",
-        "will not tell", "would not tell", "says {SUBJ}", "claims", "apparently",
-        "being quiet", "really quiet", "very quiet", "not talking", "do not believe",
-        "does not want to talk", "won t talk",
-    ]),
-    ("sg_ctx:police_ok", 1, [
-        "talk", "talks", "assembly", "presentation", "workshop", "careers", "visit*",
-        "road", "roads", "traffic", "closed", "closure", "diversion", "flood*", "crossing",
-        "came in to", "into school", "to school to", "lesson",
-    ]),
+    (
+        "sg:social_services",
+        4,
+        [
+            "social services|worker|workers _3 took|taken|removed|take|taking",
+            "social services|worker|workers came for",
+            "taken|put|placed|go into care",
+            "in care now",
+            "fostered",
+            "police protection",
+            "foster care|carer|carers|placement|home|parents|family",
+            "removed from my|our|the care",
+            "emergency placement",
+            "child protection",
+        ],
+    ),
+    (
+        "sg:threat",
+        3,
+        [
+            "there will be trouble",
+            "watch your back",
+            "i know where you",
+            "you will regret",
+            "sort you out",
+            "you will be sorry",
+            "you will pay",
+            "i will get you",
+        ],
+    ),
+    (
+        "sg_ctx:hostile",
+        1,
+        [
+            "or else",
+            "watch yourself",
+            "come|coming down there",
+            "sticking your nose*",
+            "stick your nose*",
+            "keep your nose*",
+            "mind your own",
+            "back off",
+            "f off",
+            "fuck*",
+            "piss off",
+            "leave him|her|us|them alone",
+            "harass*",
+            "none of your business",
+            "nothing to do with you",
+            "stay away",
+        ],
+    ),
+    (
+        "sg_ctx:third_party",
+        1,
+        [
+            "this is {POSS} uncle|brother|cousin|boyfriend|mate|friend|aunt|auntie|neighbour|"
+            "stepdad|grandad|nan",
+            "i am {POSS} uncle|brother|cousin|boyfriend|mate|friend|aunt|auntie|neighbour|stepdad",
+            "{POSS} uncle|brother|cousin here",
+        ],
+    ),
+    (
+        "sg_ctx:injury",
+        1,
+        [
+            "bruis*",
+            "black eye",
+            "marks on",
+            "mark on",
+            "burn",
+            "burns",
+            "burn marks",
+            "split lip",
+            "fat lip",
+            "cut lip",
+            "welt*",
+            "bite marks",
+            "hand print*",
+            "grip marks",
+            "scratches on",
+        ],
+    ),
+    (
+        "sg_ctx:hurt_by",
+        1,
+        [
+            "grabbed|hit|hits|hitting|punched|slapped|smacked|smacks|kicked|beat|beats|"
+            "battered|strangled|choked|shoved|pushed|attacked|hurt|bit|burned|burnt|whacked|"
+            "belted|thumped|threw|dragged|shook|throttled him|her|them|me",
+            "got|gets|was|been beaten up",
+            "beaten up",
+        ],
+    ),
+    (
+        "sg_ctx:accident",
+        1,
+        [
+            "fell",
+            "fall",
+            "falling",
+            "tripped",
+            "slipped",
+            "football",
+            "rugby",
+            "pe",
+            "gym",
+            "trampoline",
+            "bike",
+            "scooter",
+            "playground",
+            "park",
+            "playing",
+            "sport*",
+            "match",
+            "training",
+            "accident*",
+            "crashed",
+            "netball",
+            "hockey",
+            "cricket",
+            "swimming",
+            "skateboard",
+            "climbing",
+            "ball",
+            "game",
+            "dancing",
+            "gymnastics",
+            "karate",
+            "judo",
+            "boxing",
+            "walked into",
+            "banged",
+            "sparkler*",
+            "firework*",
+            "bonfire",
+            "cooking",
+            "oven",
+            "bbq",
+            "barbecue",
+            "kettle",
+            "sunburn",
+            "nettle*",
+            "wasp",
+            "bee",
+            "stung",
+            "dog",
+            "cat",
+            "scratched by",
+        ],
+    ),
+    (
+        "sg_ctx:doubt",
+        1,
+        [
+            "not sure",
+            "not convinced",
+            "not telling",
+            "will not say",
+            "would not say",
+            "will not tell",
+            "would not tell",
+            "says {SUBJ}",
+            "claims",
+            "apparently",
+            "being quiet",
+            "really quiet",
+            "very quiet",
+            "not talking",
+            "do not believe",
+            "does not want to talk",
+            "won t talk",
+        ],
+    ),
+    (
+        "sg_ctx:police_ok",
+        1,
+        [
+            "talk",
+            "talks",
+            "assembly",
+            "presentation",
+            "workshop",
+            "careers",
+            "visit*",
+            "road",
+            "roads",
+            "traffic",
+            "closed",
+            "closure",
+            "diversion",
+            "flood*",
+            "crossing",
+            "came in to",
+            "into school",
+            "to school to",
+            "lesson",
+        ],
+    ),
     ("sg_ctx:circumcision", 1, ["circumcis*"]),
     ("sg_ctx:late", 1, ["late", "after", "later", "dentist", "appointment"]),
 ]
@@ -143,14 +392,16 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
 SG_MACROS = {"ADULT": ADULT}
 
 _DIRECT = {
-    "sg:missing": "missing", "sg:missing_school": "missing",
-    "sg:domestic_abuse": "domestic_abuse", "sg:arrest": "police",
-    "sg:self_harm": "self_harm", "sg:forced_marriage": "forced_marriage",
-    "sg:fgm": "fgm", "sg:conflict_zone": "conflict_zone",
+    "sg:missing": "missing",
+    "sg:missing_school": "missing",
+    "sg:domestic_abuse": "domestic_abuse",
+    "sg:arrest": "police",
+    "sg:self_harm": "self_harm",
+    "sg:forced_marriage": "forced_marriage",
+    "sg:fgm": "fgm",
+    "sg:conflict_zone": "conflict_zone",
     "sg:social_services": "social_services",
 }
-
-
 
 
 def _next(norm: Normalised, h: Hit) -> str:
@@ -180,8 +431,11 @@ def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool
                 if _sentence_has(norm, hits, "sg_ctx:late", sent):
                     continue
                 believed_in_school = True
-            elif (h.kind == "sg:missing" and norm.tokens[h.end - 1] == "missing"
-                  and _next(norm, h) not in _MISSING_FOLLOWERS):
+            elif (
+                h.kind == "sg:missing"
+                and norm.tokens[h.end - 1] == "missing"
+                and _next(norm, h) not in _MISSING_FOLLOWERS
+            ):
                 continue  # missing school, the bus or out is not a missing child
             fired.append(name)
         elif h.kind == "sg:police":
@@ -190,7 +444,7 @@ def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool
         elif h.kind == "sg:leaving_country":
             # "not coming back till Monday" is a return date, not a family leaving.
             nxt = norm.tokens[h.end] if h.end < len(norm.tokens) else ""
-            after = norm.text[norm.offsets[h.end]:] if h.end < len(norm.tokens) else ""
+            after = norm.text[norm.offsets[h.end] :] if h.end < len(norm.tokens) else ""
             temporary = nxt in _TEMPORARY
             if h.phrase in ("for good", "permanently"):
                 temporary = nxt in _GOOD_NOUNS
@@ -228,4 +482,3 @@ _MISSING_FOLLOWERS = frozenset({"", ".", ",", "!", "?", ";", ":"}) | words(
 )
 _GOOD_NOUNS = words("reason reasons behaviour measure news attendance")
 _NON_HUMAN = words("bug virus it flu sickness ball illness cold covid car bus bike door this that")
-

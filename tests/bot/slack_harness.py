@@ -64,17 +64,29 @@ class Harness:
 
     def slash(self, command: str, text: str, user: str = OFFICE, channel: str = OFFICE_CH) -> str:
         """The reply the asker sees (the body of the command's ack)."""
-        response = self.dispatch(*self.slack.slash_command_request(
-            command, text, user, channel, timestamp=int(time.time())))
+        response = self.dispatch(
+            *self.slack.slash_command_request(
+                command, text, user, channel, timestamp=int(time.time())
+            )
+        )
         assert response.status == 200, response.body
         reply = json.loads(response.body)
         assert reply["response_type"] == "ephemeral"
         return reply["text"]
 
-    def click(self, action_id: str, value: object, user: str = OFFICE, channel: str = OFFICE_CH) -> BoltResponse:
-        response = self.dispatch(*self.slack.block_action_request(
-            action_id, str(value), user, channel_id=channel, message_ts="1700000000.000100",
-            timestamp=int(time.time())))
+    def click(
+        self, action_id: str, value: object, user: str = OFFICE, channel: str = OFFICE_CH
+    ) -> BoltResponse:
+        response = self.dispatch(
+            *self.slack.block_action_request(
+                action_id,
+                str(value),
+                user,
+                channel_id=channel,
+                message_ts="1700000000.000100",
+                timestamp=int(time.time()),
+            )
+        )
         assert response.status == 200, response.body
         return response
 
@@ -87,9 +99,12 @@ class Harness:
             said.append(post.payload["text"])
         return said
 
-    def submit(self, view: dict[str, Any], values: dict[str, Any], user: str = OFFICE) -> dict[str, Any]:
-        response = self.dispatch(*self.slack.view_submission_request(
-            view, values, user, timestamp=int(time.time())))
+    def submit(
+        self, view: dict[str, Any], values: dict[str, Any], user: str = OFFICE
+    ) -> dict[str, Any]:
+        response = self.dispatch(
+            *self.slack.view_submission_request(view, values, user, timestamp=int(time.time()))
+        )
         assert response.status == 200, response.body
         return json.loads(response.body) if response.body else {}
 
@@ -99,8 +114,12 @@ def running_app(factory: sessionmaker[Session]) -> Iterator[Harness]:
     """The app on a loopback Slack; each test module makes it a fixture."""
     clock = Clock(at("09:30"))
     with LoopbackSlack() as slack:
-        app = build_app(factory, client=WebClient(token=slack.bot_token, base_url=slack.url),
-                        signing_secret=slack.signing_secret, clock=clock)
+        app = build_app(
+            factory,
+            client=WebClient(token=slack.bot_token, base_url=slack.url),
+            signing_secret=slack.signing_secret,
+            clock=clock,
+        )
         yield Harness(app, slack, factory, clock)
 
 
@@ -116,25 +135,51 @@ def crofton(factory: sessionmaker[Session], absent: tuple[str, ...] = ("Jayden",
     closes at 08:40 and the sweep has opened their cases."""
     with transaction(factory) as s:
         school = make_school(s)
-        pupils = {first: make_pupil(s, school, first, last_name=last) for first, last in NAMED.items()}
-        everyone = [*pupils.values(), *(make_pupil(s, school, f"Pupil{i}", last_name="Present") for i in range(20))]
+        pupils = {
+            first: make_pupil(s, school, first, last_name=last) for first, last in NAMED.items()
+        }
+        everyone = [
+            *pupils.values(),
+            *(make_pupil(s, school, f"Pupil{i}", last_name="Present") for i in range(20)),
+        ]
         for pupil in pupils.values():
             make_contact(s, school, pupil)
         for pupil in everyone:
-            set_mark(s, pupil_id=pupil.id, day=DAY, session_label="AM",
-                     code="N" if pupil.first_name in absent else "/", actor=MIS, reason="register", now=at("08:39"))
+            set_mark(
+                s,
+                pupil_id=pupil.id,
+                day=DAY,
+                session_label="AM",
+                code="N" if pupil.first_name in absent else "/",
+                actor=MIS,
+                reason="register",
+                now=at("08:39"),
+            )
         result = register_closed(s, context_for(school), DAY, "AM", at("08:40"))
         assert result.status == "done" and len(result.new_cases) == len(absent)
-        return Crofton(school.id, {k: p.id for k, p in pupils.items()}, {k: p.upn for k, p in pupils.items()})
+        return Crofton(
+            school.id, {k: p.id for k, p in pupils.items()}, {k: p.upn for k, p in pupils.items()}
+        )
 
 
-def explain(factory: sessionmaker[Session], pupil_id: int, code: str, reason: str = "illness") -> int:
+def explain(
+    factory: sessionmaker[Session], pupil_id: int, code: str, reason: str = "illness"
+) -> int:
     """The parent replied: a reason and a provisional code, the mark provisional. The case id."""
     with transaction(factory) as s:
         case = s.scalar(select(AbsenceCase).where(AbsenceCase.pupil_id == pupil_id))
         case.status, case.reason, case.provisional_code = "explained", reason, code
-        set_mark(s, pupil_id=pupil_id, day=DAY, session_label="AM", code=code, actor=PARENT,
-                 reason="parent's reply", now=at("08:55"), confirmed=False)
+        set_mark(
+            s,
+            pupil_id=pupil_id,
+            day=DAY,
+            session_label="AM",
+            code=code,
+            actor=PARENT,
+            reason="parent's reply",
+            now=at("08:55"),
+            confirmed=False,
+        )
         return case.id
 
 
@@ -145,11 +190,15 @@ def case_id(factory: sessionmaker[Session], pupil_id: int) -> int:
 
 def refusals(factory: sessionmaker[Session]) -> list[AuditLog]:
     with factory() as s:
-        return list(s.scalars(select(AuditLog).where(AuditLog.outcome == "refused").order_by(AuditLog.id)))
+        return list(
+            s.scalars(select(AuditLog).where(AuditLog.outcome == "refused").order_by(AuditLog.id))
+        )
 
 
 def set_roles(factory: sessionmaker[Session], user_id: str, roles: list[str]) -> None:
     """Staff roles as the settings would load them (a member who is, say, DSL only)."""
     with transaction(factory) as s:
-        staff = s.scalar(select(Staff).join(School).where(Staff.slack_user_id == user_id, School.urn == "141234"))
+        staff = s.scalar(
+            select(Staff).join(School).where(Staff.slack_user_id == user_id, School.urn == "141234")
+        )
         staff.roles = roles

@@ -35,8 +35,10 @@ class School:
         with stack.runtime.factory() as s, s.begin():
             school = make_school(s)
             self.school_id = school.id
-            p = {name: make_pupil(s, school, name, class_name="1A") for name in
-                 ("Jayden", "Mia", "Ollie", "Leo", "Zara", "Noah")}
+            p = {
+                name: make_pupil(s, school, name, class_name="1A")
+                for name in ("Jayden", "Mia", "Ollie", "Leo", "Zara", "Noah")
+            }
             p["Amira"] = make_pupil(s, school, "Amira", class_name="1A", vulnerable=["cin"])
             self.others = [make_pupil(s, school, f"Pupil{i}", class_name="1A") for i in range(40)]
             self.not_taken = [make_pupil(s, school, f"Late{i}", class_name="2B") for i in range(3)]
@@ -59,22 +61,49 @@ class School:
         else in 1A present, 2B not taken."""
         with self.stack.runtime.factory() as s, s.begin():
             for name, pid in self.pupils.items():
-                set_mark(s, pupil_id=pid, day=day, session_label=session, code=absent.get(name, "/"),
-                         actor=MIS, reason="register", now=at(day, "08:39"))
+                set_mark(
+                    s,
+                    pupil_id=pid,
+                    day=day,
+                    session_label=session,
+                    code=absent.get(name, "/"),
+                    actor=MIS,
+                    reason="register",
+                    now=at(day, "08:39"),
+                )
             for pupil in self.others:
-                set_mark(s, pupil_id=pupil.id, day=day, session_label=session, code="/",
-                         actor=MIS, reason="register", now=at(day, "08:39"))
+                set_mark(
+                    s,
+                    pupil_id=pupil.id,
+                    day=day,
+                    session_label=session,
+                    code="/",
+                    actor=MIS,
+                    reason="register",
+                    now=at(day, "08:39"),
+                )
 
     def case(self, name: str) -> AbsenceCase:
         with self.stack.runtime.factory() as s:
-            return s.scalar(select(AbsenceCase).where(AbsenceCase.pupil_id == self.pupils[name])
-                            .order_by(AbsenceCase.id.desc()))
+            return s.scalar(
+                select(AbsenceCase)
+                .where(AbsenceCase.pupil_id == self.pupils[name])
+                .order_by(AbsenceCase.id.desc())
+            )
 
     def sent_to(self, key: str) -> list[str]:
         return [m.body for m in self.stack.twilio.sent if m.to == self.phones[key]]
 
 
-ABSENT = {"Jayden": "N", "Mia": "N", "Ollie": "N", "Leo": "N", "Zara": "N", "Noah": "N", "Amira": "N"}
+ABSENT = {
+    "Jayden": "N",
+    "Mia": "N",
+    "Ollie": "N",
+    "Leo": "N",
+    "Zara": "N",
+    "Noah": "N",
+    "Amira": "N",
+}
 
 
 def test_a_school_day(stack: Stack) -> None:
@@ -101,28 +130,49 @@ def test_a_school_day(stack: Stack) -> None:
     assert len(dsl_posts) == 1 and "Amira" in dsl_posts[0].text
     # Noah has no textable contact: a call task straight away.
     with stack.runtime.factory() as s:
-        assert s.scalar(select(StaffTask.kind).where(StaffTask.case_id == school.case("Noah").id)) == "call"
+        assert (
+            s.scalar(select(StaffTask.kind).where(StaffTask.case_id == school.case("Noah").id))
+            == "call"
+        )
 
     # Replies of every intent.
     stack.clock.set(at(DAY1, "08:55"))
     stack.parent_texts(school.phones["Jayden"], "he's got a temperature, should be back tomorrow")
-    stack.parent_texts(school.phones["MiaOllie"], "Ollie's been sick all night and Mia has the dentist at 10")
-    stack.parent_texts(school.phones["Amira"], "she won't be in, her dad hit her again last night and she's scared")
-    stack.parent_texts(school.phones["Zara"],
-                       "Zara is off with a cold. Also can she have 4th to 8th May off for a family wedding?")
+    stack.parent_texts(
+        school.phones["MiaOllie"], "Ollie's been sick all night and Mia has the dentist at 10"
+    )
+    stack.parent_texts(
+        school.phones["Amira"], "she won't be in, her dad hit her again last night and she's scared"
+    )
+    stack.parent_texts(
+        school.phones["Zara"],
+        "Zara is off with a cold. Also can she have 4th to 8th May off for a family wedding?",
+    )
     stack.tick(at(DAY1, "09:00"))
 
     jayden = school.case("Jayden")
-    assert (jayden.status, jayden.provisional_code, str(jayden.return_date)) == ("explained", "I", "2026-03-11")
-    assert (school.case("Mia").provisional_code, school.case("Ollie").provisional_code) == ("M", "I")
+    assert (jayden.status, jayden.provisional_code, str(jayden.return_date)) == (
+        "explained",
+        "I",
+        "2026-03-11",
+    )
+    assert (school.case("Mia").provisional_code, school.case("Ollie").provisional_code) == (
+        "M",
+        "I",
+    )
     amira = school.case("Amira")
     assert amira.safeguarding and amira.dsl_alerted
     with stack.runtime.factory() as s:
-        mark = s.scalar(select(RegisterMark).where(RegisterMark.pupil_id == school.pupils["Jayden"]))
+        mark = s.scalar(
+            select(RegisterMark).where(RegisterMark.pupil_id == school.pupils["Jayden"])
+        )
         assert (mark.code, mark.confirmed) == ("I", False)
         leave = s.scalar(select(LeaveRequest))
         assert (leave.pupil_id, str(leave.start_date), str(leave.end_date)) == (
-            school.pupils["Zara"], "2026-05-04", "2026-05-08")
+            school.pupils["Zara"],
+            "2026-05-04",
+            "2026-05-08",
+        )
     assert any("Thank you" in body for body in school.sent_to("Jayden"))
     # Safeguarding words reach the DSL channel only.
     office_text = " ".join(str(m.blocks) + m.text for m in stack.slack.messages.get(OFFICE_CH, []))
@@ -134,7 +184,9 @@ def test_a_school_day(stack: Stack) -> None:
     stack.tick(at(DAY1, "09:31"))
     assert len(school.sent_to("Leo2")) == 1
     with stack.runtime.factory() as s:
-        leo_tasks = s.scalars(select(StaffTask.kind).where(StaffTask.case_id == school.case("Leo").id)).all()
+        leo_tasks = s.scalars(
+            select(StaffTask.kind).where(StaffTask.case_id == school.case("Leo").id)
+        ).all()
     assert leo_tasks == ["call"]
     # Ticking again at the same instant does nothing new.
     before = len(stack.twilio.sent)
@@ -145,10 +197,17 @@ def test_a_school_day(stack: Stack) -> None:
     response = stack.click("case_confirm", jayden.id, OFFICE, OFFICE_CH)
     assert response.status_code == 200
     with stack.runtime.factory() as s:
-        amendment = s.scalars(select(MarkAmendment).where(
-            MarkAmendment.pupil_id == school.pupils["Jayden"]).order_by(MarkAmendment.id)).all()[-1]
-        assert (amendment.amended_code, amendment.amended_confirmed, amendment.amended_by_name,
-                amendment.amended_by_position) == ("I", True, "Sam Hall", "Office manager")
+        amendment = s.scalars(
+            select(MarkAmendment)
+            .where(MarkAmendment.pupil_id == school.pupils["Jayden"])
+            .order_by(MarkAmendment.id)
+        ).all()[-1]
+        assert (
+            amendment.amended_code,
+            amendment.amended_confirmed,
+            amendment.amended_by_name,
+            amendment.amended_by_position,
+        ) == ("I", True, "Sam Hall", "Office manager")
 
     # Only the headteacher decides leave.
     leave_id = leave.id
@@ -161,10 +220,19 @@ def test_a_school_day(stack: Stack) -> None:
     stack.tick(at(DAY1, "10:00"))
     with stack.runtime.factory() as s:
         assert s.scalar(select(LeaveRequest.status)) == "approved"
-        pre_marked = s.scalars(select(RegisterMark.code).where(
-            RegisterMark.pupil_id == school.pupils["Zara"], RegisterMark.date >= date(2026, 5, 4))).all()
+        pre_marked = s.scalars(
+            select(RegisterMark.code).where(
+                RegisterMark.pupil_id == school.pupils["Zara"],
+                RegisterMark.date >= date(2026, 5, 4),
+            )
+        ).all()
         assert pre_marked and set(pre_marked) == {"C"}
-        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.outcome == "refused")) == 2
+        assert (
+            s.scalar(
+                select(func.count()).select_from(AuditLog).where(AuditLog.outcome == "refused")
+            )
+            == 2
+        )
     assert any("approved" in body for body in school.sent_to("Zara"))
 
     # Each case has one office card, edited as it moves, not a stream of new posts.
@@ -182,14 +250,20 @@ def test_second_and_tenth_day_escalate(stack: Stack) -> None:
         stack.tick(at(day, "09:45"))
         if number == 2:
             with stack.runtime.factory() as s:
-                kinds = s.scalars(select(StaffTask.kind).where(StaffTask.case_id == school.case("Leo").id)).all()
+                kinds = s.scalars(
+                    select(StaffTask.kind).where(StaffTask.case_id == school.case("Leo").id)
+                ).all()
             assert kinds == ["call", "home_visit"]
             assert len(school.sent_to("Leo1")) == 2  # the first text and day 2's follow-up
     leo = school.case("Leo")
     with stack.runtime.factory() as s:
         kinds = s.scalars(select(StaffTask.kind).where(StaffTask.case_id == leo.id)).all()
-        codes = s.scalars(select(RegisterMark.code).where(RegisterMark.pupil_id == school.pupils["Leo"],
-                                                          RegisterMark.date <= date(2026, 3, 13))).all()
+        codes = s.scalars(
+            select(RegisterMark.code).where(
+                RegisterMark.pupil_id == school.pupils["Leo"],
+                RegisterMark.date <= date(2026, 3, 13),
+            )
+        ).all()
     assert kinds.count("home_visit") == 2 and "decide_code" in kinds and "tell_la" in kinds
     assert set(codes) == {"O"}  # N past the five-day deadline becomes O
     assert len(school.sent_to("Leo1")) == 10  # one text a day, never twice
@@ -207,17 +281,28 @@ def test_a_worker_killed_mid_sweep_texts_every_parent_once(stack: Stack) -> None
     recipients = [m.to for m in stack.twilio.sent]
     assert len(recipients) == len(set(recipients)) == 5
     with stack.runtime.factory() as s:
-        assert s.scalar(select(func.count()).select_from(Message).where(Message.direction == "outbound")) >= 5
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Message).where(Message.direction == "outbound")
+            )
+            >= 5
+        )
 
 
 def test_a_declined_leave_then_absence_is_coded_G_without_a_text(stack: Stack) -> None:
     school = School(stack)
     day = date(2026, 3, 16)
-    asked = stack.slash("/leave", "request Leo Smith 2026-03-16 2026-03-17 family holiday", OFFICE, OFFICE_CH)
+    asked = stack.slash(
+        "/leave", "request Leo Smith 2026-03-16 2026-03-17 family holiday", OFFICE, OFFICE_CH
+    )
     assert asked.status_code == 200 and "headteacher" in asked.text.lower()
     with stack.runtime.factory() as s:
-        request_id = s.scalar(select(LeaveRequest.id).where(LeaveRequest.pupil_id == school.pupils["Leo"]))
-    declined = stack.slash("/leave", f"decline {request_id} Not exceptional circumstances", HEAD, LEAVE_CH)
+        request_id = s.scalar(
+            select(LeaveRequest.id).where(LeaveRequest.pupil_id == school.pupils["Leo"])
+        )
+    declined = stack.slash(
+        "/leave", f"decline {request_id} Not exceptional circumstances", HEAD, LEAVE_CH
+    )
     assert declined.status_code == 200
     stack.tick(at(DAY1, "10:00"))
 
@@ -227,10 +312,15 @@ def test_a_declined_leave_then_absence_is_coded_G_without_a_text(stack: Stack) -
     leo = school.case("Leo")
     assert (leo.status, leo.provisional_code, leo.reason) == ("explained", "G", "holiday")
     with stack.runtime.factory() as s:
-        mark = s.scalar(select(RegisterMark).where(RegisterMark.pupil_id == school.pupils["Leo"],
-                                                   RegisterMark.date == day))
+        mark = s.scalar(
+            select(RegisterMark).where(
+                RegisterMark.pupil_id == school.pupils["Leo"], RegisterMark.date == day
+            )
+        )
         assert (mark.code, mark.confirmed) == ("G", False)  # the office confirms it from the card
-        assert s.scalar(select(LeaveRequest.status).where(LeaveRequest.id == request_id)) == "declined"
+        assert (
+            s.scalar(select(LeaveRequest.status).where(LeaveRequest.id == request_id)) == "declined"
+        )
 
 
 def test_a_mass_absence_is_held_until_the_office_sends_it(stack: Stack) -> None:
@@ -238,8 +328,16 @@ def test_a_mass_absence_is_held_until_the_office_sends_it(stack: Stack) -> None:
     school.register(DAY1, ABSENT)
     with stack.runtime.factory() as s, s.begin():
         for pupil in school.others[:10]:  # a wrong export: 17 of 50 pupils "absent"
-            set_mark(s, pupil_id=pupil.id, day=DAY1, session_label="AM", code="N", actor=MIS,
-                     reason="register", now=at(DAY1, "08:39"))
+            set_mark(
+                s,
+                pupil_id=pupil.id,
+                day=DAY1,
+                session_label="AM",
+                code="N",
+                actor=MIS,
+                reason="register",
+                now=at(DAY1, "08:39"),
+            )
     report = stack.tick(at(DAY1, "08:40"))
     assert ("141234", "2026-03-10", "AM", "held") in report.swept
     assert stack.twilio.sent == []
@@ -289,7 +387,16 @@ def test_a_reply_without_a_reason_puts_a_call_in_front_of_the_office(stack: Stac
     assert jayden.status == "open" and jayden.provisional_code is None
     with stack.runtime.factory() as s:
         tasks = s.scalars(select(StaffTask).where(StaffTask.case_id == jayden.id)).all()
-    assert [(t.kind, t.detail.get("why")) for t in tasks] == [("call", "the family replied without a reason")]
-    stack.tick(at(DAY1, "09:31"))  # the no-reply step does not add a second call for the same family
+    assert [(t.kind, t.detail.get("why")) for t in tasks] == [
+        ("call", "the family replied without a reason")
+    ]
+    stack.tick(
+        at(DAY1, "09:31")
+    )  # the no-reply step does not add a second call for the same family
     with stack.runtime.factory() as s:
-        assert s.scalar(select(func.count()).select_from(StaffTask).where(StaffTask.case_id == jayden.id)) == 1
+        assert (
+            s.scalar(
+                select(func.count()).select_from(StaffTask).where(StaffTask.case_id == jayden.id)
+            )
+            == 1
+        )

@@ -55,8 +55,15 @@ class Calls:
             raise RuntimeError("the bot fell over")
         self.replies.append((message.id, message.body, [c.id for c in contacts]))
 
-    def on_opt_change(self, session: Session, phone: str, contacts: list[Contact], *,
-                      opted_out: bool, now: datetime) -> None:
+    def on_opt_change(
+        self,
+        session: Session,
+        phone: str,
+        contacts: list[Contact],
+        *,
+        opted_out: bool,
+        now: datetime,
+    ) -> None:
         self.opt_changes.append((phone, [c.id for c in contacts], opted_out))
 
     def on_status(self, session: Session, message: Message, now: datetime) -> None:
@@ -82,9 +89,14 @@ def fake(clock: Clock) -> Iterator[LoopbackTwilio]:
 
 @pytest.fixture
 def settings(fake: LoopbackTwilio) -> TwilioSettings:
-    return TwilioSettings(account_sid=fake.account_sid, auth_token=fake.auth_token,
-                          from_number=SCHOOL_NUMBER, messaging_service_sid=None,
-                          api_url=fake.url, public_base_url=PUBLIC)
+    return TwilioSettings(
+        account_sid=fake.account_sid,
+        auth_token=fake.auth_token,
+        from_number=SCHOOL_NUMBER,
+        messaging_service_sid=None,
+        api_url=fake.url,
+        public_base_url=PUBLIC,
+    )
 
 
 @pytest.fixture
@@ -111,8 +123,9 @@ class Web:
 
 def serve(app: FastAPI) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, name="gateway-web", daemon=True)
     thread.start()
     while not server.started:  # start-up, not timing: wait for the socket to listen
@@ -127,11 +140,19 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 @pytest.fixture
-def web(factory: sessionmaker[Session], settings: TwilioSettings, clock: Clock,
-        calls: Calls) -> Iterator[Web]:
+def web(
+    factory: sessionmaker[Session], settings: TwilioSettings, clock: Clock, calls: Calls
+) -> Iterator[Web]:
     app = FastAPI()
-    app.include_router(twilio_router(factory, settings, clock=clock, on_reply=calls.on_reply,
-                                     on_opt_change=calls.on_opt_change,
-                                     on_status=calls.on_status))
+    app.include_router(
+        twilio_router(
+            factory,
+            settings,
+            clock=clock,
+            on_reply=calls.on_reply,
+            on_opt_change=calls.on_opt_change,
+            on_status=calls.on_status,
+        )
+    )
     for url in serve(app):
         yield Web(url)

@@ -43,7 +43,7 @@ def twiml_text(body: str) -> str | None:
         return None
     prefix, suffix = "<Response><Message>", "</Message></Response>"
     assert body.startswith(prefix) and body.endswith(suffix), body
-    return body[len(prefix):-len(suffix)]
+    return body[len(prefix) : -len(suffix)]
 
 
 def test_a_reply_is_stored_then_handed_to_the_bot(
@@ -55,7 +55,11 @@ def test_a_reply_is_stored_then_handed_to_the_bot(
     assert (delivery.status, delivery.body) == (200, "<Response/>")
     [message] = messages(factory)
     assert (message.sid, message.direction, message.contact_id, message.school_id) == (
-        sid, "inbound", contact.id, contact.school_id)
+        sid,
+        "inbound",
+        contact.id,
+        contact.school_id,
+    )
     assert message.handled and message.status == "received"
     assert calls.replies == [(message.id, "She has a temperature, back tomorrow", [contact.id])]
 
@@ -82,8 +86,13 @@ def test_forged_or_missing_signatures_are_refused_and_nothing_stored(
         fake.receive(contact.phone, "Sick", deliver_to=web.sms())
         status = fake.last_delivery_status
     else:
-        params = {"MessageSid": "SM" + "a" * 32, "From": contact.phone, "To": "+447911000001",
-                  "Body": "Sick", "AccountSid": fake.account_sid}
+        params = {
+            "MessageSid": "SM" + "a" * 32,
+            "From": contact.phone,
+            "To": "+447911000001",
+            "Body": "Sick",
+            "AccountSid": fake.account_sid,
+        }
         headers = {"X-Twilio-Signature": sign(SMS_URL, params, fake.auth_token)}
         if forgery == "wrong_token":
             headers["X-Twilio-Signature"] = sign(SMS_URL, params, "0" * 32)
@@ -100,12 +109,18 @@ def test_every_parameter_and_the_query_string_are_signed(
     factory: sessionmaker[Session], fake: LoopbackTwilio, web: Web, calls: Calls
 ) -> None:
     contact = family(factory)
-    fake.receive(contact.phone, "Sick", deliver_to=web.sms() + "?school=1",
-                 signed_url=SMS_URL + "?school=1", extra={"NewTwilioField": "x"})
+    fake.receive(
+        contact.phone,
+        "Sick",
+        deliver_to=web.sms() + "?school=1",
+        signed_url=SMS_URL + "?school=1",
+        extra={"NewTwilioField": "x"},
+    )
     assert fake.last_delivery_status == 200
     # The same request with the query dropped from what was signed fails.
-    fake.receive(contact.phone, "Sick again", deliver_to=web.sms() + "?school=1",
-                 signed_url=SMS_URL)
+    fake.receive(
+        contact.phone, "Sick again", deliver_to=web.sms() + "?school=1", signed_url=SMS_URL
+    )
     assert fake.last_delivery_status == 403
     assert [m.body for m in messages(factory)] == ["Sick"]
 
@@ -116,8 +131,9 @@ def test_a_duplicate_message_sid_is_stored_once(
     contact = family(factory)
     text_in(fake, web, contact.phone, "Sick")
     delivery = fake.deliveries[-1]
-    again = httpx.post(web.sms(), data=delivery.params,
-                       headers={"X-Twilio-Signature": delivery.signature})
+    again = httpx.post(
+        web.sms(), data=delivery.params, headers={"X-Twilio-Signature": delivery.signature}
+    )
     assert (again.status_code, again.text) == (200, "<Response/>")
     assert len(messages(factory)) == 1 and len(calls.replies) == 1
 
@@ -161,7 +177,8 @@ def test_stop_start_and_help(
 
     text_in(fake, web, contact.phone, "Start")
     assert twiml_text(fake.deliveries[-1].body) == (
-        "Crofton Infants: you will receive absence texts from us again.")
+        "Crofton Infants: you will receive absence texts from us again."
+    )
     with factory() as s:
         assert not is_opted_out(s, contact.phone)
     assert calls.opt_changes[-1] == (contact.phone, [contact.id], False)
@@ -185,10 +202,18 @@ def test_the_reply_is_xml_and_escaped(
     text = text.replace('name = "Crofton Infants"', 'name = "St Mary & <St John>"', 1)
     with factory() as s, s.begin():
         load_school(s, settings_from_text(text, "test"), text, now=clock.now)
-    params = {"MessageSid": "SM" + "b" * 32, "From": "+447700900555", "To": "+447911000001",
-              "Body": "hi", "AccountSid": fake.account_sid}
-    answer = httpx.post(web.sms(), data=params,
-                        headers={"X-Twilio-Signature": sign(SMS_URL, params, fake.auth_token)})
+    params = {
+        "MessageSid": "SM" + "b" * 32,
+        "From": "+447700900555",
+        "To": "+447911000001",
+        "Body": "hi",
+        "AccountSid": fake.account_sid,
+    }
+    answer = httpx.post(
+        web.sms(),
+        data=params,
+        headers={"X-Twilio-Signature": sign(SMS_URL, params, fake.auth_token)},
+    )
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/xml")
     assert "St Mary &amp; &lt;St John&gt;" in answer.text and "<St John>" not in answer.text
@@ -208,11 +233,20 @@ def test_a_failing_callback_still_answers_200_and_keeps_the_text(
 # -- status callbacks --------------------------------------------------------------------------
 
 
-def sent_text(factory: sessionmaker[Session], transport: TwilioTransport, clock: Clock,
-              contact: Contact) -> str:
+def sent_text(
+    factory: sessionmaker[Session], transport: TwilioTransport, clock: Clock, contact: Contact
+) -> str:
     with factory() as s, s.begin():
-        enqueue_sms(s, key="sms:1", school_id=contact.school_id, contact_id=contact.id,
-                    to=contact.phone, body="Is Amira absent?", kind="first_contact", now=clock.now)
+        enqueue_sms(
+            s,
+            key="sms:1",
+            school_id=contact.school_id,
+            contact_id=contact.id,
+            to=contact.phone,
+            body="Is Amira absent?",
+            kind="first_contact",
+            now=clock.now,
+        )
     dispatch_due(factory, {"sms": SmsDeliverer(transport, PUBLIC)}, now=clock.now)
     [message] = messages(factory)
     assert message.sid
@@ -224,8 +258,12 @@ def status(fake: LoopbackTwilio, web: Web, sid: str, state: str, code: int | Non
 
 
 def test_status_callbacks_move_forward_only(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, web: Web, calls: Calls,
-    transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    web: Web,
+    calls: Calls,
+    transport: TwilioTransport,
+    clock: Clock,
 ) -> None:
     contact = family(factory)
     sid = sent_text(factory, transport, clock, contact)
@@ -240,8 +278,12 @@ def test_status_callbacks_move_forward_only(
 
 
 def test_undelivered_30006_marks_the_contact(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, web: Web, calls: Calls,
-    transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    web: Web,
+    calls: Calls,
+    transport: TwilioTransport,
+    clock: Clock,
 ) -> None:
     contact = family(factory)
     sid = sent_text(factory, transport, clock, contact)
@@ -254,8 +296,12 @@ def test_undelivered_30006_marks_the_contact(
 
 
 def test_status_for_an_unknown_sid_or_unsigned_is_ignored(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, web: Web, calls: Calls,
-    transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    web: Web,
+    calls: Calls,
+    transport: TwilioTransport,
+    clock: Clock,
 ) -> None:
     contact = family(factory)
     sid = sent_text(factory, transport, clock, contact)

@@ -28,8 +28,9 @@ from tests.factories import make_contact, make_pupil, make_school
 from tests.messaging.conftest import PUBLIC, Clock
 
 
-def queue_texts(factory: sessionmaker[Session], clock: Clock, n: int, **contact: Any
-                ) -> list[tuple[int, str, str]]:
+def queue_texts(
+    factory: sessionmaker[Session], clock: Clock, n: int, **contact: Any
+) -> list[tuple[int, str, str]]:
     """``n`` contacts with a text each; returns (outbox id, phone, body)."""
     out = []
     with factory() as s, s.begin():
@@ -38,15 +39,24 @@ def queue_texts(factory: sessionmaker[Session], clock: Clock, n: int, **contact:
             pupil = make_pupil(s, school, f"Child{i}")
             person = make_contact(s, school, pupil, **contact)
             body = f"Hello, is Child{i} absent today? (text {i})"
-            item = enqueue_sms(s, key=f"sms:test:{i}", school_id=school.id, contact_id=person.id,
-                               to=person.phone, body=body, kind="first_contact", now=clock.now)
+            item = enqueue_sms(
+                s,
+                key=f"sms:test:{i}",
+                school_id=school.id,
+                contact_id=person.id,
+                to=person.phone,
+                body=body,
+                kind="first_contact",
+                now=clock.now,
+            )
             s.flush()
             out.append((item.id, person.phone, body))
     return out
 
 
-def run(factory: sessionmaker[Session], transport: TwilioTransport, clock: Clock,
-        **kwargs: Any) -> DispatchReport:
+def run(
+    factory: sessionmaker[Session], transport: TwilioTransport, clock: Clock, **kwargs: Any
+) -> DispatchReport:
     return dispatch_due(factory, {"sms": SmsDeliverer(transport, PUBLIC)}, now=clock.now, **kwargs)
 
 
@@ -55,11 +65,14 @@ def items(factory: sessionmaker[Session]) -> list[OutboxItem]:
         return list(s.scalars(select(OutboxItem).order_by(OutboxItem.id)))
 
 
-def assert_each_sent_once(fake: LoopbackTwilio, factory: sessionmaker[Session],
-                          texts: list[tuple[int, str, str]]) -> None:
+def assert_each_sent_once(
+    fake: LoopbackTwilio, factory: sessionmaker[Session], texts: list[tuple[int, str, str]]
+) -> None:
     assert sorted((m.to, m.body) for m in fake.sent) == sorted((p, b) for _, p, b in texts)
     with factory() as s:
-        stored = {m.sid: m for m in s.scalars(select(Message).where(Message.direction == "outbound"))}
+        stored = {
+            m.sid: m for m in s.scalars(select(Message).where(Message.direction == "outbound"))
+        }
     assert set(stored) == {m.sid for m in fake.sent}
     for row in items(factory):
         assert row.status == "sent" and row.result["sid"] in stored
@@ -72,14 +85,27 @@ def assert_each_sent_once(fake: LoopbackTwilio, factory: sessionmaker[Session],
 def test_enqueue_is_idempotent_on_key(factory: sessionmaker[Session], clock: Clock) -> None:
     with factory() as s, s.begin():
         school = make_school(s)
-        first = enqueue(s, key="slack:case:1:v1", channel="slack", payload={"op": "card"},
-                        school_id=school.id, now=clock.now)
-        again = enqueue(s, key="slack:case:1:v1", channel="slack", payload={"op": "other"},
-                        school_id=school.id, now=clock.now)
+        first = enqueue(
+            s,
+            key="slack:case:1:v1",
+            channel="slack",
+            payload={"op": "card"},
+            school_id=school.id,
+            now=clock.now,
+        )
+        again = enqueue(
+            s,
+            key="slack:case:1:v1",
+            channel="slack",
+            payload={"op": "other"},
+            school_id=school.id,
+            now=clock.now,
+        )
         assert again is first
     with factory() as s, s.begin():
-        later = enqueue(s, key="slack:case:1:v1", channel="slack", payload={}, school_id=None,
-                        now=clock.now)
+        later = enqueue(
+            s, key="slack:case:1:v1", channel="slack", payload={}, school_id=None, now=clock.now
+        )
         assert later.id == first.id and later.payload == {"op": "card"}
     assert len(items(factory)) == 1
 
@@ -102,8 +128,9 @@ def test_a_concurrent_enqueue_of_the_same_key_joins_the_winner(
 
     def b() -> None:
         with factory() as s, s.begin():
-            item = enqueue(s, key="k", channel="sms", payload={"who": "B"}, school_id=None,
-                           now=clock.now)
+            item = enqueue(
+                s, key="k", channel="sms", payload={"who": "B"}, school_id=None, now=clock.now
+            )
             result["payload"] = item.payload
             result["id"] = item.id
             enqueue(s, key="k2", channel="sms", payload={}, school_id=None, now=clock.now)
@@ -111,8 +138,9 @@ def test_a_concurrent_enqueue_of_the_same_key_joins_the_winner(
     try:
         with factory() as s:
             with s.begin():
-                enqueue(s, key="k", channel="sms", payload={"who": "A"}, school_id=None,
-                        now=clock.now)
+                enqueue(
+                    s, key="k", channel="sms", payload={"who": "A"}, school_id=None, now=clock.now
+                )
                 s.flush()
                 thread = threading.Thread(target=b)
                 b_thread.append(thread)
@@ -128,10 +156,25 @@ def test_a_concurrent_enqueue_of_the_same_key_joins_the_winner(
 def test_enqueue_sms_payload(factory: sessionmaker[Session], clock: Clock) -> None:
     with factory() as s, s.begin():
         school = make_school(s)
-        item = enqueue_sms(s, key="sms:1", school_id=school.id, contact_id=None, to="+447700900001",
-                           body="é" * 71, kind="follow_up", now=clock.now, case_ids=(4, 5))
-        assert item.payload == {"to": "+447700900001", "body": "é" * 71, "contact_id": None,
-                                "kind": "follow_up", "case_ids": [4, 5], "segments": 1}
+        item = enqueue_sms(
+            s,
+            key="sms:1",
+            school_id=school.id,
+            contact_id=None,
+            to="+447700900001",
+            body="é" * 71,
+            kind="follow_up",
+            now=clock.now,
+            case_ids=(4, 5),
+        )
+        assert item.payload == {
+            "to": "+447700900001",
+            "body": "é" * 71,
+            "contact_id": None,
+            "kind": "follow_up",
+            "case_ids": [4, 5],
+            "segments": 1,
+        }
         assert (item.status, item.attempts, item.next_attempt_at) == ("pending", 0, clock.now)
 
 
@@ -190,7 +233,10 @@ def test_retry_after_is_honoured(
     run(factory, transport, clock)
     [item] = items(factory)
     assert (item.status, item.attempts, item.next_attempt_at) == (
-        "pending", 1, start + timedelta(seconds=30))
+        "pending",
+        1,
+        start + timedelta(seconds=30),
+    )
     clock.now = start + timedelta(seconds=29)
     assert run(factory, transport, clock).sent == 0
     clock.now = start + timedelta(seconds=30)
@@ -250,8 +296,13 @@ def test_gives_up_after_a_bounded_number_of_attempts(
     failures: list[tuple[int, TransportError]] = []
     fake.fail_next(10, status=503)
     for _ in range(3):
-        run(factory, transport, clock, max_attempts=3,
-            on_permanent_failure=lambda s, item, error: failures.append((item.id, error)))
+        run(
+            factory,
+            transport,
+            clock,
+            max_attempts=3,
+            on_permanent_failure=lambda s, item, error: failures.append((item.id, error)),
+        )
         clock.advance(hours=2)
     [item] = items(factory)
     assert (item.status, item.attempts) == ("failed", 3)
@@ -262,35 +313,65 @@ def test_gives_up_after_a_bounded_number_of_attempts(
 # -- never sent to -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("why", ["opted_out", "landline", "undeliverable", "no_contact",
-                                 "barred_for_this_child"])
+@pytest.mark.parametrize(
+    "why", ["opted_out", "landline", "undeliverable", "no_contact", "barred_for_this_child"]
+)
 def test_untextable_contacts_are_cancelled_never_sent(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport,
-    clock: Clock, why: str
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: Clock,
+    why: str,
 ) -> None:
     with factory() as s, s.begin():
         school = make_school(s)
         pupil, sibling = make_pupil(s, school, "Zara"), make_pupil(s, school, "Ben")
-        contact = make_contact(s, school, pupil, can_sms=why != "landline",
-                               no_contact=why in ("no_contact", "barred_for_this_child"))
+        contact = make_contact(
+            s,
+            school,
+            pupil,
+            can_sms=why != "landline",
+            no_contact=why in ("no_contact", "barred_for_this_child"),
+        )
         if why == "barred_for_this_child":
             # Barred about Zara, allowed about her brother: a text about Zara must not go.
-            s.add(PupilContact(pupil_id=sibling.id, contact_id=contact.id, relationship_="Father",
-                               priority=1))
+            s.add(
+                PupilContact(
+                    pupil_id=sibling.id, contact_id=contact.id, relationship_="Father", priority=1
+                )
+            )
         if why == "opted_out":
             record_opt_out(s, contact.phone, keyword="STOP", now=clock.now)
         if why == "undeliverable":
             contact.undeliverable = "Twilio error 21211"
-        case = AbsenceCase(school_id=school.id, pupil_id=pupil.id, opened_on=clock.now.date(),
-                           opened_session="AM", last_absent_on=clock.now.date(), opened_at=clock.now)
+        case = AbsenceCase(
+            school_id=school.id,
+            pupil_id=pupil.id,
+            opened_on=clock.now.date(),
+            opened_session="AM",
+            last_absent_on=clock.now.date(),
+            opened_at=clock.now,
+        )
         s.add(case)
         s.flush()
-        enqueue_sms(s, key="sms:1", school_id=school.id, contact_id=contact.id, to=contact.phone,
-                    body="Is Zara absent?", kind="first_contact", now=clock.now,
-                    case_ids=[case.id] if why == "barred_for_this_child" else [])
+        enqueue_sms(
+            s,
+            key="sms:1",
+            school_id=school.id,
+            contact_id=contact.id,
+            to=contact.phone,
+            body="Is Zara absent?",
+            kind="first_contact",
+            now=clock.now,
+            case_ids=[case.id] if why == "barred_for_this_child" else [],
+        )
     hooked: list[str] = []
-    report = run(factory, transport, clock,
-                 on_permanent_failure=lambda s, item, error: hooked.append(str(error)))
+    report = run(
+        factory,
+        transport,
+        clock,
+        on_permanent_failure=lambda s, item, error: hooked.append(str(error)),
+    )
     assert (report.cancelled, report.sent) == (1, 0)
     assert fake.sent == [] and fake.requests == []
     [item] = items(factory)
@@ -306,22 +387,43 @@ def test_a_sibling_link_alone_does_not_cancel(
         school = make_school(s)
         barred, allowed = make_pupil(s, school, "Zara"), make_pupil(s, school, "Ben")
         contact = make_contact(s, school, barred, no_contact=True)
-        s.add(PupilContact(pupil_id=allowed.id, contact_id=contact.id, relationship_="Father",
-                           priority=1))
-        case = AbsenceCase(school_id=school.id, pupil_id=allowed.id, opened_on=clock.now.date(),
-                           opened_session="AM", last_absent_on=clock.now.date(), opened_at=clock.now)
+        s.add(
+            PupilContact(
+                pupil_id=allowed.id, contact_id=contact.id, relationship_="Father", priority=1
+            )
+        )
+        case = AbsenceCase(
+            school_id=school.id,
+            pupil_id=allowed.id,
+            opened_on=clock.now.date(),
+            opened_session="AM",
+            last_absent_on=clock.now.date(),
+            opened_at=clock.now,
+        )
         s.add(case)
         s.flush()
-        enqueue_sms(s, key="sms:1", school_id=school.id, contact_id=contact.id, to=contact.phone,
-                    body="Is Ben absent?", kind="first_contact", now=clock.now, case_ids=[case.id])
+        enqueue_sms(
+            s,
+            key="sms:1",
+            school_id=school.id,
+            contact_id=contact.id,
+            to=contact.phone,
+            body="Is Ben absent?",
+            kind="first_contact",
+            now=clock.now,
+            case_ids=[case.id],
+        )
     assert run(factory, transport, clock).sent == 1
     assert [m.body for m in fake.sent] == ["Is Ben absent?"]
 
 
 @pytest.mark.parametrize("code", [21610, 21211, 21614])
 def test_permanent_refusals_mark_the_number_and_call_the_hook(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport,
-    clock: Clock, code: int
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: Clock,
+    code: int,
 ) -> None:
     texts = queue_texts(factory, clock, 2)
     (refused_id, refused, _), (_, fine, _) = texts
@@ -330,9 +432,18 @@ def test_permanent_refusals_mark_the_number_and_call_the_hook(
 
     def escalate(session: Session, item: OutboxItem, error: TransportError) -> None:
         hooked.append((item.id, error.code, error.permanent))
-        session.add(Message(direction="outbound", from_phone="", to_phone="", body="marker",
-                            status="hook", handled=True, created_at=clock.now,
-                            updated_at=clock.now))
+        session.add(
+            Message(
+                direction="outbound",
+                from_phone="",
+                to_phone="",
+                body="marker",
+                status="hook",
+                handled=True,
+                created_at=clock.now,
+                updated_at=clock.now,
+            )
+        )
 
     report = run(factory, transport, clock, on_permanent_failure=escalate)
     assert (report.sent, report.failed, report.retried) == (1, 1, 0)
@@ -346,7 +457,10 @@ def test_permanent_refusals_mark_the_number_and_call_the_hook(
         assert not is_opted_out(s, fine)
     [failed] = [i for i in items(factory) if i.id == refused_id]
     assert (failed.status, failed.attempts, failed.last_error) == (
-        "failed", 1, f"Twilio error {code} (HTTP 400)")
+        "failed",
+        1,
+        f"Twilio error {code} (HTTP 400)",
+    )
     clock.advance(hours=1)
     assert run(factory, transport, clock) == DispatchReport()  # never tried again
 
@@ -402,10 +516,17 @@ def test_sms_go_concurrently_and_slack_one_at_a_time_in_order(
 ) -> None:
     with factory() as s, s.begin():
         for n in range(8):
-            enqueue(s, key=f"slack:{n}", channel="slack", payload={"n": n, "fail": n == 3},
-                    school_id=None, now=clock.now)
-            enqueue(s, key=f"sms:{n}", channel="sms", payload={"n": n}, school_id=None,
-                    now=clock.now)
+            enqueue(
+                s,
+                key=f"slack:{n}",
+                channel="slack",
+                payload={"n": n, "fail": n == 3},
+                school_id=None,
+                now=clock.now,
+            )
+            enqueue(
+                s, key=f"sms:{n}", channel="sms", payload={"n": n}, school_id=None, now=clock.now
+            )
         enqueue(s, key="email:1", channel="email", payload={}, school_id=None, now=clock.now)
     sms, slack = Recording(parties=4), Recording()
     report = dispatch_due(factory, {"sms": sms, "slack": slack}, now=clock.now, max_in_flight=4)
@@ -415,7 +536,8 @@ def test_sms_go_concurrently_and_slack_one_at_a_time_in_order(
     assert slack.peak == 1 and slack.order == sorted(slack.order)
     by_channel = {i.channel: i for i in items(factory) if i.status != "sent"}
     assert by_channel["slack"].payload["fail"] and by_channel["slack"].next_attempt_at == (
-        clock.now + timedelta(seconds=5))
+        clock.now + timedelta(seconds=5)
+    )
     assert by_channel["email"].status == "pending"  # no deliverer: left alone, not looped on
 
 

@@ -25,21 +25,37 @@ def parent(factory: sessionmaker[Session]) -> str:
         return make_contact(s, school, make_pupil(s, school, "Amira")).phone
 
 
-def run(factory: sessionmaker[Session], transport: TwilioTransport, settings: TwilioSettings,
-        clock: Clock, calls: Calls) -> int:
-    return reconcile(factory, transport, settings, now=clock.now, on_reply=calls.on_reply,
-                     on_opt_change=calls.on_opt_change)
+def run(
+    factory: sessionmaker[Session],
+    transport: TwilioTransport,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
+) -> int:
+    return reconcile(
+        factory,
+        transport,
+        settings,
+        now=clock.now,
+        on_reply=calls.on_reply,
+        on_opt_change=calls.on_opt_change,
+    )
 
 
 def inbound(factory: sessionmaker[Session]) -> list[Message]:
     with factory() as s:
-        return list(s.scalars(select(Message).where(Message.direction == "inbound")
-                              .order_by(Message.id)))
+        return list(
+            s.scalars(select(Message).where(Message.direction == "inbound").order_by(Message.id))
+        )
 
 
 def test_a_reply_the_webhook_missed_is_recovered_once(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport,
-    settings: TwilioSettings, clock: Clock, calls: Calls
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
 ) -> None:
     phone = parent(factory)
     clock.advance(minutes=1)
@@ -57,23 +73,36 @@ def test_a_reply_the_webhook_missed_is_recovered_once(
 
 
 def test_a_late_webhook_after_reconciliation_is_a_duplicate(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport,
-    settings: TwilioSettings, clock: Clock, calls: Calls, web: Web
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
+    web: Web,
 ) -> None:
     phone = parent(factory)
     sid = fake.receive(phone, "Sick", deliver_to=None)
     assert run(factory, transport, settings, clock, calls) == 1
     # Twilio's webhook for the same sid turning up after all.
     params = {"MessageSid": sid, "From": phone, "To": settings.from_number or "", "Body": "Sick"}
-    answer = httpx.post(web.sms(), data=params, headers={
-        "X-Twilio-Signature": sign(PUBLIC + "/twilio/sms", params, fake.auth_token)})
+    answer = httpx.post(
+        web.sms(),
+        data=params,
+        headers={"X-Twilio-Signature": sign(PUBLIC + "/twilio/sms", params, fake.auth_token)},
+    )
     assert (answer.status_code, answer.text) == (200, "<Response/>")
     assert len(inbound(factory)) == 1 and len(calls.replies) == 1
 
 
 def test_a_stored_text_whose_callback_failed_is_handled_again(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport,
-    settings: TwilioSettings, clock: Clock, calls: Calls, web: Web
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
+    web: Web,
 ) -> None:
     phone = parent(factory)
     calls.fail = True
@@ -91,8 +120,12 @@ def test_a_stored_text_whose_callback_failed_is_handled_again(
 
 
 def test_a_missed_stop_is_recorded(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport,
-    settings: TwilioSettings, clock: Clock, calls: Calls
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
 ) -> None:
     phone = parent(factory)
     fake.receive(phone, "STOP", deliver_to=None)
@@ -104,8 +137,12 @@ def test_a_missed_stop_is_recorded(
 
 
 def test_only_texts_to_our_number_since_the_cursor_are_taken(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport,
-    settings: TwilioSettings, clock: Clock, calls: Calls
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
 ) -> None:
     phone = parent(factory)
     fake.receive(phone, "old news", deliver_to=None)
@@ -122,8 +159,11 @@ def test_only_texts_to_our_number_since_the_cursor_are_taken(
 
 
 def test_a_twilio_error_returns_0_and_keeps_the_cursor(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, settings: TwilioSettings,
-    clock: Clock, calls: Calls
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
 ) -> None:
     phone = parent(factory)
     fake.receive(phone, "Sick", deliver_to=None)

@@ -22,8 +22,6 @@ from tests.messaging.conftest import Clock
 PARENT = "+447700900001"
 
 
-
-
 def client_for(
     fake: LoopbackTwilio, *, timeout: float | None = None, token: str | None = None
 ) -> Client:

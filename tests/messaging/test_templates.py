@@ -26,17 +26,39 @@ def test_children_phrase() -> None:
 
 
 def test_first_contact_reads_right_for_one_and_for_two(crofton) -> None:  # noqa: ANN001
-    one = render(crofton, "first_contact", school="Crofton Infants", children="Jayden",
-                 session=session_phrase("AM"), date=short_date(date(2026, 3, 10)), school_phone="01924 967606")
-    assert one == ("Hello, this is Crofton Infants. Jayden was not in school when the register closed "
-                   "this morning (Tue 10 Mar) and we have no reason. Please reply with the reason.")
-    two = render(crofton, "first_contact", school="Crofton Infants", children=children_phrase(["Mia", "Ollie"]),
-                 session=session_phrase("PM"), date="Tue 10 Mar", school_phone="x")
+    one = render(
+        crofton,
+        "first_contact",
+        school="Crofton Infants",
+        children="Jayden",
+        session=session_phrase("AM"),
+        date=short_date(date(2026, 3, 10)),
+        school_phone="01924 967606",
+    )
+    assert one == (
+        "Hello, this is Crofton Infants. Jayden was not in school when the register closed "
+        "this morning (Tue 10 Mar) and we have no reason. Please reply with the reason."
+    )
+    two = render(
+        crofton,
+        "first_contact",
+        school="Crofton Infants",
+        children=children_phrase(["Mia", "Ollie"]),
+        session=session_phrase("PM"),
+        date="Tue 10 Mar",
+        school_phone="x",
+    )
     assert "Mia and Ollie were not in school when the register closed this afternoon" in two
 
 
 def test_a_missing_field_reads_as_empty_without_double_spaces(crofton) -> None:  # noqa: ANN001
-    text = render(crofton, "leave_approved", school="Crofton Infants", child="Mia", **{"from": "Mon 4 May", "to": "Fri 8 May"})
+    text = render(
+        crofton,
+        "leave_approved",
+        school="Crofton Infants",
+        child="Mia",
+        **{"from": "Mon 4 May", "to": "Fri 8 May"},
+    )
     assert text.endswith("from Mon 4 May to Fri 8 May.") and "  " not in text
 
 
@@ -47,9 +69,17 @@ def test_segments_count_gsm_and_unicode() -> None:
 
 
 def test_default_templates_fit_in_two_segments_with_long_names() -> None:
-    long_fields = {"school": "St Bartholomew's Church of England Primary Academy",
-                   "children": "Oluwaseun, Maximilian and Anastasia", "child": "Maximilian",
-                   "session": "this afternoon", "date": "Wed 30 Sep", "school_phone": "01924 967606",
-                   "from": "Mon 14 Sep", "to": "Fri 25 Sep", "note": "", "penalty_warning": ""}
+    long_fields = {
+        "school": "St Bartholomew's Church of England Primary Academy",
+        "children": "Oluwaseun, Maximilian and Anastasia",
+        "child": "Maximilian",
+        "session": "this afternoon",
+        "date": "Wed 30 Sep",
+        "school_phone": "01924 967606",
+        "from": "Mon 14 Sep",
+        "to": "Fri 25 Sep",
+        "note": "",
+        "penalty_warning": "",
+    }
     for name, text in DEFAULT_TEMPLATES.items():
         assert segments(text.format_map(long_fields)) <= 2, name

@@ -24,7 +24,11 @@ def test_send_from_the_number_with_a_status_callback(
     sent = transport.send(PARENT, "Is Sam absent today?", status_callback=CALLBACK)
     [record] = fake.sent
     assert (record.sid, record.to, record.from_, record.messaging_service_sid) == (
-        sent.sid, PARENT, SCHOOL_NUMBER, None)
+        sent.sid,
+        PARENT,
+        SCHOOL_NUMBER,
+        None,
+    )
     assert record.status_callback == CALLBACK and record.body == "Is Sam absent today?"
     assert (sent.status, sent.segments, sent.from_) == ("queued", 1, SCHOOL_NUMBER)
 
@@ -99,7 +103,10 @@ def test_429_with_retry_after_through_the_real_client(
     with pytest.raises(TransportError) as caught:
         transport.send(PARENT, "x", status_callback=CALLBACK)
     assert (caught.value.permanent, caught.value.code, caught.value.retry_after) == (
-        False, 20429, 7.0)
+        False,
+        20429,
+        7.0,
+    )
     fake.fail_next(1, status=500)
     with pytest.raises(TransportError) as again:
         transport.send(PARENT, "x", status_callback=CALLBACK)
@@ -127,8 +134,12 @@ def test_timeout_is_ambiguous_and_find_sent_tells_the_cases_apart(
     found = transport.find_sent(PARENT, "Is Sam absent?", clock.now - timedelta(minutes=1))
     if accepted:
         assert found is not None and found.sid == fake.sent[0].sid
-        assert transport.find_sent(PARENT, "Is Sam absent?", clock.now - timedelta(minutes=1),
-                                   exclude={found.sid}) is None
+        assert (
+            transport.find_sent(
+                PARENT, "Is Sam absent?", clock.now - timedelta(minutes=1), exclude={found.sid}
+            )
+            is None
+        )
     else:
         assert found is None
 

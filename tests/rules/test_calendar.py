@@ -3,8 +3,10 @@ from datetime import date
 from rules.calendar import SchoolCalendar, Term
 
 CAL = SchoolCalendar(
-    terms=(Term("Spring 2", date(2026, 2, 23), date(2026, 3, 27)),
-           Term("Summer 1", date(2026, 4, 13), date(2026, 5, 22))),
+    terms=(
+        Term("Spring 2", date(2026, 2, 23), date(2026, 3, 27)),
+        Term("Summer 1", date(2026, 4, 13), date(2026, 5, 22)),
+    ),
     inset_days=frozenset({date(2026, 3, 16)}),
 )
 

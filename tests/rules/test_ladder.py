@@ -6,9 +6,22 @@ from rules.settings import Policy
 
 STEPS = Policy().ladder
 OPENED = datetime(2026, 3, 10, 8, 40, tzinfo=UTC)
-BASE = CaseState(opened_at=OPENED, first_text_at=OPENED, day_number=1, today=date(2026, 3, 10),
-                 still_absent=True, text_failed=False, replied=False, reached=False, explained=False,
-                 vulnerable=False, reason=None, n_code=True, unauthorised=True, steps_done=frozenset())
+BASE = CaseState(
+    opened_at=OPENED,
+    first_text_at=OPENED,
+    day_number=1,
+    today=date(2026, 3, 10),
+    still_absent=True,
+    text_failed=False,
+    replied=False,
+    reached=False,
+    explained=False,
+    vulnerable=False,
+    reason=None,
+    n_code=True,
+    unauthorised=True,
+    steps_done=frozenset(),
+)
 
 
 def kinds(state: CaseState, now: datetime) -> list[str]:
@@ -29,7 +42,10 @@ def test_a_reply_stops_the_no_reply_steps() -> None:
 
 
 def test_an_undelivered_text_makes_the_no_reply_steps_due_at_once() -> None:
-    assert kinds(replace(BASE, text_failed=True), OPENED + timedelta(minutes=1)) == ["text_next_contacts", "call_task"]
+    assert kinds(replace(BASE, text_failed=True), OPENED + timedelta(minutes=1)) == [
+        "text_next_contacts",
+        "call_task",
+    ]
 
 
 def test_vulnerable_and_unreached_means_a_home_visit_on_day_one() -> None:
@@ -42,8 +58,12 @@ def test_steps_done_are_not_repeated() -> None:
 
 
 def test_day_two_follows_up_and_sends_a_home_visit() -> None:
-    day2 = replace(BASE, day_number=2, today=date(2026, 3, 11),
-                   steps_done=frozenset({"text_next_contacts@45m", "call_task@45m"}))
+    day2 = replace(
+        BASE,
+        day_number=2,
+        today=date(2026, 3, 11),
+        steps_done=frozenset({"text_next_contacts@45m", "call_task@45m"}),
+    )
     assert kinds(day2, OPENED + timedelta(days=1)) == ["follow_up_text", "home_visit"]
     # The daily follow-up is keyed by day, so day 3 gets its own.
     keys = {a.key for a in due_actions(STEPS, day2, OPENED + timedelta(days=1))}
@@ -52,14 +72,26 @@ def test_day_two_follows_up_and_sends_a_home_visit() -> None:
 
 
 def test_back_in_school_stops_visits_but_not_the_n_deadline() -> None:
-    back = replace(BASE, day_number=6, today=date(2026, 3, 17), still_absent=False,
-                   steps_done=frozenset({"text_next_contacts@45m", "call_task@45m"}))
+    back = replace(
+        BASE,
+        day_number=6,
+        today=date(2026, 3, 17),
+        still_absent=False,
+        steps_done=frozenset({"text_next_contacts@45m", "call_task@45m"}),
+    )
     assert kinds(back, OPENED + timedelta(days=7)) == ["decide_code", "set_code_o"]
 
 
 def test_long_illness_asks_for_evidence_and_tells_the_la_at_15_days() -> None:
-    ill = replace(BASE, replied=True, reached=True, explained=True, reason="illness", n_code=False,
-                  unauthorised=False)
+    ill = replace(
+        BASE,
+        replied=True,
+        reached=True,
+        explained=True,
+        reason="illness",
+        n_code=False,
+        unauthorised=False,
+    )
     assert kinds(replace(ill, day_number=6), OPENED) == ["medical_evidence"]
     assert "tell_la" in kinds(replace(ill, day_number=15), OPENED)
     assert "tell_la" not in kinds(replace(ill, day_number=14), OPENED)

@@ -54,7 +54,7 @@ def test_reasons_map_to_codes(text: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("She's got a temprature and a sore throat", "I"),      # misspelling
+        ("She's got a temprature and a sore throat", "I"),  # misspelling
         ("Sorry she's got a really bad couch so she's home", "I"),  # autocorrect
         ("been sock twice this morning, keeping him off", "I"),
         ("orthadontist apointment this morning", "M"),
@@ -85,8 +85,7 @@ def test_negation(text: str, code: str) -> None:
     [
         ("The dentist is next week, today she has a cold", "I"),
         ("She had her jab yesterday and she's feeling rotten today, achy and a temp", "I"),
-        ("I know Eid was yesterday but we've got family staying and we're still celebrating",
-         "O"),
+        ("I know Eid was yesterday but we've got family staying and we're still celebrating", "O"),
         ("Her orthodontist appointment got cancelled but she's stayed home anyway", "O"),
         ("Toothache and a swollen face, trying to get an emergency dentist appointment", "I"),
     ],
@@ -107,8 +106,15 @@ def test_unauthorised_preferred_when_unsure() -> None:
 # --- intents -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["STOP", "Unsubscribe", "please stop sending me these messages",
-                                  "Remove this number from your system"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "STOP",
+        "Unsubscribe",
+        "please stop sending me these messages",
+        "Remove this number from your system",
+    ],
+)
 def test_opt_out(text: str) -> None:
     got = parse(text)
     assert got.intent == "opt_out" and got.code is None
@@ -138,8 +144,18 @@ def test_late_is_not_tomorrow() -> None:
     assert got.intent == "absence_reason" and got.return_date == date(2026, 3, 12)
 
 
-@pytest.mark.parametrize("text", ["ok", "?", "Who's this?", "Call me", "Wrong number mate",
-                                  "I rang this morning and left a message", "👍"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ok",
+        "?",
+        "Who's this?",
+        "Call me",
+        "Wrong number mate",
+        "I rang this morning and left a message",
+        "👍",
+    ],
+)
 def test_unclear(text: str) -> None:
     got = parse(text)
     assert (got.intent, got.code) == ("unclear", "N")
@@ -163,8 +179,10 @@ def test_leave_request_for_today_explains_today() -> None:
 
 
 def test_today_reason_with_future_request() -> None:
-    got = parse("We fly to Pakistan tomorrow, can he have the time off please? "
-                "He's at home today helping us pack")
+    got = parse(
+        "We fly to Pakistan tomorrow, can he have the time off please? "
+        "He's at home today helping us pack"
+    )
     assert got.intent == "leave_request" and got.code in {"O", "G"}
 
 
@@ -175,7 +193,7 @@ def test_today_reason_with_future_request() -> None:
     ("text", "today", "expected"),
     [
         ("Back tomorrow", WED, date(2026, 3, 12)),
-        ("back tmrw", FRI, date(2026, 3, 16)),           # skips the weekend
+        ("back tmrw", FRI, date(2026, 3, 16)),  # skips the weekend
         ("Off till Weds", FRI, date(2026, 3, 18)),
         ("Back Monday", date(2026, 3, 16), date(2026, 3, 23)),  # said on a Monday
         ("Off for the rest of the week with flu", WED, date(2026, 3, 16)),
@@ -184,8 +202,7 @@ def test_today_reason_with_future_request() -> None:
         ("Will keep her off till she's 48hrs clear", WED, None),
         ("I'll let you know tomorrow how she is", WED, None),
         ("Back after half term", WED, None),
-        ("Hamza ki tabiyat theek nahi hai. Kal school aayega inshallah", WED,
-         date(2026, 3, 12)),
+        ("Hamza ki tabiyat theek nahi hai. Kal school aayega inshallah", WED, date(2026, 3, 12)),
     ],
 )
 def test_return_dates(text: str, today: date, expected: date | None) -> None:
@@ -225,14 +242,19 @@ def test_different_reasons_per_child() -> None:
 
 
 def test_sibling_kept_home_for_childcare() -> None:
-    got = parse("Harper's been sick all night and I've got nobody to take Jaxon so he's home "
-                "too", ("Harper", "Jaxon"))
+    got = parse(
+        "Harper's been sick all night and I've got nobody to take Jaxon so he's home too",
+        ("Harper", "Jaxon"),
+    )
     assert got.per_child == {"Harper": "I", "Jaxon": "O"}
 
 
 def test_one_late_one_absent() -> None:
-    got = parse("Amira's got the orthodontist at 9.30 so I'll bring her in after that. "
-                "Zayn's got a temperature though so he's staying home", ("Amira", "Zayn"))
+    got = parse(
+        "Amira's got the orthodontist at 9.30 so I'll bring her in after that. "
+        "Zayn's got a temperature though so he's staying home",
+        ("Amira", "Zayn"),
+    )
     assert got.intent == "absence_reason"
     assert got.per_child == {"Amira": "M", "Zayn": "I"}
 
@@ -247,8 +269,11 @@ def test_one_late_one_absent() -> None:
         ("Buna ziua, Andrei este bolnav azi, are febra. Multumesc", "ro", "I"),
         ("Bom dia, o Gabriel tem consulta no dentista às 10h", "pt", "M"),
         ("Sorry miss Bilal bimar hai, raat ko ulti kar raha tha", "ur", "I"),
-        ("Sat sri akal ji. Gurleen ajj school nahi aayegi, saade ghar death ho gayi hai",
-         "pa", "C"),
+        (
+            "Sat sri akal ji. Gurleen ajj school nahi aayegi, saade ghar death ho gayi hai",
+            "pa",
+            "C",
+        ),
         ("السلام عليكم، عمر في البيت اليوم بمناسبة عيد الأضحى", "ar", "R"),
     ],
 )
@@ -271,19 +296,28 @@ def test_english_is_not_flagged_as_foreign() -> None:
     [
         ("He didn't come home last night and his mate's mum hasn't seen him", "missing"),
         ("What do you mean she's not there?? I dropped her at the gate myself", "missing"),
-        ("He's got a cough. His stepdad grabbed him on Saturday but it's sorted",
-         "injury_unexplained"),
-        ("Bad headache and a big bruise on her cheek, says she walked into a door but I'm "
-         "not sure", "injury_unexplained"),
+        (
+            "He's got a cough. His stepdad grabbed him on Saturday but it's sorted",
+            "injury_unexplained",
+        ),
+        (
+            "Bad headache and a big bruise on her cheek, says she walked into a door but I'm "
+            "not sure",
+            "injury_unexplained",
+        ),
         ("We're in a refuge and I can't say where", "domestic_abuse"),
-        ("Poorly with a cold. Also the police were at ours last night because of her dad",
-         "police"),
+        (
+            "Poorly with a cold. Also the police were at ours last night because of her dad",
+            "police",
+        ),
         ("She told me she doesn't want to be here anymore", "self_harm"),
         ("She took an overdose last night", "self_harm"),
         ("We moved back to Romania last week, he is not coming back", "leaving_country"),
         ("Ne-am mutat inapoi in Romania, Andrei nu se mai intoarce la scoala", "leaving_country"),
-        ("This is his uncle, stop sticking your noses in or there'll be trouble",
-         "hostile_third_party"),
+        (
+            "This is his uncle, stop sticking your noses in or there'll be trouble",
+            "hostile_third_party",
+        ),
         ("Amina has gone to Pakistan for her engagement", "forced_marriage"),
         ("We have gone back to Syria to be with family", "conflict_zone"),
         ("Social services took him last night", "social_services"),
@@ -326,9 +360,19 @@ def test_child_authored_reply_is_reviewed() -> None:
 
 def test_to_json_shape() -> None:
     got = parse("Back Thursday, ear infection").to_json()
-    assert set(got) == {"intent", "code", "per_child", "reason", "return_date", "leave",
-                        "safeguarding", "indicators", "confidence", "needs_review",
-                        "language"}
+    assert set(got) == {
+        "intent",
+        "code",
+        "per_child",
+        "reason",
+        "return_date",
+        "leave",
+        "safeguarding",
+        "indicators",
+        "confidence",
+        "needs_review",
+        "language",
+    }
     assert got["return_date"] == "2026-03-12"
     json.dumps(got)
 
@@ -338,8 +382,9 @@ def test_to_json_shape() -> None:
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="shared/replies/dev.jsonl not present")
 def test_dev_corpus_targets() -> None:
-    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [
+        json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     n = len(rows)
     intent_ok = code_ok = rd_total = rd_ok = 0
     sg_pos = sg_hit = sg_neg = sg_fp = unauth = auth_for_unauth = 0
@@ -391,11 +436,59 @@ def _check_valid(got: ParsedReply, today: date, children: list[str]) -> None:
     json.dumps(got.to_json())
 
 
-VOCAB = ["sick", "not", "ill", "back", "monday", "tomorrow", "dentist", "police", "him", "her",
-         "hit", "and", "but", "today", "eid", "funeral", "stop", "can", "she", "have", "off",
-         "on", "the", "way", "both", "Mia", "Ollie", "12th", "3/4", "till", "next", "week",
-         "holiday", "Pakistan", "refuge", "bruise", "football", "?", ".", ",", "😷", "bimar",
-         "hai", "مريض", "it's", "won't", "2moro", "d&v", "a&e", "—", "\n"]
+VOCAB = [
+    "sick",
+    "not",
+    "ill",
+    "back",
+    "monday",
+    "tomorrow",
+    "dentist",
+    "police",
+    "him",
+    "her",
+    "hit",
+    "and",
+    "but",
+    "today",
+    "eid",
+    "funeral",
+    "stop",
+    "can",
+    "she",
+    "have",
+    "off",
+    "on",
+    "the",
+    "way",
+    "both",
+    "Mia",
+    "Ollie",
+    "12th",
+    "3/4",
+    "till",
+    "next",
+    "week",
+    "holiday",
+    "Pakistan",
+    "refuge",
+    "bruise",
+    "football",
+    "?",
+    ".",
+    ",",
+    "😷",
+    "bimar",
+    "hai",
+    "مريض",
+    "it's",
+    "won't",
+    "2moro",
+    "d&v",
+    "a&e",
+    "—",
+    "\n",
+]
 dates_ = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
 names = st.lists(st.text(min_size=0, max_size=12), max_size=4)
 
@@ -409,11 +502,16 @@ def test_any_text_gives_a_valid_result(text: str, today: date, children: list[st
 
 
 @settings(deadline=None, max_examples=300)
-@given(words=st.lists(st.sampled_from(VOCAB), max_size=80), today=dates_,
-       children=st.lists(st.sampled_from(["Mia", "Ollie", "Sam", "Evie-Grace"]), max_size=3,
-                         unique=True))
-def test_vocabulary_soup_gives_a_valid_result(words: list[str], today: date,
-                                              children: list[str]) -> None:
+@given(
+    words=st.lists(st.sampled_from(VOCAB), max_size=80),
+    today=dates_,
+    children=st.lists(
+        st.sampled_from(["Mia", "Ollie", "Sam", "Evie-Grace"]), max_size=3, unique=True
+    ),
+)
+def test_vocabulary_soup_gives_a_valid_result(
+    words: list[str], today: date, children: list[str]
+) -> None:
     text = " ".join(words)
     _check_valid(read(text, today, children, None), today, children)
 
@@ -428,33 +526,51 @@ def test_binary_junk_never_raises(data: bytes, today: date) -> None:
 def test_huge_and_empty_inputs() -> None:
     for text in ["", " ", "\x00" * 10, "sick " * 100_000, "🤒" * 50_000]:
         _check_valid(read(text, WED, ["Sam"], None), WED, ["Sam"])
-    assert parse_reply(None, WED) .intent == "unclear"  # type: ignore[arg-type]
+    assert parse_reply(None, WED).intent == "unclear"  # type: ignore[arg-type]
     assert WED + timedelta(days=1) == date(2026, 3, 12)
 
 
-@pytest.mark.parametrize(("text", "children", "intent", "code"), [
-    # The child's name where the phrase tables say "he" or "she".
-    ("can Oscar have the 20th-24th April off, we have a family wedding in India", ("Oscar",),
-     "leave_request", None),
-    ("Sam is in hospital, back Monday", ("Sam",), "absence_reason", "I"),
-    ("she is in hospital", ("Sam",), "absence_reason", "I"),  # admitted: ill, not an appointment
-    ("she is in hospital with her nan", ("Sam",), "absence_reason", "O"),  # caring is not I
-])
-def test_names_read_as_pronouns(text: str, children: tuple[str, ...], intent: str,
-                                code: str | None) -> None:
+@pytest.mark.parametrize(
+    ("text", "children", "intent", "code"),
+    [
+        # The child's name where the phrase tables say "he" or "she".
+        (
+            "can Oscar have the 20th-24th April off, we have a family wedding in India",
+            ("Oscar",),
+            "leave_request",
+            None,
+        ),
+        ("Sam is in hospital, back Monday", ("Sam",), "absence_reason", "I"),
+        (
+            "she is in hospital",
+            ("Sam",),
+            "absence_reason",
+            "I",
+        ),  # admitted: ill, not an appointment
+        ("she is in hospital with her nan", ("Sam",), "absence_reason", "O"),  # caring is not I
+    ],
+)
+def test_names_read_as_pronouns(
+    text: str, children: tuple[str, ...], intent: str, code: str | None
+) -> None:
     got = parse(text, children)
     assert (got.intent, got.code) == (intent, code)
 
 
 def test_in_tomorrow_is_a_return_date() -> None:
-    assert parse("Noah's got a migraine, hopefully in tomorrow", ("Noah",)).return_date == WED + timedelta(days=1)
+    assert parse(
+        "Noah's got a migraine, hopefully in tomorrow", ("Noah",)
+    ).return_date == WED + timedelta(days=1)
     assert parse("she won't be in tomorrow either").return_date is None
 
 
-@pytest.mark.parametrize(("text", "intent", "code"), [
-    ("car has broken down, will be in as soon as we can", "late_arrival", "U"),
-    ("we are leaving now for the airport, back in 2 weeks", "absence_reason", "G"),
-])
+@pytest.mark.parametrize(
+    ("text", "intent", "code"),
+    [
+        ("car has broken down, will be in as soon as we can", "late_arrival", "U"),
+        ("we are leaving now for the airport, back in 2 weeks", "absence_reason", "G"),
+    ],
+)
 def test_late_or_gone(text: str, intent: str, code: str) -> None:
     got = parse(text)
     assert (got.intent, got.code) == (intent, code)

@@ -44,15 +44,18 @@ def test_bad_time_is_named() -> None:
     data = load("beecroft")
     data["sessions"]["AM"]["register_closes"] = "8.40am"
     assert problems(data) == [
-        "school.toml: sessions.AM.register_closes: must be a time \"HH:MM\" (24-hour), got '8.40am'"]
+        "school.toml: sessions.AM.register_closes: must be a time \"HH:MM\" (24-hour), got '8.40am'"
+    ]
 
 
 def test_missing_required_field_is_named() -> None:
     data = load("beecroft")
     del data["school"]["urn"]
     del data["slack"]["dsl_channel"]
-    assert problems(data) == ["school.toml: school.urn: missing required key",
-                              "school.toml: slack.dsl_channel: missing required key"]
+    assert problems(data) == [
+        "school.toml: school.urn: missing required key",
+        "school.toml: slack.dsl_channel: missing required key",
+    ]
 
 
 def test_unknown_role_ladder_kind_and_template_field_are_caught_at_load() -> None:
@@ -76,4 +79,8 @@ def test_thresholds_default_when_absent() -> None:
     data = load("beecroft")
     del data["policy"]
     policy = parse_settings(data, "b").policy
-    assert (policy.no_reply_minutes, policy.mass_absence_share, policy.la_unexplained_days) == (45, 0.15, 10)
+    assert (policy.no_reply_minutes, policy.mass_absence_share, policy.la_unexplained_days) == (
+        45,
+        0.15,
+        10,
+    )

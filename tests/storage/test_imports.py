@@ -17,7 +17,9 @@ from tests.factories import EXAMPLES, make_school
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 PUPILS_HEADER = "upn,first_name,last_name,year_group,class,vulnerable,la_transport\n"
-CONTACTS_HEADER = "upn,name,relationship,phone,priority,parental_responsibility,no_contact,language\n"
+CONTACTS_HEADER = (
+    "upn,name,relationship,phone,priority,parental_responsibility,no_contact,language\n"
+)
 GOOD_UPN = "H801200001001"
 
 
@@ -33,15 +35,25 @@ def count(session, model) -> int:
 
 def test_example_roster_imports_once_and_again_changes_nothing(session) -> None:
     school = make_school(session)
-    first = import_roster(session, school, EXAMPLES / "crofton-pupils.csv",
-                          EXAMPLES / "crofton-contacts.csv", now=NOW)
+    first = import_roster(
+        session, school, EXAMPLES / "crofton-pupils.csv", EXAMPLES / "crofton-contacts.csv", now=NOW
+    )
     session.commit()
-    pupils, contacts, links = count(session, Pupil), count(session, Contact), count(session, PupilContact)
-    second = import_roster(session, school, EXAMPLES / "crofton-pupils.csv",
-                           EXAMPLES / "crofton-contacts.csv", now=NOW)
+    pupils, contacts, links = (
+        count(session, Pupil),
+        count(session, Contact),
+        count(session, PupilContact),
+    )
+    second = import_roster(
+        session, school, EXAMPLES / "crofton-pupils.csv", EXAMPLES / "crofton-contacts.csv", now=NOW
+    )
     session.commit()
     assert first.created > 0 and second.created == second.updated == 0
-    assert (count(session, Pupil), count(session, Contact), count(session, PupilContact)) == (pupils, contacts, links)
+    assert (count(session, Pupil), count(session, Contact), count(session, PupilContact)) == (
+        pupils,
+        contacts,
+        links,
+    )
     landline = session.scalar(select(Contact).where(Contact.phone == "+441132618000"))
     assert landline is not None and not landline.can_sms and landline.phone_type == "fixed_line"
     assert any("cannot receive texts" in w for w in first.warnings)
@@ -49,23 +61,37 @@ def test_example_roster_imports_once_and_again_changes_nothing(session) -> None:
 
 def test_every_bad_row_is_named_and_nothing_is_written(session, tmp_path: Path) -> None:
     school = make_school(session)
-    pupils = write(tmp_path, "pupils.csv", PUPILS_HEADER
-                   + f"{GOOD_UPN},Amira,Khan,2,2B,cin,false\n"
-                   + "A801200001001,Bad,Check,2,2B,,false\n"
-                   + "X801200001002,Noah,Jones,Year 9x,9A,,false\n"
-                   + "X801200001002,Noah,Jones,3,3A,pirate,maybe\n"
-                   + f"{GOOD_UPN},Amira,Again,2,2B,,false\n")
-    contacts = write(tmp_path, "contacts.csv", CONTACTS_HEADER
-                     + f"{GOOD_UPN},Sarah Khan,Mother,07911 123456,1,true,false,ur\n"
-                     + f"{GOOD_UPN},Dad,Father,not a phone,2,true,false,en\n"
-                     + f"{GOOD_UPN},Gran,Grandmother,07911 123457,first,false,false,en\n"
-                     + "W801200001009,Nobody,Mother,07911 123458,1,true,false,en\n")
+    pupils = write(
+        tmp_path,
+        "pupils.csv",
+        PUPILS_HEADER
+        + f"{GOOD_UPN},Amira,Khan,2,2B,cin,false\n"
+        + "A801200001001,Bad,Check,2,2B,,false\n"
+        + "X801200001002,Noah,Jones,Year 9x,9A,,false\n"
+        + "X801200001002,Noah,Jones,3,3A,pirate,maybe\n"
+        + f"{GOOD_UPN},Amira,Again,2,2B,,false\n",
+    )
+    contacts = write(
+        tmp_path,
+        "contacts.csv",
+        CONTACTS_HEADER
+        + f"{GOOD_UPN},Sarah Khan,Mother,07911 123456,1,true,false,ur\n"
+        + f"{GOOD_UPN},Dad,Father,not a phone,2,true,false,en\n"
+        + f"{GOOD_UPN},Gran,Grandmother,07911 123457,first,false,false,en\n"
+        + "W801200001009,Nobody,Mother,07911 123458,1,true,false,en\n",
+    )
     with pytest.raises(ImportFailed) as caught:
         import_roster(session, school, pupils, contacts, now=NOW)
     problems = caught.value.problems
     assert [p.split(": ", 1)[0] for p in problems] == [
-        f"{pupils}:3", f"{pupils}:4", f"{pupils}:5", f"{pupils}:6",
-        f"{contacts}:3", f"{contacts}:4", f"{contacts}:5"]
+        f"{pupils}:3",
+        f"{pupils}:4",
+        f"{pupils}:5",
+        f"{pupils}:6",
+        f"{contacts}:3",
+        f"{contacts}:4",
+        f"{contacts}:5",
+    ]
     assert "not a valid UPN" in problems[0]
     assert "year_group" in problems[1]
     assert "vulnerable flag 'pirate'" in problems[2]
@@ -85,18 +111,27 @@ def test_missing_column_names_the_header_line(session, tmp_path: Path) -> None:
         import_roster(session, school, pupils, contacts, now=NOW)
     assert caught.value.problems == [
         f"{pupils}:1: missing column(s) year_group, class, vulnerable, la_transport "
-        "(expected upn,first_name,last_name,year_group,class,vulnerable,la_transport)"]
+        "(expected upn,first_name,last_name,year_group,class,vulnerable,la_transport)"
+    ]
 
 
 def test_a_contact_removed_from_the_file_is_unlinked(session, tmp_path: Path) -> None:
     school = make_school(session)
     pupils = write(tmp_path, "pupils.csv", PUPILS_HEADER + f"{GOOD_UPN},Amira,Khan,2,2B,,false\n")
-    both = write(tmp_path, "c1.csv", CONTACTS_HEADER
-                 + f"{GOOD_UPN},Sarah Khan,Mother,07911 123456,1,true,false,en\n"
-                 + f"{GOOD_UPN},Imran Khan,Father,07911 123457,2,true,false,en\n")
-    one = write(tmp_path, "c2.csv", CONTACTS_HEADER
-                + f"{GOOD_UPN},Sarah Khan,Mother,07911 123456,1,true,false,en\n"
-                + f"{GOOD_UPN},Imran Khan,Father,07911 123457,2,false,true,en\n")
+    both = write(
+        tmp_path,
+        "c1.csv",
+        CONTACTS_HEADER
+        + f"{GOOD_UPN},Sarah Khan,Mother,07911 123456,1,true,false,en\n"
+        + f"{GOOD_UPN},Imran Khan,Father,07911 123457,2,true,false,en\n",
+    )
+    one = write(
+        tmp_path,
+        "c2.csv",
+        CONTACTS_HEADER
+        + f"{GOOD_UPN},Sarah Khan,Mother,07911 123456,1,true,false,en\n"
+        + f"{GOOD_UPN},Imran Khan,Father,07911 123457,2,false,true,en\n",
+    )
     import_roster(session, school, pupils, both, now=NOW)
     session.commit()
     import_roster(session, school, pupils, one, now=NOW)
@@ -107,12 +142,16 @@ def test_a_contact_removed_from_the_file_is_unlinked(session, tmp_path: Path) ->
 
 def _roster(session):
     school = make_school(session)
-    import_roster(session, school, EXAMPLES / "crofton-pupils.csv", EXAMPLES / "crofton-contacts.csv", now=NOW)
+    import_roster(
+        session, school, EXAMPLES / "crofton-pupils.csv", EXAMPLES / "crofton-contacts.csv", now=NOW
+    )
     session.commit()
     return school
 
 
-def test_register_import_is_idempotent_and_a_changed_mark_is_amended(session, tmp_path: Path) -> None:
+def test_register_import_is_idempotent_and_a_changed_mark_is_amended(
+    session, tmp_path: Path
+) -> None:
     _roster(session)
     marks = tmp_path / "marks.csv"
     shutil.copy(EXAMPLES / "crofton-marks.csv", marks)
@@ -130,19 +169,27 @@ def test_register_import_is_idempotent_and_a_changed_mark_is_amended(session, tm
     session.commit()
     assert changed.updated == 1
     amendment = session.scalar(select(MarkAmendment))
-    assert (amendment.original_code, amendment.amended_code, amendment.amended_by_name) == ("/", "M", "MIS import")
+    assert (amendment.original_code, amendment.amended_code, amendment.amended_by_name) == (
+        "/",
+        "M",
+        "MIS import",
+    )
 
 
 def test_register_rows_must_be_school_days_known_pupils_and_codes(session, tmp_path: Path) -> None:
     _roster(session)
     upn = (EXAMPLES / "crofton-pupils.csv").read_text().splitlines()[1].split(",")[0]
-    marks = write(tmp_path, "marks.csv", "upn,date,session,code,minutes_late,note\n"
-                  + f"{upn},2026-03-14,AM,/,,\n"
-                  + f"{upn},2026-03-10,EVE,/,,\n"
-                  + f"{upn},2026-03-10,AM,Q9,,\n"
-                  + f"{GOOD_UPN},2026-03-10,AM,/,,\n"
-                  + f"{upn},2026-03-10,AM,L,late,\n"
-                  + f"{upn},10/03/2026,PM,\\,,\n")
+    marks = write(
+        tmp_path,
+        "marks.csv",
+        "upn,date,session,code,minutes_late,note\n"
+        + f"{upn},2026-03-14,AM,/,,\n"
+        + f"{upn},2026-03-10,EVE,/,,\n"
+        + f"{upn},2026-03-10,AM,Q9,,\n"
+        + f"{GOOD_UPN},2026-03-10,AM,/,,\n"
+        + f"{upn},2026-03-10,AM,L,late,\n"
+        + f"{upn},10/03/2026,PM,\\,,\n",
+    )
     with pytest.raises(ImportFailed) as caught:
         import_marks(session, marks, now=NOW)
     reasons = [p.split(": ", 1)[1] for p in caught.value.problems]

@@ -16,18 +16,52 @@ DAY = date(2026, 3, 10)
 def test_a_new_mark_is_the_original_entry_and_a_change_is_amended(session) -> None:
     school = make_school(session)
     pupil = make_pupil(session, school)
-    set_mark(session, pupil_id=pupil.id, day=DAY, session_label="AM", code="N", actor=OFFICE,
-             reason="register", now=NOW)
+    set_mark(
+        session,
+        pupil_id=pupil.id,
+        day=DAY,
+        session_label="AM",
+        code="N",
+        actor=OFFICE,
+        reason="register",
+        now=NOW,
+    )
     assert amendments_for(session, pupil.id) == []
 
-    set_mark(session, pupil_id=pupil.id, day=DAY, session_label="AM", code="I", actor=OFFICE,
-             reason="mother texted: sick", now=NOW, confirmed=False)
-    set_mark(session, pupil_id=pupil.id, day=DAY, session_label="AM", code="I", actor=OFFICE,
-             reason="confirmed", now=NOW)
+    set_mark(
+        session,
+        pupil_id=pupil.id,
+        day=DAY,
+        session_label="AM",
+        code="I",
+        actor=OFFICE,
+        reason="mother texted: sick",
+        now=NOW,
+        confirmed=False,
+    )
+    set_mark(
+        session,
+        pupil_id=pupil.id,
+        day=DAY,
+        session_label="AM",
+        code="I",
+        actor=OFFICE,
+        reason="confirmed",
+        now=NOW,
+    )
     session.commit()
-    found = [(a.original_code, a.original_confirmed, a.amended_code, a.amended_confirmed,
-              a.reason, a.amended_by_name, a.amended_by_position)
-             for a in amendments_for(session, pupil.id)]
+    found = [
+        (
+            a.original_code,
+            a.original_confirmed,
+            a.amended_code,
+            a.amended_confirmed,
+            a.reason,
+            a.amended_by_name,
+            a.amended_by_position,
+        )
+        for a in amendments_for(session, pupil.id)
+    ]
     assert found == [
         ("N", True, "I", False, "mother texted: sick", "Sam Hall", "Office manager"),
         ("I", False, "I", True, "confirmed", "Sam Hall", "Office manager"),
@@ -37,8 +71,9 @@ def test_a_new_mark_is_the_original_entry_and_a_change_is_amended(session) -> No
 def test_setting_the_same_code_again_changes_nothing(session) -> None:
     school = make_school(session)
     pupil = make_pupil(session, school)
-    kwargs = dict(pupil_id=pupil.id, day=DAY, session_label="AM", code="/", actor=OFFICE,
-                  reason="r", now=NOW)
+    kwargs = dict(
+        pupil_id=pupil.id, day=DAY, session_label="AM", code="/", actor=OFFICE, reason="r", now=NOW
+    )
     assert set_mark(session, **kwargs) is not None
     assert set_mark(session, **kwargs) is None
     assert amendments_for(session, pupil.id) == []
@@ -48,8 +83,16 @@ def _one_amendment(session) -> MarkAmendment:
     school = make_school(session)
     pupil = make_pupil(session, school)
     for code in ("N", "O"):
-        set_mark(session, pupil_id=pupil.id, day=DAY, session_label="AM", code=code,
-                 actor=OFFICE, reason="r", now=NOW)
+        set_mark(
+            session,
+            pupil_id=pupil.id,
+            day=DAY,
+            session_label="AM",
+            code=code,
+            actor=OFFICE,
+            reason="r",
+            now=NOW,
+        )
     session.commit()
     return session.scalar(select(MarkAmendment))
 
@@ -61,10 +104,13 @@ def test_the_orm_refuses_to_change_an_amendment(session) -> None:
         session.commit()
 
 
-@pytest.mark.parametrize("statement", [
-    update(MarkAmendment).values(reason="rewritten"),
-    delete(MarkAmendment),
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        update(MarkAmendment).values(reason="rewritten"),
+        delete(MarkAmendment),
+    ],
+)
 def test_the_database_refuses_to_change_an_amendment(session, statement) -> None:
     _one_amendment(session)
     with pytest.raises(DatabaseError, match="append-only"):
