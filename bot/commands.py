@@ -55,9 +55,11 @@ def roster_import(args: argparse.Namespace) -> int:
             now=clock_from_env()(),
             dry_run=args.dry_run,
         )
+        # Read before a dry run's rollback expires the school.
+        name = school.name
         if args.dry_run:
             session.rollback()
-    print(report.summary(f"roster for {school.name}"))
+    print(report.summary(f"roster for {name}"))
     for warning in report.warnings:
         print(f"note: {warning}")
     return 0
