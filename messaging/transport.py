@@ -290,7 +290,10 @@ class TwilioTransport:
         return None
 
     def list_inbound(self, since: datetime) -> list[InboundText]:
-        """Every inbound text dated on or after ``since``, oldest first, across all pages."""
+        """Every inbound text dated on or after ``since``, oldest first, across all pages.
+
+        The SDK writes the filter's wall time with a "Z" whatever its zone, so it is given
+        UTC: a London time in summer would otherwise skip the last hour's replies."""
         try:
             found = [
                 InboundText(
@@ -302,7 +305,7 @@ class TwilioTransport:
                     messaging_service_sid=m.messaging_service_sid,
                 )
                 for m in self._client.messages.stream(
-                    date_sent_after=since, page_size=self.page_size
+                    date_sent_after=since.astimezone(UTC), page_size=self.page_size
                 )
                 if m.direction == "inbound"
             ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
@@ -173,3 +175,10 @@ def test_a_twilio_error_returns_0_and_keeps_the_cursor(
         assert s.get(JobState, CURSOR) is None
     assert inbound(factory) == []
     assert run(factory, TwilioTransport(settings), settings, clock, calls) == 1
+
+
+def test_the_cursor_goes_to_twilio_in_utc(fake: LoopbackTwilio, transport: TwilioTransport) -> None:
+    summer_morning = datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+    transport.list_inbound(summer_morning)
+    listed = unquote([path for method, path in fake.requests if method == "GET"][-1])
+    assert "DateSent>=2026-06-10T08:00:00Z" in listed
