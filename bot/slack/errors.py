@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import traceback
 
+from bot.logs import where
 from bot.slack.mrkdwn import escape
 from bot.workflow.decisions import DecisionError
 from bot.workflow.leave import LeaveError
@@ -44,12 +44,11 @@ def words_for(exc: Exception) -> str:
 def unexpected(exc: BaseException) -> str:
     """Log an unexpected failure under a fresh ID (no data, only where it happened)."""
     error_id = secrets.token_hex(4)
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = " < ".join(
-        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-6:])
-    )
     log.error(
-        "slack request failed: error %s: %s at %s", error_id, type(exc).__name__, where or "?"
+        "slack request failed: error %s: %s at %s",
+        error_id,
+        type(exc).__name__,
+        where(exc.__traceback__, 6) or "?",
     )
     return (
         f"Sorry, something went wrong on our side (error {error_id}). Nothing was changed; "
