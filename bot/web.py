@@ -71,15 +71,28 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def slack_events(request: Request) -> Response:
         try:
             body = await read_body(request, SLACK_BODY_LIMIT)
-            # Slack signs the raw bytes: nothing is decoded or parsed for an unsigned request.
-            if not verifier.is_valid_request(body, dict(request.headers)):
+            # Slack signs UTF-8 text; nothing is parsed for a request it did not sign.
+            words = decoded(body)
+            if not verifier.is_valid_request(words, dict(request.headers)):
                 raise Refused(401, "invalid signature")
-            slack_payload(decoded(body), request.headers.get("content-type", ""))
+            slack_payload(words, request.headers.get("content-type", ""))
         except Refused as refused:
             return refused.response()
         # Bolt's App is synchronous (database work, Slack Web API calls): run it off the event
         # loop so a slow Slack call never holds up Twilio's webhooks.
-        answer = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        try:
+            answer = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        except (LookupError, TypeError, AttributeError, ValueError) as exc:
+            # Listeners' own failures are answered by the app's error handler; Bolt itself
+            # failing on a signed request means a payload of a shape Slack never sends.
+            log.warning(
+                "slack request of an unknown shape: %s at %s",
+                type(exc).__name__,
+                where(exc.__traceback__, 3),
+            )
+            return Response("a Slack payload of an unknown shape", status_code=400)
+        if answer.status >= 500:
+            return Response("a Slack payload of an unknown shape", status_code=400)
         return to_starlette_response(answer)
 
     @app.get("/healthz")

@@ -318,10 +318,11 @@ def twilio_router(
             signature = request.headers.get("X-Twilio-Signature", "")
             if not signature:
                 raise Refused(403, "invalid signature")
+            body = await read_body(request, TWILIO_BODY_LIMIT)
             kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
             if kind != FORM:
                 raise Refused(415, f"Twilio webhooks are {FORM}")
-            form = FormData(parse_qsl(decoded(await read_body(request, TWILIO_BODY_LIMIT)), True))
+            form = FormData(parse_qsl(decoded(body), keep_blank_values=True))
             query = request.url.query
             url = f"{signed_url}?{query}" if query else signed_url
             # Every parameter received is signed, including ones Twilio adds in future.

@@ -58,7 +58,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs = {**POOL, **kwargs}
     if resolved.startswith("sqlite"):
-        engine = create_engine(resolved, connect_args={"timeout": 30}, **kwargs)
+        connect_args = {"timeout": 30, **kwargs.pop("connect_args", {})}
+        engine = create_engine(resolved, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
