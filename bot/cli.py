@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot import commands, commands_run
+from bot import commands, commands_run, logs
 from bot.clock import ClockError
 from messaging.config import ConfigError
 from rules.settings import SettingsError
@@ -141,16 +141,7 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Children's data: twilio's client logs every request's numbers and text at INFO, and
-    # httpx logs URLs; our own logs carry IDs only.
-    for noisy in ("twilio.http_client", "httpx", "slack_bolt", "slack_sdk"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(sys.stderr)
     args = build_parser().parse_args(argv)
     if getattr(args, "command", None) == "demo":
         logging.getLogger().setLevel(logging.WARNING)  # the timeline is the demo's output

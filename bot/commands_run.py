@@ -18,7 +18,10 @@ def serve(args: argparse.Namespace) -> int:
     from bot.web import create_app
 
     app = create_app(Runtime.from_env(args.db))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    # log_config=None: uvicorn's loggers go through FirstCall's scrubbing handler.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="info", proxy_headers=True, log_config=None
+    )
     return 0
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
+from bot.workflow.faults import text_quarantined
 from bot.workflow.replies import opt_change, reply_received, text_undelivered
 from bot.workflow.school import all_contexts
 from bot.workflow.sweep import due_sessions, register_closed
@@ -118,6 +119,7 @@ def tick(
             now=now,
             on_reply=reply_received,
             on_opt_change=opt_change,
+            on_quarantine=text_quarantined,
         )
     if "dispatch" in jobs:
         report.dispatch = dispatch(runtime, now)

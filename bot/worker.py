@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from bot.jobs import CHANNELS, dispatch, sweep_and_escalate, tick
 from bot.runtime import Runtime
+from bot.workflow.faults import text_quarantined
 from bot.workflow.replies import opt_change, reply_received
 from bot.workflow.school import all_contexts
 from messaging.reconcile import reconcile
@@ -176,6 +177,7 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
                 now=t,
                 on_reply=reply_received,
                 on_opt_change=opt_change,
+                on_quarantine=text_quarantined,
             ),
         ],
         id="reconcile",

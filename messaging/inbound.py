@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -22,9 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
 from messaging.config import TwilioSettings
+from messaging.edge import TWILIO_BODY_LIMIT, Refused, clean_text, decoded, read_body
 from messaging.optout import KeywordKind, keyword_kind, record_opt_out
 from messaging.templates import render
 from rules.settings import DEFAULT_TEMPLATES
@@ -70,7 +73,24 @@ STATUS_RANK = {
 # no longer exists), 30006 landline or unreachable carrier.
 UNREACHABLE_CODES = frozenset({30005, 30006})
 _EMPTY_TWIML = "<Response/>"
+FORM = "application/x-www-form-urlencoded"
+# The longest each field may be (the database's columns; a MessageSid is 34 characters, a
+# phone number in E.164 at most 16, a text at most 1,600 characters).
+FIELD_LIMITS = {
+    "MessageSid": 64,
+    "From": 20,
+    "To": 20,
+    "MessageStatus": 20,
+    "ErrorCode": 10,
+    "Body": 10_000,
+}
+# Twilio's prefix for a WhatsApp sender; the number behind it is the contact's.
+WHATSAPP = "whatsapp:"
 _NO_SCHOOL = {"school": "the school", "school_phone": "its usual number"}
+
+
+class Unstorable(ValueError):
+    """A text that cannot be stored as it is (a field too long for its column)."""
 
 
 # -- storing and handling a text ---------------------------------------------------------------
@@ -96,9 +116,19 @@ def ingest(
     """Store an inbound text once, in the caller's transaction; the webhook and
     reconciliation both come through here.
 
+    Every field is cleaned first (control characters out, a WhatsApp sender's number as the
+    number); a field too long to store raises `Unstorable`.
+
     Opt-out keywords are recorded here, with the text, so the fact is never lost to a failing
     callback. The reply (HELP, START, an unknown number) is worked out only for a new text.
     """
+    sid, body = clean_text(sid).strip(), clean_text(body)
+    from_, to = (clean_text(v).strip().removeprefix(WHATSAPP) for v in (from_, to))
+    for name, value in (("MessageSid", sid), ("From", from_), ("To", to), ("Body", body)):
+        if len(value) > FIELD_LIMITS[name]:
+            raise Unstorable(f"{name} is too long (at most {FIELD_LIMITS[name]} characters)")
+    if not sid:
+        raise Unstorable("MessageSid is empty")
     existing = session.scalar(select(Message).where(Message.sid == sid))
     if existing is not None:
         return Ingested(existing.id, False, None, None)
@@ -245,6 +275,22 @@ def record_status(
     return message
 
 
+def webhook_fields(form: Mapping[str, object], required: tuple[str, ...]) -> dict[str, str]:
+    """A signed webhook's text fields, cleaned and checked: each required one present and
+    every field within its limit, else `Refused` (400) naming the field."""
+    fields = {key: clean_text(value) for key, value in form.items() if isinstance(value, str)}
+    for name in ("From", "To"):
+        if name in fields:
+            fields[name] = fields[name].strip().removeprefix(WHATSAPP)
+    missing = [name for name in required if not fields.get(name)]
+    if missing:
+        raise Refused(400, f"{' and '.join(required)} are required")
+    for name, limit in FIELD_LIMITS.items():
+        if len(fields.get(name, "")) > limit:
+            raise Refused(400, f"{name} is too long (at most {limit} characters)")
+    return fields
+
+
 # -- the web routes ----------------------------------------------------------------------------
 
 
@@ -264,21 +310,27 @@ def twilio_router(
     async def verified_form(
         request: Request, signed_url: str, required: tuple[str, ...]
     ) -> dict[str, str] | Response:
-        """The form's fields, or the answer to give: 403 for a bad signature (nothing is
-        stored), 400 for a signed request missing what the route needs."""
-        form = await request.form()
-        signature = request.headers.get("X-Twilio-Signature", "")
-        query = request.url.query
-        url = f"{signed_url}?{query}" if query else signed_url
-        # Every parameter received is signed, including ones Twilio adds in future.
-        if not signature or not validator.validate(url, form, signature):
-            return Response("invalid signature", status_code=403, media_type="text/plain")
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        if not all(fields.get(name) for name in required):
-            return Response(
-                f"{' and '.join(required)} are required", status_code=400, media_type="text/plain"
-            )
-        return fields
+        """The form's fields, or the answer to give: 403 for a missing or bad signature
+        (nothing is stored), 413 for a body over the limit, 415 for anything but the form
+        encoding Twilio uses (a multipart upload is never parsed), 400 for a signed request
+        whose fields the route cannot use."""
+        try:
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not signature:
+                raise Refused(403, "invalid signature")
+            body = await read_body(request, TWILIO_BODY_LIMIT)
+            kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+            if kind != FORM:
+                raise Refused(415, f"Twilio webhooks are {FORM}")
+            form = FormData(parse_qsl(decoded(body), keep_blank_values=True))
+            query = request.url.query
+            url = f"{signed_url}?{query}" if query else signed_url
+            # Every parameter received is signed, including ones Twilio adds in future.
+            if not validator.validate(url, form, signature):
+                raise Refused(403, "invalid signature")
+            return webhook_fields(form, required)
+        except Refused as refused:
+            return refused.response()
 
     def receive_sms(fields: Mapping[str, str]) -> str | None:
         now = clock()

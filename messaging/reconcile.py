@@ -1,11 +1,16 @@
 """Replies the webhook missed. Twilio does not retry a failed inbound webhook, so a job lists
 recent inbound texts from Twilio's API and ingests any we do not have, through the same path
 as the webhook; it also re-runs the bot's callback for stored texts it failed on.
-Safe to run at any time and twice: MessageSid de-duplicates everything."""
+Safe to run at any time and twice: MessageSid de-duplicates everything.
+
+A text that cannot be stored (a poison message) is quarantined: recorded by its MessageSid,
+never its content, the office told through `on_quarantine`, and the cursor moves past it.
+Only a fault of the database itself (down, locked, connection lost) holds the cursor back."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -13,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from messaging.config import TwilioSettings
-from messaging.inbound import OptChangeHook, ReplyHook, handle_stored, ingest
+from messaging.inbound import OptChangeHook, ReplyHook, contacts_for, handle_stored, ingest
 from messaging.transport import InboundText, SmsTransport, TransportError
-from storage.db import transaction
-from storage.models import JobState, Message
+from storage.db import database_fault, transaction
+from storage.models import JobState, Message, QuarantinedText, School
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,10 @@ GRACE = timedelta(minutes=2)
 # A text whose callback keeps failing is retried for this long, then left to staff.
 RETRY_WINDOW = timedelta(days=2)
 
+# Told of a quarantined text: (session, MessageSid, schools it may concern, now). It may
+# only say that a text could not be stored, never what it said or who sent it.
+QuarantineHook = Callable[[Session, str, Sequence[int], datetime], None]
+
 
 def reconcile(
     factory: sessionmaker[Session],
@@ -40,6 +49,7 @@ def reconcile(
     now: datetime,
     on_reply: ReplyHook,
     on_opt_change: OptChangeHook | None = None,
+    on_quarantine: QuarantineHook | None = None,
 ) -> int:
     """Ingest inbound texts the webhook missed; returns how many were recovered."""
     with factory() as session:
@@ -51,18 +61,30 @@ def reconcile(
         log.warning("reconciliation: cannot list Twilio messages (%s); next run catches up", error)
         return 0
 
+    listed = [text for text in listed if _ours(text, settings)]
+    with factory() as session:
+        quarantined = set(
+            session.scalars(
+                select(QuarantinedText.sid).where(
+                    QuarantinedText.sid.in_([t.sid[:64] for t in listed])
+                )
+            )
+        )
     recovered, complete = 0, True
     for text in listed:
-        if not _ours(text, settings):
-            continue  # another number on the same Twilio account
+        if text.sid[:64] in quarantined:
+            continue
         try:
             with transaction(factory) as session:
                 ingested = ingest(
                     session, sid=text.sid, from_=text.from_, to=text.to, body=text.body, now=now
                 )
-        except Exception as exc:  # noqa: BLE001 - keep the cursor back so the next run retries
-            log.error("reconciliation: could not store %s (%s)", text.sid, type(exc).__name__)
-            complete = False
+        except Exception as exc:  # noqa: BLE001 - sorted below: the database's fault or the text's
+            if database_fault(exc):
+                log.error("reconciliation: could not store %s (%s)", text.sid, type(exc).__name__)
+                complete = False  # keep the cursor back so the next run retries
+            elif not _quarantine(factory, text, exc, now=now, on_quarantine=on_quarantine):
+                complete = False
             continue
         if ingested.created:
             recovered += 1
@@ -103,6 +125,40 @@ def reconcile(
     if complete:
         _advance(factory, now)
     return recovered
+
+
+def _quarantine(
+    factory: sessionmaker[Session],
+    text: InboundText,
+    exc: Exception,
+    *,
+    now: datetime,
+    on_quarantine: QuarantineHook | None,
+) -> bool:
+    """Record a text that cannot be stored and tell the office; True once it is recorded."""
+    sid = text.sid[:64]
+    try:
+        with transaction(factory) as session:
+            schools = sorted({c.school_id for c in contacts_for(session, text.from_[:20])})
+            if not schools:
+                schools = list(session.scalars(select(School.id).order_by(School.id)))
+            session.add(
+                QuarantinedText(
+                    sid=sid,
+                    school_id=schools[0] if len(schools) == 1 else None,
+                    error=type(exc).__name__[:100],
+                    created_at=now,
+                )
+            )
+            if on_quarantine is not None:
+                on_quarantine(session, sid, schools, now)
+    except Exception as failure:  # noqa: BLE001 - not recorded: the next run tries again
+        log.error("reconciliation: could not quarantine %s (%s)", sid, type(failure).__name__)
+        return False
+    log.error(
+        "reconciliation: quarantined %s, which cannot be stored (%s)", sid, type(exc).__name__
+    )
+    return True
 
 
 def _advance(factory: sessionmaker[Session], now: datetime) -> None:

@@ -1,15 +1,46 @@
-"""Reading the CSV files MIS exports are turned into: exact headers, rows streamed, every
-problem reported as `FILE:LINE: reason`."""
+"""The CSV files FirstCall reads and writes. Reading: exact headers, rows streamed, every
+problem reported as `FILE:LINE: reason`. Writing: every cell neutralised against formula
+injection (OWASP's rule), and reading strips that neutralisation back off, so FirstCall
+accepts its own exports."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 TRUE = frozenset({"true", "yes", "y", "1"})
 FALSE = frozenset({"false", "no", "n", "0", ""})
+
+
+# A spreadsheet treats a cell starting with one of these as a formula (=HYPERLINK(...),
+# =cmd|' /C calc'!A0, @SUM, a tab or carriage return in front of one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> str:
+    """A cell a spreadsheet shows as text: a leading single quote before a formula start."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def restore(value: str) -> str:
+    """The cell as it was before `neutralise`: only a quote that `neutralise` would have added
+    is taken off, so a name like O'Neil or 'Ria is read as written."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+class CsvWriter:
+    """`csv.writer` whose every cell goes through `neutralise`: the one way FirstCall writes a
+    CSV file, so no cell can reach a spreadsheet as a formula."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([neutralise(cell) for cell in row])
 
 
 class ImportFailed(Exception):
@@ -97,4 +128,4 @@ def read_rows(
             if len(values) != len(names):
                 problems.append(f"{path}:{line}: expected {len(names)} fields, found {len(values)}")
                 continue
-            yield line, {n: v.strip() for n, v in zip(names, values, strict=True)}
+            yield line, {n: restore(v).strip() for n, v in zip(names, values, strict=True)}

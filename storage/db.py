@@ -13,7 +13,13 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///firstcall.db"
@@ -47,10 +53,13 @@ POOL = {"pool_size": 20, "max_overflow": 10}
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     resolved = database_url(url)
+    # A statement's parameters are phone numbers and parents' words: never in an error.
+    kwargs.setdefault("hide_parameters", True)
     if "poolclass" not in kwargs:
         kwargs = {**POOL, **kwargs}
     if resolved.startswith("sqlite"):
-        engine = create_engine(resolved, connect_args={"timeout": 30}, **kwargs)
+        connect_args = {"timeout": 30, **kwargs.pop("connect_args", {})}
+        engine = create_engine(resolved, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -62,6 +71,14 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(resolved, pool_pre_ping=True, **kwargs)
+
+
+def database_fault(exc: BaseException) -> bool:
+    """Whether a failure is the database's (down, locked, connection lost: try again later)
+    rather than the data's (a value it will never accept)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

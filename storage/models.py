@@ -363,6 +363,18 @@ class JobState(Base):
     updated_at: Mapped[datetime]
 
 
+class QuarantinedText(Base):
+    """A text Twilio holds that could not be stored (recorded by its MessageSid, never its
+    content), so reconciliation moves past it and staff deal with it in Twilio's console."""
+
+    __tablename__ = "quarantined_texts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    error: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
 class AuditLog(Base):
     """Refusals and staff actions outside the register (who tried what)."""
 
@@ -391,6 +403,7 @@ __all__ = [
     "OutboxItem",
     "Pupil",
     "PupilContact",
+    "QuarantinedText",
     "RegisterMark",
     "RegisterSweep",
     "School",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from rules.codes import UnknownCode, normalise
 from rules.settings import SESSIONS
-from storage.csvfile import ImportFailed, ImportReport, RowError, read_rows
+from storage.csvfile import CsvWriter, ImportFailed, ImportReport, RowError, read_rows
 from storage.marks import Actor, set_mark
 from storage.models import Pupil, RegisterMark, School
 from storage.roster import check_upn
@@ -168,7 +167,7 @@ def export_marks(
     )
     if school_urn:
         query = query.join(School, School.id == Pupil.school_id).where(School.urn == school_urn)
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(MARK_COLUMNS)
     count = 0
     for upn, mark in session.execute(query):

@@ -4,7 +4,6 @@ the benchmarks and the examples; deterministic for a given seed."""
 
 from __future__ import annotations
 
-import csv
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from stdnum.gb.upn import calc_check_digit
 
 from rules.phones import PhoneError, parse_phone
+from storage.csvfile import CsvWriter
 
 FIRST = [
     "Amira",
@@ -248,8 +248,8 @@ def build_school(
 
 def write_roster(families: list[Family], pupils_csv: Path, contacts_csv: Path) -> None:
     with pupils_csv.open("w", newline="") as p, contacts_csv.open("w", newline="") as c:
-        pupils = csv.writer(p, lineterminator="\n")
-        contacts = csv.writer(c, lineterminator="\n")
+        pupils = CsvWriter(p)
+        contacts = CsvWriter(c)
         pupils.writerow(
             ["upn", "first_name", "last_name", "year_group", "class", "vulnerable", "la_transport"]
         )

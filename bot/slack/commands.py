@@ -19,6 +19,7 @@ from bot.slack.acting import (
     acting,
 )
 from bot.slack.errors import UsageError, words_for
+from bot.slack.mrkdwn import escape
 from bot.workflow.decisions import arrived, current_case, set_case_code
 from bot.workflow.leave import LeaveError, decide_leave, file_leave_request
 from bot.workflow.overview import open_cases_today, pupil_year
@@ -113,7 +114,7 @@ def absence_approve(request: StaffRequest, rest: str) -> str:
         reason="provisional code confirmed by staff (/absence approve)",
         now=request.now,
     )
-    return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) is coded *{code}*."
+    return f"Done: {replies.short_name(pupil)} ({escape(pupil.class_name)}) is coded *{code}*."
 
 
 def absence_code(request: StaffRequest, rest: str) -> str:
@@ -139,7 +140,7 @@ def absence_code(request: StaffRequest, rest: str) -> str:
             reason=words.reason,
             now=request.now,
         )
-        return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) is coded *{code}*."
+        return f"Done: {replies.short_name(pupil)} ({escape(pupil.class_name)}) is coded *{code}*."
     raise first_miss or NotFound("no pupil matches")
 
 
@@ -152,7 +153,7 @@ def absence_arrived(request: StaffRequest, rest: str) -> str:
     if at > local.time():
         raise UsageError(f"{at:%H:%M} is still to come; give the time they arrived")
     code = arrived(request.session, member.ctx, pupil, member, at=at, now=request.now)
-    return f"Done: {replies.short_name(pupil)} ({pupil.class_name}) arrived at {at:%H:%M}: marked *{code}*."
+    return f"Done: {replies.short_name(pupil)} ({escape(pupil.class_name)}) arrived at {at:%H:%M}: marked *{code}*."
 
 
 # -- /leave -----------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def leave_request(request: StaffRequest, rest: str) -> str:
         requested_by=f"{member.staff.name} ({member.staff.position})",
     )
     return (
-        f"Leave request #{filed.id} for {replies.short_name(pupil)} ({pupil.class_name}), "
+        f"Leave request #{filed.id} for {replies.short_name(pupil)} ({escape(pupil.class_name)}), "
         f"{replies.dates(filed.start_date, filed.end_date)}, is with the headteacher."
     )
 

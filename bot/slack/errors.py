@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import traceback
 
+from bot.logs import where
+from bot.slack.mrkdwn import escape
 from bot.workflow.decisions import DecisionError
 from bot.workflow.leave import LeaveError
 from bot.workflow.staff import Ambiguous, RoleError
@@ -28,27 +29,26 @@ class UsageError(ValueError):
 def words_for(exc: Exception) -> str:
     """What to tell the person whose request raised `exc`. Never a traceback."""
     if isinstance(exc, RoleError):
-        return str(exc)  # already a full, polite sentence
+        return escape(exc)  # already a full, polite sentence
     if isinstance(exc, Ambiguous):
         return _choose_from(exc)
     if isinstance(exc, LookupError):  # NotFound, and "no longer exists" from the workflow
-        return f"Sorry, I couldn't find that: {exc}."
+        return f"Sorry, I couldn't find that: {escape(exc)}."
     if isinstance(exc, UnknownCode):
-        return f"Sorry, {exc}. Codes are the 2024 set, e.g. I (illness), M (medical), O (unauthorised)."
+        return f"Sorry, {escape(exc)}. Codes are the 2024 set, e.g. I (illness), M (medical), O (unauthorised)."
     if isinstance(exc, DecisionError | LeaveError | UsageError):
-        return f"Sorry, {exc}."
+        return f"Sorry, {escape(exc)}."
     return unexpected(exc)
 
 
 def unexpected(exc: BaseException) -> str:
     """Log an unexpected failure under a fresh ID (no data, only where it happened)."""
     error_id = secrets.token_hex(4)
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = " < ".join(
-        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-6:])
-    )
     log.error(
-        "slack request failed: error %s: %s at %s", error_id, type(exc).__name__, where or "?"
+        "slack request failed: error %s: %s at %s",
+        error_id,
+        type(exc).__name__,
+        where(exc.__traceback__, 6) or "?",
     )
     return (
         f"Sorry, something went wrong on our side (error {error_id}). Nothing was changed; "
@@ -57,6 +57,11 @@ def unexpected(exc: BaseException) -> str:
 
 
 def _choose_from(exc: Ambiguous) -> str:
-    lines = [f"More than one pupil matches “{exc.args[0]}”. Which one? Use the UPN to be sure:"]
-    lines += [f"• {name}, {class_name}, UPN `{upn}`" for name, class_name, upn in exc.candidates]
+    lines = [
+        f"More than one pupil matches “{escape(exc.args[0])}”. Which one? Use the UPN to be sure:"
+    ]
+    lines += [
+        f"• {escape(name)}, {escape(class_name)}, UPN `{escape(upn)}`"
+        for name, class_name, upn in exc.candidates
+    ]
     return "\n".join(lines)

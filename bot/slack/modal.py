@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.errors import UsageError
+from bot.slack.mrkdwn import escape
 from bot.slack.render import short_name
 from messaging.templates import short_date
 from rules.codes import CODES, Category
@@ -72,7 +73,7 @@ def change_code(case: AbsenceCase, pupil: Pupil, channel_id: str | None) -> dict
                 "text": {
                     "type": "mrkdwn",
                     "text": (
-                        f"*{short_name(pupil)}* ({pupil.class_name}), absent {case.opened_session} "
+                        f"*{short_name(pupil)}* ({escape(pupil.class_name)}), absent {case.opened_session} "
                         f"{short_date(case.opened_on)}. Code now: *{current or 'N'}*"
                         + ("" if case.confirmed_code else " (provisional)")
                     ),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.slack.mrkdwn import escape, mention, quote
 from bot.workflow.leave import leave_facts
 from bot.workflow.school import context_for
 from bot.workflow.tasks import TASK_TITLES, tasks_for
@@ -50,7 +51,12 @@ DONE_BUTTONS = [("task_reason_given", "Done")]
 
 
 def short_name(pupil: Pupil) -> str:
-    return f"{pupil.first_name} {pupil.last_name[:1]}."
+    """First name and initial, escaped for mrkdwn (names come from the MIS, as typed)."""
+    return escape(f"{pupil.first_name} {pupil.last_name[:1]}.")
+
+
+def full_name(pupil: Pupil) -> str:
+    return escape(f"{pupil.first_name} {pupil.last_name}")
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -91,10 +97,12 @@ def _task_blocks(tasks: list[StaffTask], *, roles: tuple[str, ...]) -> Blocks:
         title = TASK_TITLES.get(task.kind, task.kind)
         if task.status == "done":
             blocks.append(
-                _section(f"~{title}~ {task.outcome.replace('_', ' ') if task.outcome else 'done'}")
+                _section(
+                    f"~{title}~ {escape(task.outcome.replace('_', ' ')) if task.outcome else 'done'}"
+                )
             )
             continue
-        who = f" (claimed by <@{task.claimed_by}>)" if task.claimed_by else ""
+        who = f" (claimed by {mention(task.claimed_by)})" if task.claimed_by else ""
         blocks.append(_section(f":point_right: *{title}*{who}"))
         buttons = [] if task.claimed_by else [_button("task_claim", "Claim", task.id, "primary")]
         buttons += [
@@ -112,14 +120,14 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     days = context_for(session.get(School, case.school_id)).settings.calendar.school_days_between(
         case.opened_on, case.last_absent_on
     )
-    title = f"*{short_name(pupil)}* ({pupil.class_name}) absent {case.opened_session} {short_date(case.opened_on)}"
+    title = f"*{short_name(pupil)}* ({escape(pupil.class_name)}) absent {case.opened_session} {short_date(case.opened_on)}"
     if days > 1:
         title += f", day {days}"
     lines = [title, STATUS_WORDS.get(case.status, case.status)]
     code = case.confirmed_code or case.provisional_code
     if case.reason or code:
         lines.append(
-            f"Reason: {case.reason or 'not given'} · code *{code or 'N'}*"
+            f"Reason: {escape(case.reason or 'not given')} · code *{code or 'N'}*"
             + ("" if case.confirmed_code else " (provisional)")
         )
     if case.first_text_at and not case.last_reply_at:
@@ -137,7 +145,7 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
         blocks.append(_actions(f"case-{case.id}", buttons))
     blocks += _task_blocks(tasks_for(session, case.id), roles=("office", "attendance_lead"))
     return (
-        f"{short_name(pupil)} ({pupil.class_name}): {STATUS_WORDS.get(case.status, case.status)}",
+        f"{short_name(pupil)} ({escape(pupil.class_name)}): {STATUS_WORDS.get(case.status, case.status)}",
         blocks,
     )
 
@@ -155,12 +163,12 @@ def _dsl_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
             .order_by(CaseEvent.id)
         )
     ]
-    flags = ", ".join(pupil.vulnerable) or "none recorded"
+    flags = escape(", ".join(pupil.vulnerable)) or "none recorded"
     lines = [
-        f":rotating_light: *{pupil.first_name} {pupil.last_name}* ({pupil.class_name}, UPN {pupil.upn}) "
+        f":rotating_light: *{full_name(pupil)}* ({escape(pupil.class_name)}, UPN {escape(pupil.upn)}) "
         f"absent since {short_date(case.opened_on)}",
         f"Vulnerability: {flags}",
-        *(f"• {w}" for w in dict.fromkeys(whys) if w),
+        *(f"• {escape(w)}" for w in dict.fromkeys(whys) if w),
         f"Status: {STATUS_WORDS.get(case.status, case.status)}",
     ]
     replies = session.scalars(
@@ -172,14 +180,14 @@ def _dsl_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     for reply in replies[-3:]:
         parse = reply.parse or {}
         tag = (
-            f" _(indicators: {', '.join(parse.get('indicators', []))})_"
+            f"\n_(indicators: {escape(', '.join(parse.get('indicators', [])))})_"
             if parse.get("safeguarding")
             else ""
         )
-        lines.append(f">{reply.body[:500]}{tag}")
+        lines.append(quote(reply.body) + tag)
     blocks: Blocks = [_section("\n".join(lines))]
     blocks += _task_blocks(tasks_for(session, case.id), roles=("dsl", "office", "attendance_lead"))
-    return f"DSL: {pupil.first_name} {pupil.last_name} ({pupil.class_name})", blocks
+    return f"DSL: {full_name(pupil)} ({escape(pupil.class_name)})", blocks
 
 
 def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
@@ -191,16 +199,16 @@ def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
     facts = leave_facts(session, ctx, request)
     att = facts["attendance"]
     lines = [
-        f":airplane: *Leave request #{request.id}*: {pupil.first_name} {pupil.last_name} ({pupil.class_name})",
+        f":airplane: *Leave request #{request.id}*: {full_name(pupil)} ({escape(pupil.class_name)})",
         f"{short_date(request.start_date)} to {short_date(request.end_date)}: {facts['school_days']} school "
         f"days, {facts['sessions']} sessions",
         f"Asked {facts['notice_days']} days ahead (policy: {ctx.settings.policy.leave_notice_days})"
         + (" :warning: short notice" if facts["notice_short"] else ""),
         f"Attendance this year: {att.percent if att.percent is not None else '–'}% ({att.band()})",
-        f"Reason: {request.reason[:300]}",
+        f"Reason: {escape(request.reason[:300])}",
     ]
     if request.note and request.status == "pending":
-        lines.append(f"_{request.note}_")
+        lines.append(f"_{escape(request.note)}_")
     if facts["penalty_warning"]:
         lines.append(
             ":warning: 5 or more school days: a penalty notice may follow if taken without approval"
@@ -219,8 +227,8 @@ def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
     else:
         blocks.append(
             _section(
-                f"*{request.status.capitalize()}* by {request.decided_by}"
-                + (f": {request.note}" if request.note else "")
+                f"*{request.status.capitalize()}* by {escape(request.decided_by)}"
+                + (f": {escape(request.note)}" if request.note else "")
             )
         )
     return f"Leave request #{request.id}: {request.status}", blocks

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.slack.render import STATUS_WORDS, short_name
+from bot.slack.mrkdwn import escape
+from bot.slack.render import STATUS_WORDS, full_name, short_name
 from bot.workflow.overview import PupilYear
 from bot.workflow.school import SchoolContext
 from messaging.templates import short_date
@@ -30,7 +31,7 @@ def cases_today(ctx: SchoolContext, rows: list[tuple[AbsenceCase, Pupil]], now: 
         return f"No open absences today ({day})."
     lines = [f"*Open absences today ({day}): {len(rows)}*"]
     lines += [
-        f"• {short_name(pupil)} ({pupil.class_name}): {STATUS_WORDS.get(case.status, case.status)} · "
+        f"• {short_name(pupil)} ({escape(pupil.class_name)}): {STATUS_WORDS.get(case.status, case.status)} · "
         f"code {_code(case)}"
         for case, pupil in rows
     ]
@@ -42,12 +43,12 @@ def leave_decided(leave: LeaveRequest, pupil: Pupil) -> str:
     told = " The family will be told by text." if leave.contact_id else ""
     if leave.status == "approved":
         return (
-            f"Leave request #{leave.id} approved: {short_name(pupil)} ({pupil.class_name}), "
+            f"Leave request #{leave.id} approved: {short_name(pupil)} ({escape(pupil.class_name)}), "
             f"{dates(leave.start_date, leave.end_date)}; those sessions are pre-marked "
             f"{leave.code}.{told}"
         )
     return (
-        f"Leave request #{leave.id} declined: {short_name(pupil)} ({pupil.class_name}), "
+        f"Leave request #{leave.id} declined: {short_name(pupil)} ({escape(pupil.class_name)}), "
         f"{dates(leave.start_date, leave.end_date)}.{told}"
     )
 
@@ -56,7 +57,7 @@ def pupil_year(year: PupilYear) -> str:
     pupil, stats = year.pupil, year.attendance
     percent = "–" if stats.percent is None else f"{stats.percent}%"
     lines = [
-        f"*{pupil.first_name} {pupil.last_name}* ({pupil.class_name}, UPN `{pupil.upn}`)",
+        f"*{full_name(pupil)}* ({escape(pupil.class_name)}, UPN `{escape(pupil.upn)}`)",
         f"Attendance this year: {percent} ({year.band}): {stats.attended} of {stats.possible} "
         f"sessions, {stats.authorised} authorised and {stats.unauthorised} unauthorised absences",
     ]

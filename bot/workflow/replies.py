@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.slack.mrkdwn import escape, quote
 from bot.workflow.cards import post_notice
 from bot.workflow.cases import (
     OPEN_STATUSES,
@@ -210,7 +211,9 @@ def _late_reply(
     now: datetime,
 ) -> None:
     """No open case: reopen nothing, but show staff (the DSL, if it carries risk)."""
-    names = children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
+    names = escape(
+        children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
+    )
     if parsed.safeguarding:
         post_notice(
             session,
@@ -218,8 +221,8 @@ def _late_reply(
             channel=ctx.settings.dsl_channel,
             school_id=ctx.id,
             now=now,
-            text=f":rotating_light: Safeguarding indicators ({', '.join(parsed.indicators)}) in a "
-            f"text from a contact of {names}, with no open absence:\n>{message.body}",
+            text=f":rotating_light: Safeguarding indicators ({escape(', '.join(parsed.indicators))}) in "
+            f"a text from a contact of {names}, with no open absence:\n{quote(message.body)}",
         )
         return
     post_notice(
@@ -230,7 +233,7 @@ def _late_reply(
         now=now,
         text=f":speech_balloon: A text from a contact of {names} with no open absence "
         f"(read as {parsed.intent.replace('_', ' ')}"
-        + (f", {parsed.reason}" if parsed.reason else "")
+        + (f", {escape(parsed.reason)}" if parsed.reason else "")
         + "). Check it in /pupil.",
     )
 
@@ -244,7 +247,7 @@ def opt_change(
         pupils = session.scalars(
             select(Pupil).join(PupilContact).where(PupilContact.contact_id == contact.id)
         ).all()
-        names = children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils])
+        names = escape(children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils]))
         what = (
             "replied STOP: this family can no longer be reached by text. Phone them instead."
             if opted_out
@@ -256,7 +259,7 @@ def opt_change(
             channel=ctx.settings.office_channel,
             school_id=ctx.id,
             now=now,
-            text=f":no_bell: A contact of {names} ({contact.name}) {what}",
+            text=f":no_bell: A contact of {names} ({escape(contact.name)}) {what}",
         )
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.slack.mrkdwn import escape
 from bot.workflow.cards import post_notice, refresh_card, refresh_cards
 from bot.workflow.cases import (
     alert_dsl,
@@ -174,7 +175,7 @@ def register_closed(
             channel=ctx.settings.office_channel,
             school_id=ctx.id,
             now=now,
-            text=f":clipboard: Register not taken for {class_name} "
+            text=f":clipboard: Register not taken for {escape(class_name)} "
             f"({session_label}, {short_date(day)}): no texts sent for this class.",
         )
 

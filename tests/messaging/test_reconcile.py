@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from messaging.optout import is_opted_out
 from messaging.reconcile import CURSOR, reconcile
 from messaging.sandbox import LoopbackTwilio, sign
 from messaging.transport import TwilioTransport
-from storage.models import JobState, Message
+from storage.models import JobState, Message, OutboxItem, QuarantinedText
 from tests.factories import make_contact, make_pupil, make_school
 from tests.messaging.conftest import PUBLIC, Calls, Clock, Web
 
@@ -182,3 +183,60 @@ def test_the_cursor_goes_to_twilio_in_utc(fake: LoopbackTwilio, transport: Twili
     transport.list_inbound(summer_morning)
     listed = unquote([path for method, path in fake.requests if method == "GET"][-1])
     assert "DateSent>=2026-06-10T08:00:00Z" in listed
+
+
+def test_a_text_that_cannot_be_stored_is_quarantined_and_the_cursor_moves_on(
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    settings: TwilioSettings,
+    clock: Clock,
+    calls: Calls,
+) -> None:
+    phone = parent(factory)
+    clock.advance(minutes=1)
+    poison = fake.receive("+44" + "7" * 297, "Amira is off sick today", deliver_to=None)
+    nul = fake.receive(phone, "Amira\x00 is ill", deliver_to=None)
+    after = fake.receive(phone, "and back tomorrow", deliver_to=None)
+    told: list[tuple[str, list[int]]] = []
+
+    def on_quarantine(session: Session, sid: str, schools: Any, now: Any) -> None:
+        told.append((sid, list(schools)))
+
+    def run_once() -> int:
+        return reconcile(
+            factory,
+            transport,
+            settings,
+            now=clock.now,
+            on_reply=calls.on_reply,
+            on_opt_change=calls.on_opt_change,
+            on_quarantine=on_quarantine,
+        )
+
+    clock.advance(minutes=4)
+    assert run_once() == 2
+    stored = {m.sid: m.body for m in inbound(factory)}
+    assert stored == {nul: "Amira is ill", after: "and back tomorrow"}
+    with factory() as s:
+        [held] = s.scalars(select(QuarantinedText)).all()
+        assert (held.sid, held.error) == (poison, "Unstorable")
+        assert s.get(JobState, CURSOR).value == clock.now.isoformat()
+    assert len(told) == 1 and told[0][0] == poison and len(told[0][1]) == 1
+    clock.advance(minutes=5)  # the next run's overlap lists it again: quarantined once
+    assert run_once() == 0
+    assert len(told) == 1
+
+
+def test_the_office_hears_of_a_quarantined_text_without_its_content(
+    factory: sessionmaker[Session],
+) -> None:
+    from bot.workflow.faults import text_quarantined
+
+    with factory() as s, s.begin():
+        school = make_school(s)
+        text_quarantined(s, "SM" + "5" * 32, [school.id], clock_now := Clock().now)
+    with factory() as s:
+        [item] = s.scalars(select(OutboxItem)).all()
+    assert item.payload["op"] == "notice" and ("SM" + "5" * 32) in item.payload["text"]
+    assert "could not be stored" in item.payload["text"] and item.created_at == clock_now
