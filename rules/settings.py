@@ -16,34 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.calendar import SchoolCalendar, Term
+from rules.ladder import STEP_CONDITIONS, STEP_KINDS, LadderStep, default_ladder
 
 ROLES = ("office", "dsl", "headteacher", "attendance_lead")
 SESSIONS = ("AM", "PM")
-
-# The escalation ladder's step kinds and what each does, for the bot (rules/ladder.py).
-STEP_KINDS = (
-    "text_next_contacts",  # text the contacts not yet texted, next in priority
-    "call_task",  # a task for the office to phone the family
-    "follow_up_text",  # a further text to the contacts already texted
-    "home_visit",  # a home-visit task
-    "dsl_alert",  # tell the DSL
-    "medical_evidence",  # ask the family for medical evidence
-    "decide_code",  # nudge the office: the N code must be replaced
-    "set_code_o",  # record O where N stays past the deadline
-    "tell_la",  # a task to tell the local authority
-    "cme_referral",  # a children-missing-education referral task for the DSL
-)
-# When a step applies, beyond its timing.
-STEP_CONDITIONS = (
-    "no_reply",  # no reply from any contact yet
-    "unexplained",  # no reason known (N or no mark)
-    "vulnerable_unreached",  # a vulnerable pupil and no contact reached
-    "unreached",  # no contact reached at all (no reply, all undeliverable)
-    "illness",  # the reason given is illness
-    "n_code",  # the session still carries N
-    "unexplained_or_unauthorised",
-    "always",
-)
 
 TEMPLATE_FIELDS: dict[str, frozenset[str]] = {
     "first_contact": frozenset({"school", "children", "session", "date", "school_phone"}),
@@ -122,24 +98,6 @@ class StaffMember:
     name: str
     position: str
     roles: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class LadderStep:
-    kind: str
-    when: str = "always"
-    after_minutes: int | None = None  # minutes after the first text of the case
-    on_day: int | None = None  # the Nth school day of the absence (1 = the first)
-    every_day_from: int | None = None  # repeat each school day from this day on
-
-    @property
-    def key(self) -> str:
-        """Stable name of the step, so a case records each step once."""
-        if self.after_minutes is not None:
-            return f"{self.kind}@{self.after_minutes}m"
-        if self.every_day_from is not None:
-            return f"{self.kind}@daily{self.every_day_from}"
-        return f"{self.kind}@day{self.on_day}"
 
 
 @dataclass(frozen=True)
@@ -490,39 +448,6 @@ def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
     else:
         values["ladder"] = default_ladder(values)
     return Policy(**values)
-
-
-def default_ladder(values: Mapping[str, Any]) -> tuple[LadderStep, ...]:
-    """The default ladder, with its timings taken from the school's thresholds."""
-    minutes = values.get("no_reply_minutes", 45)
-    deadline = values.get("n_code_deadline_days", 5)
-    return (
-        LadderStep("text_next_contacts", when="no_reply", after_minutes=minutes),
-        LadderStep("call_task", when="no_reply", after_minutes=minutes),
-        LadderStep("home_visit", when="vulnerable_unreached", after_minutes=minutes),
-        LadderStep("follow_up_text", when="unexplained", every_day_from=2),
-        LadderStep("home_visit", when="unexplained", on_day=2),
-        LadderStep("home_visit", when="unexplained", on_day=3),
-        LadderStep("home_visit", when="unexplained", on_day=4),
-        LadderStep(
-            "medical_evidence",
-            when="illness",
-            on_day=values.get("medical_evidence_after_days", 5) + 1,
-        ),
-        LadderStep("decide_code", when="n_code", on_day=deadline),
-        *(
-            (LadderStep("set_code_o", when="n_code", on_day=deadline + 1),)
-            if values.get("n_code_becomes_o", True)
-            else ()
-        ),
-        LadderStep(
-            "tell_la",
-            when="unexplained_or_unauthorised",
-            on_day=values.get("la_unexplained_days", 10),
-        ),
-        LadderStep("tell_la", when="illness", on_day=values.get("la_sickness_days", 15)),
-        LadderStep("cme_referral", when="unreached", on_day=values.get("cme_days", 20)),
-    )
 
 
 def _parse_ladder(c: _Checker, raw: Any) -> tuple[LadderStep, ...]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.slack.mrkdwn import escape, mention, quote
 from bot.workflow.leave import leave_facts
 from bot.workflow.school import context_for
-from bot.workflow.tasks import TASK_TITLES, tasks_for
+from bot.workflow.tasks import DONE, TASK_KINDS, tasks_for
 from messaging.templates import short_date
 from storage.models import (
     AbsenceCase,
@@ -34,20 +34,28 @@ STATUS_WORDS = {
     "confirmed": "Code confirmed",
     "closed": "Closed",
 }
-TASK_BUTTONS = {
-    "call": [
-        ("task_reason_given", "Called: reason given"),
-        ("task_no_answer", "No answer"),
-        ("task_home_visit_needed", "Home visit needed"),
-    ],
-    "home_visit": [
-        ("task_safe_and_well", "Seen safe and well"),
-        ("task_no_answer", "No answer"),
-        ("task_concern", "Concern → DSL"),
-    ],
-    "cme_referral": [("task_safe_and_well", "Child located"), ("task_concern", "Referral made")],
+# The card's button for an outcome; a kind may word one its own way.
+OUTCOME_BUTTONS = {
+    "reason_given": "Called: reason given",
+    "no_answer": "No answer",
+    "home_visit_needed": "Home visit needed",
+    "safe_and_well": "Seen safe and well",
+    "concern": "Concern → DSL",
 }
-DONE_BUTTONS = [("task_reason_given", "Done")]
+KIND_OUTCOME_BUTTONS = {
+    ("cme_referral", "safe_and_well"): "Child located",
+    ("cme_referral", "concern"): "Referral made",
+}
+
+
+def _outcome_buttons(kind: str) -> list[tuple[str, str]]:
+    task_kind = TASK_KINDS.get(kind)
+    if task_kind is None or not task_kind.outcomes:
+        return [(f"task_{DONE}", "Done")]
+    return [
+        (f"task_{o}", KIND_OUTCOME_BUTTONS.get((kind, o)) or OUTCOME_BUTTONS[o])
+        for o in task_kind.outcomes
+    ]
 
 
 def short_name(pupil: Pupil) -> str:
@@ -94,7 +102,7 @@ def _task_blocks(tasks: list[StaffTask], *, roles: tuple[str, ...]) -> Blocks:
     for task in tasks:
         if task.role not in roles:
             continue
-        title = TASK_TITLES.get(task.kind, task.kind)
+        title = TASK_KINDS[task.kind].title if task.kind in TASK_KINDS else task.kind
         if task.status == "done":
             blocks.append(
                 _section(
@@ -105,9 +113,7 @@ def _task_blocks(tasks: list[StaffTask], *, roles: tuple[str, ...]) -> Blocks:
         who = f" (claimed by {mention(task.claimed_by)})" if task.claimed_by else ""
         blocks.append(_section(f":point_right: *{title}*{who}"))
         buttons = [] if task.claimed_by else [_button("task_claim", "Claim", task.id, "primary")]
-        buttons += [
-            _button(a, label, task.id) for a, label in TASK_BUTTONS.get(task.kind, DONE_BUTTONS)
-        ]
+        buttons += [_button(a, label, task.id) for a, label in _outcome_buttons(task.kind)]
         blocks.append(_actions(f"task-{task.id}", buttons))
     return blocks
 

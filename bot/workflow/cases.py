@@ -15,8 +15,7 @@ from bot.workflow.school import SchoolContext
 from messaging.outbox import Outgoing, enqueue_all, sms
 from messaging.templates import children_phrase, render, session_phrase, short_date
 from rules.codes import lookup
-from rules.ladder import CaseState
-from rules.settings import LadderStep
+from rules.ladder import CaseState, LadderStep
 from storage.models import AbsenceCase, CaseEvent, Contact, OptOut, Pupil, PupilContact
 
 OPEN_STATUSES = ("open", "explained", "confirmed")

@@ -12,18 +12,10 @@ from sqlalchemy.orm import Session
 from bot.workflow.cases import OPEN_STATUSES, alert_dsl, log_event, refresh_case_cards
 from bot.workflow.school import SchoolContext
 from bot.workflow.staff import StaffMember
-from bot.workflow.tasks import open_task
+from bot.workflow.tasks import OUTCOMES, open_task
 from rules.codes import PRESENT_MARKS, normalise
 from storage.marks import set_mark
 from storage.models import AbsenceCase, Pupil, RegisterMark, StaffTask
-
-OUTCOMES = {
-    "reason_given": "Called: reason given",
-    "no_answer": "No answer",
-    "home_visit_needed": "Home visit needed",
-    "safe_and_well": "Seen safe and well",
-    "concern": "Concern: passed to the DSL",
-}
 
 
 class DecisionError(ValueError):
