@@ -454,12 +454,12 @@ def _batched_lane(
 ) -> DispatchReport:
     report = DispatchReport()
     batch = max(width * 2, 8)
-    while True:
-        claimed = _claim(run.factory, ["sms"], run.now, limit=batch)
+    more = True
+    while more:
+        claimed, more = _claim(run.factory, ["sms"], run.now, limit=batch)
         for outcome in _sms_batch(run, deliverer, [item_id for item_id, _ in claimed], sends):
             report.add(outcome)
-        if len(claimed) < batch:  # a short batch: nothing else is due at `now`
-            return report
+    return report
 
 
 def _sms_batch(
@@ -542,35 +542,40 @@ def _concurrent_lane(
 ) -> DispatchReport:
     """Any other SMS deliverer: one item, one transaction, ``width`` at once."""
     report = DispatchReport()
-    while True:
-        claimed = _claim(run.factory, ["sms"], run.now, limit=BATCH)
+    more = True
+    while more:
+        claimed, more = _claim(run.factory, ["sms"], run.now, limit=BATCH)
         for future in [sends.submit(_attempt, run, deliverer, item_id) for item_id, _ in claimed]:
             report.add(future.result())
-        if len(claimed) < BATCH:
-            return report
+    return report
 
 
 def _serial_lane(
     run: _Run, deliverers: Mapping[str, Deliverer], channels: list[str]
 ) -> DispatchReport:
     report = DispatchReport()
-    while True:
-        claimed = _claim(run.factory, channels, run.now, limit=BATCH)
+    more = True
+    while more:
+        claimed, more = _claim(run.factory, channels, run.now, limit=BATCH)
         for item_id, channel in claimed:  # in id order, one at a time
             report.add(_attempt(run, deliverers[channel], item_id))
-        if len(claimed) < BATCH:
-            return report
+    return report
 
 
 def _claim(
     factory: sessionmaker[Session], channels: list[str], now: datetime, *, limit: int
-) -> list[tuple[int, str]]:
-    """Mark a batch of due rows as ours (status sending, a lease) and commit.
+) -> tuple[list[tuple[int, str]], bool]:
+    """Mark a batch of due rows as ours (status sending, a lease) and commit. Returns the
+    rows taken and whether more may be due.
 
     The claim is a conditional UPDATE that takes only rows still due when it runs, so two
     dispatchers can never both hold a row: PostgreSQL's SKIP LOCKED keeps them off each other's
     rows, and on SQLite (which has no SKIP LOCKED) the second UPDATE, serialised behind the
     first, finds those rows no longer due.
+
+    More may be due only if the batch looked at was full. A batch we took less of, or none
+    of, because another dispatcher took its rows, says nothing about the rows after it: the
+    lane that stopped on such a short batch left rows due at `now` for the next run.
     """
     is_due = or_(
         and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
@@ -586,8 +591,9 @@ def _claim(
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         candidates = session.execute(due).all()
+        more = len(candidates) == limit
         if not candidates:
-            return []
+            return [], more
         taken = set(
             session.scalars(
                 update(OutboxItem)
@@ -606,7 +612,7 @@ def _claim(
                 if item is not None:
                     _mark_uncertain(item, (row.claimed_until or now) - LEASE)
                 log.warning("outbox %s: re-claimed after an expired lease", row.id)
-        return [(row.id, row.channel) for row in candidates if row.id in taken]
+        return [(row.id, row.channel) for row in candidates if row.id in taken], more
 
 
 def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:

@@ -162,6 +162,18 @@ def test_timeout_next_times_the_client_out(fake: LoopbackTwilio, accepted: bool)
     assert len(client_for(fake).messages.list()) == int(accepted)
 
 
+@pytest.mark.parametrize("accepted", [False, True])
+def test_lose_answer_next_closes_the_connection_unanswered(
+    fake: LoopbackTwilio, accepted: bool
+) -> None:
+    fake.lose_answer_next(1, accepted=accepted)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        client_for(fake).messages.create(to=PARENT, from_=SCHOOL, body="x")
+    assert len(fake.sent) == int(accepted)
+    client_for(fake).messages.create(to=PARENT, from_=SCHOOL, body="y")  # one fault only
+    assert len(fake.sent) == int(accepted) + 1
+
+
 def test_list_filters_by_date_sent_and_pages(fake: LoopbackTwilio, clock: Clock) -> None:
     client = client_for(fake)
     start = clock.now

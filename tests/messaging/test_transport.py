@@ -125,11 +125,17 @@ def test_permanent_refusal_through_the_real_client(
 
 @pytest.mark.parametrize("accepted", [False, True])
 def test_timeout_is_ambiguous_and_find_sent_tells_the_cases_apart(
-    fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock, accepted: bool
+    fake: LoopbackTwilio,
+    settings: TwilioSettings,
+    transport: TwilioTransport,
+    clock: Clock,
+    accepted: bool,
 ) -> None:
     fake.timeout_next(1, seconds=2.0, accepted=accepted)
     with pytest.raises(TransportError) as caught:
-        transport.send(PARENT, "Is Sam absent?", status_callback=CALLBACK)
+        TwilioTransport(settings, timeout=0.3).send(
+            PARENT, "Is Sam absent?", status_callback=CALLBACK
+        )
     assert (caught.value.permanent, caught.value.ambiguous) == (False, True)
     found = transport.find_sent(PARENT, "Is Sam absent?", clock.now - timedelta(minutes=1))
     if accepted:
