@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.slack.render import render_card
-from messaging.transport import TransportError
+from messaging.delivery import TransportError
 from storage.models import OutboxItem, SlackCard
 
 # Errors that another try will not fix: configuration, not weather.

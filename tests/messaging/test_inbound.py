@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from messaging.optout import is_opted_out
-from messaging.outbox import SmsDeliverer, dispatch_due, enqueue_sms
+from messaging.outbox import dispatch_due, enqueue_sms
 from messaging.sandbox import LoopbackTwilio, sign
+from messaging.sms_deliverer import SmsDeliverer
 from messaging.transport import TwilioTransport
 from storage.models import Contact, Message, OptOut
 from storage.schools import load_school, read_settings_file, settings_from_text

@@ -11,18 +11,19 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from messaging.delivery import TransportError
 from messaging.optout import is_opted_out, record_opt_out
 from messaging.outbox import (
     LEASE,
     DispatchReport,
-    SmsDeliverer,
     backoff,
     dispatch_due,
     enqueue,
     enqueue_sms,
 )
 from messaging.sandbox import LoopbackTwilio
-from messaging.transport import TransportError, TwilioTransport
+from messaging.sms_deliverer import SmsDeliverer
+from messaging.transport import TwilioTransport
 from storage.models import AbsenceCase, Contact, Message, OutboxItem, PupilContact
 from tests.factories import make_contact, make_pupil, make_school
 from tests.messaging.conftest import PUBLIC, Clock
@@ -523,15 +524,13 @@ def test_a_failing_hook_still_records_the_failure(
 
 
 class Recording:
-    """A deliverer that records order and how many run at once; SMS ones wait at a barrier
-    that only opens if ``parties`` of them are in flight together."""
+    """A Slack-like deliverer that records the order and how many run at once."""
 
-    def __init__(self, parties: int = 1) -> None:
+    def __init__(self) -> None:
         self.order: list[int] = []
         self.active = 0
         self.peak = 0
         self.lock = threading.Lock()
-        self.barrier = threading.Barrier(parties, timeout=10) if parties > 1 else None
 
     def deliver(self, session: Session, item: OutboxItem) -> dict[str, Any]:
         with self.lock:
@@ -539,8 +538,6 @@ class Recording:
             self.peak = max(self.peak, self.active)
             self.order.append(item.id)
         try:
-            if self.barrier is not None:
-                self.barrier.wait()
             if item.payload.get("fail"):
                 raise TransportError("slack rate limited", permanent=False, retry_after=5)
             return {"ok": True}
@@ -549,9 +546,10 @@ class Recording:
                 self.active -= 1
 
 
-def test_sms_go_concurrently_and_slack_one_at_a_time_in_order(
-    factory: sessionmaker[Session], clock: Clock
+def test_texts_and_slack_go_side_by_side_and_slack_one_at_a_time_in_order(
+    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
 ) -> None:
+    texts = queue_texts(factory, clock, 8)
     with factory() as s, s.begin():
         for n in range(8):
             enqueue(
@@ -562,21 +560,30 @@ def test_sms_go_concurrently_and_slack_one_at_a_time_in_order(
                 school_id=None,
                 now=clock.now,
             )
-            enqueue(
-                s, key=f"sms:{n}", channel="sms", payload={"n": n}, school_id=None, now=clock.now
-            )
         enqueue(s, key="email:1", channel="email", payload={}, school_id=None, now=clock.now)
-    sms, slack = Recording(parties=4), Recording()
-    report = dispatch_due(factory, {"sms": sms, "slack": slack}, now=clock.now, max_in_flight=4)
+    slack = Recording()
+    report = dispatch_due(
+        factory,
+        {"sms": SmsDeliverer(transport, PUBLIC), "slack": slack},
+        now=clock.now,
+        max_in_flight=4,
+    )
     assert (report.sent, report.retried) == (15, 1)
     assert str(report) == "15 sent, 1 to retry, 0 failed, 0 cancelled"
-    assert sms.peak == 4  # the barrier would have broken (and failed them) otherwise
+    assert sorted(m.body for m in fake.sent) == sorted(body for _, _, body in texts)
     assert slack.peak == 1 and slack.order == sorted(slack.order)
     by_channel = {i.channel: i for i in items(factory) if i.status != "sent"}
     assert by_channel["slack"].payload["fail"] and by_channel["slack"].next_attempt_at == (
         clock.now + timedelta(seconds=5)
     )
     assert by_channel["email"].status == "pending"  # no deliverer: left alone, not looped on
+
+
+def test_the_sms_channel_needs_the_sms_deliverer(
+    factory: sessionmaker[Session], clock: Clock
+) -> None:
+    with pytest.raises(TypeError, match="SmsDeliverer"):
+        dispatch_due(factory, {"sms": Recording()}, now=clock.now)
 
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:

@@ -10,8 +10,9 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 
 from messaging.config import TwilioSettings
+from messaging.delivery import TransportError
 from messaging.sandbox import LoopbackTwilio
-from messaging.transport import TransportError, TwilioTransport, twilio_error
+from messaging.transport import TwilioTransport, twilio_error
 from tests.messaging.conftest import SCHOOL_NUMBER, Clock
 
 PARENT = "+447700900123"
