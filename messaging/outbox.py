@@ -27,7 +27,7 @@ from messaging.sms_deliverer import Outbound, SmsDeliverer
 from messaging.templates import segments
 from messaging.transport import SentText
 from storage.db import upsert
-from storage.models import Contact, OutboxItem
+from storage.models import Contact, OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Outgoing:
             "channel": self.channel,
             "school_id": self.school_id,
             "payload": self.payload,
-            "status": "pending",
+            "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "result": {},
@@ -283,7 +283,7 @@ def _sms_batch(
     try:
         with run.factory() as session:
             items = list(session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))))
-            plans = deliverer.plan(session, [i for i in items if i.status == "sending"])
+            plans = deliverer.plan(session, [i for i in items if i.status == OutboxStatus.SENDING])
     except Exception as exc:  # noqa: BLE001 - the lease brings the rows back
         log.error(
             "outbox: %s while checking a batch of %s; left to its lease",
@@ -332,7 +332,7 @@ def _outcome(
     plan: Outbound | DeliveryCancelled,
     outcome: tuple[SentText, bool] | Exception | None,
 ) -> str | None:
-    if item.status != "sending":
+    if item.status != OutboxStatus.SENDING:
         return None  # taken over meanwhile; nothing of ours to record
     if isinstance(plan, DeliveryCancelled):
         return _cancelled(session, run, item, plan)
@@ -374,8 +374,8 @@ def _claim(
     lane that stopped on such a short batch left rows due at `now` for the next run.
     """
     is_due = or_(
-        and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
-        and_(OutboxItem.status == "sending", OutboxItem.claimed_until < now),
+        and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
+        and_(OutboxItem.status == OutboxStatus.SENDING, OutboxItem.claimed_until < now),
     )
     with factory() as session, session.begin():
         due = (
@@ -395,14 +395,16 @@ def _claim(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_([row.id for row in candidates]), is_due)
                 .values(
-                    status="sending", attempts=OutboxItem.attempts + 1, claimed_until=now + LEASE
+                    status=OutboxStatus.SENDING,
+                    attempts=OutboxItem.attempts + 1,
+                    claimed_until=now + LEASE,
                 )
                 .returning(OutboxItem.id)
                 .execution_options(synchronize_session=False)
             )
         )
         for row in candidates:
-            if row.id in taken and row.status == "sending":
+            if row.id in taken and row.status == OutboxStatus.SENDING:
                 # Its dispatcher died mid-delivery: the text may have gone. Look before sending.
                 item = session.get(OutboxItem, row.id)
                 if item is not None:
@@ -417,7 +419,7 @@ def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:
     try:
         with run.factory() as session, session.begin():
             item = session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
-            if item is None or item.status != "sending":
+            if item is None or item.status != OutboxStatus.SENDING:
                 return None  # taken over meanwhile; nothing of ours to record
             try:
                 result = deliverer.deliver(session, item)
@@ -430,20 +432,24 @@ def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:
         error = _internal(item_id, exc)
         with run.factory() as session, session.begin():
             item = session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
-            if item is None or item.status != "sending":
+            if item is None or item.status != OutboxStatus.SENDING:
                 return None
             return _failed(session, item, error, run.now, run.hook, run.max_attempts)
 
 
 def _sent(item: OutboxItem, result: dict[str, Any], now: datetime) -> str:
-    item.status, item.sent_at, item.claimed_until = "sent", now, None
+    item.status, item.sent_at, item.claimed_until = OutboxStatus.SENT, now, None
     item.result = {k: v for k, v in (item.result or {}).items() if k != "uncertain_since"} | result
     log.debug("outbox %s: sent%s", item.id, f" as {result['sid']}" if "sid" in result else "")
     return "sent"
 
 
 def _cancelled(session: Session, run: _Run, item: OutboxItem, cancelled: DeliveryCancelled) -> str:
-    item.status, item.last_error, item.claimed_until = "cancelled", str(cancelled), None
+    item.status, item.last_error, item.claimed_until = (
+        OutboxStatus.CANCELLED,
+        str(cancelled),
+        None,
+    )
     log.info("outbox %s: cancelled (%s)", item.id, cancelled)
     _permanent_hook(
         session, item, TransportError(f"cancelled: {cancelled}", permanent=True), run.hook
@@ -472,7 +478,7 @@ def _failed(
     if not error.permanent and item.attempts < max_attempts:
         if error.ambiguous:
             _mark_uncertain(item, now)
-        item.status = "pending"
+        item.status = OutboxStatus.PENDING
         item.next_attempt_at = now + backoff(item.attempts, error.retry_after)
         log.info(
             "outbox %s: attempt %s failed (%s); retry at %s",
@@ -482,7 +488,7 @@ def _failed(
             item.next_attempt_at.isoformat(),
         )
         return "retried"
-    item.status = "failed"
+    item.status = OutboxStatus.FAILED
     if not error.permanent:
         item.last_error = f"gave up after {item.attempts} attempts: {error}"
     log.warning("outbox %s: failed (%s)", item.id, item.last_error)

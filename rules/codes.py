@@ -101,7 +101,8 @@ CODES: dict[str, Code] = {
 
 PRESENT_MARKS = frozenset({"/", "\\"})
 # Codes a parent's reply can make provisional; everything else is for staff to set.
-UNEXPLAINED = frozenset({"N"})
+N_CODE = "N"  # absent, no reason yet established
+UNEXPLAINED = frozenset({N_CODE})
 
 
 class UnknownCode(ValueError):
@@ -119,6 +120,11 @@ def lookup(code: str) -> Code:
 
 def normalise(code: str) -> str:
     return lookup(code).code
+
+
+def is_n_code(code: str | None) -> bool:
+    """The code is N: absent, with no reason established yet."""
+    return code == N_CODE
 
 
 def is_absence_needing_reason(code: str | None) -> bool:

@@ -114,6 +114,8 @@ class Policy:
     cme_days: int = 20
     persistent_absence_below: float = 90.0
     severe_absence_below: float = 50.0
+    # Accepted (the example schools set them) but read by no code yet, so not in the README
+    # until the issue that acts on them.
     penalty_notice_sessions: int = 10
     penalty_notice_weeks: int = 10
     lateness_warning_sessions: int = 5

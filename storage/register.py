@@ -11,7 +11,7 @@ from typing import IO
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from rules.codes import UnknownCode, normalise
+from rules.codes import N_CODE, UnknownCode, normalise
 from rules.settings import SESSIONS
 from storage.csvfile import CsvWriter, ImportFailed, ImportReport, RowError, read_rows
 from storage.marks import Actor, set_mark
@@ -171,7 +171,7 @@ def export_marks(
     writer.writerow(MARK_COLUMNS)
     count = 0
     for upn, mark in session.execute(query):
-        code = mark.code if mark.confirmed else "N"
+        code = mark.code if mark.confirmed else N_CODE
         writer.writerow(
             [
                 upn,

@@ -14,9 +14,11 @@ from bot.workflow.leave import leave_facts
 from bot.workflow.school import context_for
 from bot.workflow.tasks import DONE, TASK_KINDS, tasks_for
 from messaging.templates import short_date
+from rules.codes import is_n_code
 from storage.models import (
     AbsenceCase,
     CaseEvent,
+    CaseStatus,
     LeaveRequest,
     Message,
     MessageCase,
@@ -24,15 +26,16 @@ from storage.models import (
     RegisterSweep,
     School,
     StaffTask,
+    TaskStatus,
 )
 
 Blocks = list[dict[str, Any]]
 
 STATUS_WORDS = {
-    "open": "No reason yet",
-    "explained": "Reason given: needs confirming",
-    "confirmed": "Code confirmed",
-    "closed": "Closed",
+    CaseStatus.OPEN: "No reason yet",
+    CaseStatus.EXPLAINED: "Reason given: needs confirming",
+    CaseStatus.CONFIRMED: "Code confirmed",
+    CaseStatus.CLOSED: "Closed",
 }
 # The card's button for an outcome; a kind may word one its own way.
 OUTCOME_BUTTONS = {
@@ -103,7 +106,7 @@ def _task_blocks(tasks: list[StaffTask], *, roles: tuple[str, ...]) -> Blocks:
         if task.role not in roles:
             continue
         title = TASK_KINDS[task.kind].title if task.kind in TASK_KINDS else task.kind
-        if task.status == "done":
+        if task.status == TaskStatus.DONE:
             blocks.append(
                 _section(
                     f"~{title}~ {escape(task.outcome.replace('_', ' ')) if task.outcome else 'done'}"
@@ -141,9 +144,9 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     if case.dsl_alerted:
         lines.append(":shield: With the DSL")
     blocks: Blocks = [_section("\n".join(lines))]
-    if case.status in ("open", "explained"):
+    if case.status in (CaseStatus.OPEN, CaseStatus.EXPLAINED):
         buttons = []
-        if case.provisional_code and case.provisional_code != "N":
+        if case.provisional_code and not is_n_code(case.provisional_code):
             buttons.append(
                 _button("case_confirm", f"Confirm {case.provisional_code}", case.id, "primary")
             )

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from bot.slack.mrkdwn import escape, quote
 from bot.workflow.cards import post_notice
 from bot.workflow.cases import (
-    OPEN_STATUSES,
     TEXT_FAILED,
     alert_dsl,
     log_event,
@@ -24,10 +23,13 @@ from bot.workflow.tasks import open_task
 from messaging.optout import record_opt_out
 from messaging.outbox import enqueue_sms
 from messaging.templates import children_phrase, render
+from rules.codes import is_absence_needing_reason, is_n_code
 from rules.replies import ParsedReply, parse_reply
 from storage.marks import Actor, set_mark
 from storage.models import (
+    OPEN_CASE_STATUSES,
     AbsenceCase,
+    CaseStatus,
     Contact,
     Message,
     MessageCase,
@@ -66,7 +68,9 @@ def _reply_for_school(
     cases = list(
         session.scalars(
             select(AbsenceCase)
-            .where(AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_STATUSES))
+            .where(
+                AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_CASE_STATUSES)
+            )
             .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)
         )
     )
@@ -124,7 +128,7 @@ def _concerns(parsed: ParsedReply, pupil: Pupil) -> bool:
     for his brother, whose case keeps escalating; risk in a reply counts for every child."""
     if parsed.safeguarding or not parsed.per_child:
         return True
-    return parsed.per_child.get(pupil.first_name, parsed.code) not in (None, "N")
+    return not is_absence_needing_reason(parsed.per_child.get(pupil.first_name, parsed.code))
 
 
 def _apply(
@@ -139,7 +143,6 @@ def _apply(
     code = parsed.per_child.get(pupil.first_name, parsed.code)
     case.last_reply_at = now
     case.contact_reached = True
-    case.token += 1  # a reply supersedes any timer decided before it
     log_event(
         session,
         case,
@@ -155,8 +158,8 @@ def _apply(
     )
     if parsed.intent == "late_arrival":
         case.expected_arrival = now
-    if code and code != "N":
-        case.status = "explained"
+    if code and not is_n_code(code):
+        case.status = CaseStatus.EXPLAINED
         case.reason = parsed.reason
         case.provisional_code = code
         case.return_date = parsed.return_date
@@ -171,7 +174,11 @@ def _apply(
             now=now,
             confirmed=False,
         )
-    elif parsed.intent != "late_arrival" and case.status == "open" and not parsed.safeguarding:
+    elif (
+        parsed.intent != "late_arrival"
+        and case.status == CaseStatus.OPEN
+        and not parsed.safeguarding
+    ):
         # "ok", "who is this?": the family answered but gave no reason, so the no-reply steps
         # will not fire. A person should ring them now rather than wait for tomorrow.
         open_task(
@@ -275,7 +282,7 @@ def status_changed(session: Session, message: Message, now: datetime) -> None:
 
 def text_undelivered(session: Session, case_ids: Sequence[int], now: datetime) -> None:
     for case in session.scalars(select(AbsenceCase).where(AbsenceCase.id.in_(list(case_ids)))):
-        if TEXT_FAILED not in case.steps_done and case.status in OPEN_STATUSES:
+        if TEXT_FAILED not in case.steps_done and case.status in OPEN_CASE_STATUSES:
             case.steps_done = [*case.steps_done, TEXT_FAILED]
             case.next_due_at = now
             log_event(session, case, "text_undelivered", now)

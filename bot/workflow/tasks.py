@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.workflow.school import SchoolContext
-from storage.models import AbsenceCase, StaffTask
+from storage.models import AbsenceCase, StaffTask, TaskStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def open_task(
             key=key,
             kind=kind,
             role=role,
-            status="open",
+            status=TaskStatus.OPEN,
             detail=detail,
             created_at=now,
         )

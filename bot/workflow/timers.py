@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.workflow.cases import (
-    OPEN_STATUSES,
     alert_dsl,
     case_state,
     ladder_of,
@@ -26,9 +25,10 @@ from bot.workflow.cases import (
 from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import TASK_FOR_STEP, TASK_KINDS, open_task
 from messaging.outbox import Outgoing, enqueue_all
+from rules.codes import N_CODE
 from rules.ladder import Action, due_actions, next_due
 from storage.marks import Actor, set_mark
-from storage.models import AbsenceCase, Contact, Pupil, RegisterMark
+from storage.models import OPEN_CASE_STATUSES, AbsenceCase, CaseStatus, Contact, Pupil, RegisterMark
 
 DEADLINE = Actor("FirstCall", "automatic: N unresolved by the school's deadline", "system")
 
@@ -40,7 +40,7 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
             select(AbsenceCase)
             .where(
                 AbsenceCase.school_id == ctx.id,
-                AbsenceCase.status.in_(OPEN_STATUSES),
+                AbsenceCase.status.in_(OPEN_CASE_STATUSES),
                 AbsenceCase.next_due_at.is_not(None),
                 AbsenceCase.next_due_at <= now,
             )
@@ -191,7 +191,7 @@ def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None
             RegisterMark.pupil_id == case.pupil_id,
             RegisterMark.date >= case.opened_on,
             RegisterMark.date <= case.last_absent_on,
-            RegisterMark.code == "N",
+            RegisterMark.code == N_CODE,
         )
     ):
         set_mark(
@@ -205,5 +205,5 @@ def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None
             now=now,
             existing=mark,
         )
-    case.confirmed_code, case.status = "O", "confirmed"
+    case.confirmed_code, case.status = "O", CaseStatus.CONFIRMED
     log_event(session, case, "code_set", now, code="O", by="deadline")
