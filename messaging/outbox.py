@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from messaging.delivery import Deliverer, DeliveryCancelled, TransportError
 from messaging.optout import record_opt_out
 from messaging.sms_deliverer import Outbound, SmsDeliverer
-from messaging.templates import segments
 from messaging.transport import SentText
+from rules.texts import segments
 from storage.db import upsert
 from storage.models import Contact, OutboxItem, OutboxStatus
 

@@ -37,7 +37,7 @@ from typing import Any, Self
 
 from twilio.request_validator import RequestValidator
 
-from messaging.templates import segments as count_segments
+from rules.texts import segments as count_segments
 
 __all__ = ["LoopbackTwilio", "SentMessage", "WebhookDelivery", "count_segments", "sign"]
 

@@ -17,63 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.calendar import SchoolCalendar, Term
 from rules.ladder import STEP_CONDITIONS, STEP_KINDS, LadderStep, default_ladder
+from rules.texts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS
 
 ROLES = ("office", "dsl", "headteacher", "attendance_lead")
 SESSIONS = ("AM", "PM")
-
-TEMPLATE_FIELDS: dict[str, frozenset[str]] = {
-    "first_contact": frozenset({"school", "children", "session", "date", "school_phone"}),
-    "follow_up": frozenset({"school", "children", "session", "date", "school_phone"}),
-    "acknowledgement": frozenset({"school", "children", "school_phone"}),
-    "leave_approved": frozenset({"school", "child", "from", "to", "note", "school_phone"}),
-    "leave_declined": frozenset(
-        {"school", "child", "from", "to", "note", "penalty_warning", "school_phone"}
-    ),
-    "leave_received": frozenset({"school", "child", "school_phone"}),
-    "medical_evidence": frozenset({"school", "child", "school_phone"}),
-    "unknown_number": frozenset({"school", "school_phone"}),
-    "opted_out": frozenset({"school", "school_phone"}),
-    "opted_in": frozenset({"school", "school_phone"}),
-    "help": frozenset({"school", "school_phone"}),
-}
-
-DEFAULT_TEMPLATES: dict[str, str] = {
-    "first_contact": (
-        "Hello, this is {school}. {children} was not in school when the register closed "
-        "{session} ({date}) and we have no reason. Please reply with the reason."
-    ),
-    "follow_up": (
-        "{school}: we still have no reason for {children} being absent {session} ({date}). "
-        "Please reply with the reason or call us on {school_phone}."
-    ),
-    "acknowledgement": "Thank you, {school} has your message about {children}.",
-    "leave_approved": (
-        "{school}: the headteacher has approved leave for {child} from {from} to {to}. {note}"
-    ),
-    "leave_declined": (
-        "{school}: the headteacher cannot approve leave for {child} from {from} to {to}. "
-        "{note}{penalty_warning}"
-    ),
-    "leave_received": (
-        "{school}: thank you, your leave request for {child} has gone to the headteacher, "
-        "who will reply in writing."
-    ),
-    "medical_evidence": (
-        "{school}: {child} has now been off ill for a while. Please send us medical evidence "
-        "(an appointment card or prescription) or call {school_phone}."
-    ),
-    "unknown_number": (
-        "This is the absence line of {school}. We could not match this number; please call the "
-        "school office on {school_phone}."
-    ),
-    "opted_out": (
-        "{school}: you will get no more texts from this number. Reply START to receive them "
-        "again. Please call {school_phone} to report absences."
-    ),
-    "opted_in": "{school}: you will receive absence texts from us again.",
-    "help": "{school} absence line: reply with the reason for an absence, or call {school_phone}. "
-    "Reply STOP to stop texts.",
-}
 
 
 class SettingsError(ValueError):

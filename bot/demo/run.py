@@ -26,7 +26,7 @@ from bot.demo.roster import build_school, write_roster
 from bot.demo.stack import Stack, loopback_stack
 from bot.demo.timeline import Timeline
 from bot.workflow.school import context_for
-from messaging.templates import short_date
+from rules.texts import short_date
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import (
     AbsenceCase,

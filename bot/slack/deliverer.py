@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.render import render_card
+from bot.slack.render import render_card, render_notice
 from messaging.delivery import TransportError
 from storage.models import OutboxItem, SlackCard
 
@@ -62,11 +62,13 @@ class SlackDeliverer:
         try:
             if payload.get("op") == "card":
                 return self._card(session, payload)
-            response = self.client.chat_postMessage(
-                channel=payload["channel"],
-                text=payload["text"],
-                blocks=payload.get("blocks") or None,
+            # Rows queued before notices were worded at send time carry their text.
+            text = (
+                render_notice(payload["notice"], payload.get("facts") or {})
+                if "notice" in payload
+                else payload["text"]
             )
+            response = self.client.chat_postMessage(channel=payload["channel"], text=text)
             return {"ts": response["ts"], "channel": response["channel"]}
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise slack_error(exc) from exc

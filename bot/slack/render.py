@@ -4,6 +4,8 @@ tasks); safeguarding details are only ever rendered on the DSL card."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -13,8 +15,8 @@ from bot.slack.mrkdwn import escape, mention, quote
 from bot.workflow.leave import leave_facts
 from bot.workflow.school import context_for
 from bot.workflow.tasks import DONE, TASK_KINDS, tasks_for
-from messaging.templates import short_date
 from rules.codes import is_n_code
+from rules.texts import short_date
 from storage.models import (
     AbsenceCase,
     CaseEvent,
@@ -59,6 +61,53 @@ def _outcome_buttons(kind: str) -> list[tuple[str, str]]:
         (f"task_{o}", KIND_OUTCOME_BUTTONS.get((kind, o)) or OUTCOME_BUTTONS[o])
         for o in task_kind.outcomes
     ]
+
+
+def render_notice(notice: str, facts: dict[str, Any]) -> str:
+    """A one-off notice's text (bot.workflow.cards.post_notice), worded as it goes out."""
+    return NOTICES[notice](facts)
+
+
+def _late_reply_safeguarding(f: dict[str, Any]) -> str:
+    return (
+        f":rotating_light: Safeguarding indicators ({escape(', '.join(f['indicators']))}) in "
+        f"a text from a contact of {escape(f['names'])}, with no open absence:\n"
+        f"{quote(f['body'])}"
+    )
+
+
+def _late_reply(f: dict[str, Any]) -> str:
+    return (
+        f":speech_balloon: A text from a contact of {escape(f['names'])} with no open absence "
+        f"(read as {f['intent'].replace('_', ' ')}"
+        + (f", {escape(f['reason'])}" if f.get("reason") else "")
+        + "). Check it in /pupil."
+    )
+
+
+def _opt_change(f: dict[str, Any]) -> str:
+    what = (
+        "replied STOP: this family can no longer be reached by text. Phone them instead."
+        if f["opted_out"]
+        else "opted back in to texts."
+    )
+    return f":no_bell: A contact of {escape(f['names'])} ({escape(f['contact'])}) {what}"
+
+
+def _register_not_taken(f: dict[str, Any]) -> str:
+    return (
+        f":clipboard: Register not taken for {escape(f['class_name'])} "
+        f"({f['session_label']}, {short_date(date.fromisoformat(f['day']))}): "
+        "no texts sent for this class."
+    )
+
+
+NOTICES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "late_reply_safeguarding": _late_reply_safeguarding,
+    "late_reply": _late_reply,
+    "opt_change": _opt_change,
+    "register_not_taken": _register_not_taken,
+}
 
 
 def short_name(pupil: Pupil) -> str:
@@ -207,20 +256,23 @@ def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
     pupil = session.get(Pupil, request.pupil_id)
     facts = leave_facts(session, ctx, request)
     att = facts["attendance"]
+    policy = ctx.settings.policy
     lines = [
         f":airplane: *Leave request #{request.id}*: {full_name(pupil)} ({escape(pupil.class_name)})",
         f"{short_date(request.start_date)} to {short_date(request.end_date)}: {facts['school_days']} school "
         f"days, {facts['sessions']} sessions",
-        f"Asked {facts['notice_days']} days ahead (policy: {ctx.settings.policy.leave_notice_days})"
+        f"Asked {facts['notice_days']} days ahead (policy: {policy.leave_notice_days})"
         + (" :warning: short notice" if facts["notice_short"] else ""),
-        f"Attendance this year: {att.percent if att.percent is not None else '–'}% ({att.band()})",
+        f"Attendance this year: {att.percent if att.percent is not None else '–'}% "
+        f"({att.band(policy.persistent_absence_below, policy.severe_absence_below)})",
         f"Reason: {escape(request.reason[:300])}",
     ]
     if request.note and request.status == "pending":
         lines.append(f"_{escape(request.note)}_")
     if facts["penalty_warning"]:
         lines.append(
-            ":warning: 5 or more school days: a penalty notice may follow if taken without approval"
+            f":warning: {policy.leave_penalty_warning_days} or more school days: a penalty "
+            "notice may follow if taken without approval"
         )
     blocks: Blocks = [_section("\n".join(lines))]
     if request.status == "pending":

@@ -9,7 +9,7 @@ from bot.slack.mrkdwn import escape
 from bot.slack.render import STATUS_WORDS, full_name, short_name
 from bot.workflow.overview import PupilYear
 from bot.workflow.school import SchoolContext
-from messaging.templates import short_date
+from rules.texts import short_date
 from storage.models import AbsenceCase, LeaveRequest, Pupil
 
 __all__ = ["cases_today", "dates", "leave_decided", "pupil_year", "short_name"]

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from bot.workflow.cards import refresh_cards
 from bot.workflow.school import SchoolContext
 from messaging.outbox import Outgoing, enqueue_all, sms
-from messaging.templates import children_phrase, render, session_phrase, short_date
 from rules.codes import is_absence_needing_reason, lookup
 from rules.ladder import CaseState, LadderStep
+from rules.texts import children_phrase, render, session_phrase, short_date
 from storage.models import (
     OPEN_CASE_STATUSES,
     AbsenceCase,

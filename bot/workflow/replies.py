@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.mrkdwn import escape, quote
 from bot.workflow.cards import post_notice
 from bot.workflow.cases import (
     TEXT_FAILED,
@@ -22,9 +21,9 @@ from bot.workflow.school import SchoolContext, context_for
 from bot.workflow.tasks import open_task
 from messaging.optout import record_opt_out
 from messaging.outbox import enqueue_sms
-from messaging.templates import children_phrase, render
 from rules.codes import is_absence_needing_reason, is_n_code
 from rules.replies import ParsedReply, parse_reply
+from rules.texts import children_phrase, render
 from storage.marks import Actor, set_mark
 from storage.models import (
     OPEN_CASE_STATUSES,
@@ -218,9 +217,7 @@ def _late_reply(
     now: datetime,
 ) -> None:
     """No open case: reopen nothing, but show staff (the DSL, if it carries risk)."""
-    names = escape(
-        children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
-    )
+    names = children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
     if parsed.safeguarding:
         post_notice(
             session,
@@ -228,8 +225,10 @@ def _late_reply(
             channel=ctx.settings.dsl_channel,
             school_id=ctx.id,
             now=now,
-            text=f":rotating_light: Safeguarding indicators ({escape(', '.join(parsed.indicators))}) in "
-            f"a text from a contact of {names}, with no open absence:\n{quote(message.body)}",
+            notice="late_reply_safeguarding",
+            names=names,
+            indicators=list(parsed.indicators),
+            body=message.body,
         )
         return
     post_notice(
@@ -238,10 +237,10 @@ def _late_reply(
         channel=ctx.settings.office_channel,
         school_id=ctx.id,
         now=now,
-        text=f":speech_balloon: A text from a contact of {names} with no open absence "
-        f"(read as {parsed.intent.replace('_', ' ')}"
-        + (f", {escape(parsed.reason)}" if parsed.reason else "")
-        + "). Check it in /pupil.",
+        notice="late_reply",
+        names=names,
+        intent=parsed.intent,
+        reason=parsed.reason,
     )
 
 
@@ -254,19 +253,17 @@ def opt_change(
         pupils = session.scalars(
             select(Pupil).join(PupilContact).where(PupilContact.contact_id == contact.id)
         ).all()
-        names = escape(children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils]))
-        what = (
-            "replied STOP: this family can no longer be reached by text. Phone them instead."
-            if opted_out
-            else "opted back in to texts."
-        )
+        names = children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils])
         post_notice(
             session,
             key=f"opt:{contact.id}:{int(now.timestamp())}:{int(opted_out)}",
             channel=ctx.settings.office_channel,
             school_id=ctx.id,
             now=now,
-            text=f":no_bell: A contact of {names} ({escape(contact.name)}) {what}",
+            notice="opt_change",
+            names=names,
+            contact=contact.name,
+            opted_out=opted_out,
         )
 
 

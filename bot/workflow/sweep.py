@@ -14,7 +14,6 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.mrkdwn import escape
 from bot.workflow.cards import post_notice, refresh_card, refresh_cards
 from bot.workflow.cases import (
     alert_dsl,
@@ -30,7 +29,6 @@ from bot.workflow.leave import declined_leave_pupils
 from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import open_task
 from messaging.outbox import Outgoing, enqueue_all
-from messaging.templates import short_date
 from rules.codes import is_n_code, lookup
 from rules.settings import SESSIONS
 from storage.marks import Actor, set_mark
@@ -174,8 +172,10 @@ def register_closed(
             channel=ctx.settings.office_channel,
             school_id=ctx.id,
             now=now,
-            text=f":clipboard: Register not taken for {escape(class_name)} "
-            f"({session_label}, {short_date(day)}): no texts sent for this class.",
+            notice="register_not_taken",
+            class_name=class_name,
+            session_label=session_label,
+            day=day.isoformat(),
         )
 
     roll = len(pupils)
