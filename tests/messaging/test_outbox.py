@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import ManualClock
 from messaging.delivery import TransportError
 from messaging.optout import is_opted_out, record_opt_out
 from messaging.outbox import (
@@ -26,11 +27,11 @@ from messaging.sms_deliverer import SmsDeliverer
 from messaging.transport import TwilioTransport
 from storage.models import AbsenceCase, Contact, Message, OutboxItem, PupilContact
 from tests.factories import make_contact, make_pupil, make_school
-from tests.messaging.conftest import PUBLIC, Clock
+from tests.messaging.conftest import PUBLIC
 
 
 def queue_texts(
-    factory: sessionmaker[Session], clock: Clock, n: int, **contact: Any
+    factory: sessionmaker[Session], clock: ManualClock, n: int, **contact: Any
 ) -> list[tuple[int, str, str]]:
     """``n`` contacts with a text each; returns (outbox id, phone, body)."""
     out = []
@@ -56,7 +57,7 @@ def queue_texts(
 
 
 def run(
-    factory: sessionmaker[Session], transport: TwilioTransport, clock: Clock, **kwargs: Any
+    factory: sessionmaker[Session], transport: TwilioTransport, clock: ManualClock, **kwargs: Any
 ) -> DispatchReport:
     return dispatch_due(factory, {"sms": SmsDeliverer(transport, PUBLIC)}, now=clock.now, **kwargs)
 
@@ -83,7 +84,7 @@ def assert_each_sent_once(
 # -- enqueueing --------------------------------------------------------------------------------
 
 
-def test_enqueue_is_idempotent_on_key(factory: sessionmaker[Session], clock: Clock) -> None:
+def test_enqueue_is_idempotent_on_key(factory: sessionmaker[Session], clock: ManualClock) -> None:
     with factory() as s, s.begin():
         school = make_school(s)
         first = enqueue(
@@ -112,7 +113,7 @@ def test_enqueue_is_idempotent_on_key(factory: sessionmaker[Session], clock: Clo
 
 
 def test_a_concurrent_enqueue_of_the_same_key_joins_the_winner(
-    factory: sessionmaker[Session], clock: Clock
+    factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     """B looks (and misses) while A's insert is uncommitted; B's insert then hits the unique
     key, and B must get A's row with its own transaction intact."""
@@ -154,7 +155,7 @@ def test_a_concurrent_enqueue_of_the_same_key_joins_the_winner(
     assert [i.key for i in items(factory)] == ["k", "k2"]
 
 
-def test_enqueue_sms_payload(factory: sessionmaker[Session], clock: Clock) -> None:
+def test_enqueue_sms_payload(factory: sessionmaker[Session], clock: ManualClock) -> None:
     with factory() as s, s.begin():
         school = make_school(s)
         item = enqueue_sms(
@@ -183,7 +184,10 @@ def test_enqueue_sms_payload(factory: sessionmaker[Session], clock: Clock) -> No
 
 
 def test_every_text_sent_once_through_429s_and_500s(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     texts = queue_texts(factory, clock, 24)
     fake.fail_next(3, status=500)
@@ -204,7 +208,10 @@ def test_every_text_sent_once_through_429s_and_500s(
 
 
 def test_two_dispatchers_at_once_send_each_text_once(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     """The worker's register-close job and its outbox job can dispatch at the same moment; on
     SQLite, with no SKIP LOCKED, the conditional claim alone keeps them off each other's rows."""
@@ -230,7 +237,7 @@ def test_a_batch_taken_in_part_by_another_dispatcher_does_not_stop_the_run(
     factory: sessionmaker[Session],
     fake: LoopbackTwilio,
     transport: TwilioTransport,
-    clock: Clock,
+    clock: ManualClock,
 ) -> None:
     """Another dispatcher can take some rows of a batch between our look and our claim. The
     short claim that leaves says nothing about the rows after the batch: they are still due
@@ -264,7 +271,10 @@ def test_a_batch_taken_in_part_by_another_dispatcher_does_not_stop_the_run(
 
 
 def test_retry_after_is_honoured(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     texts = queue_texts(factory, clock, 1)
     start = clock.now
@@ -284,7 +294,10 @@ def test_retry_after_is_honoured(
 
 
 def test_answer_lost_after_twilio_accepted_adopts_instead_of_resending(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     texts = queue_texts(factory, clock, 3)
     fake.lose_answer_next(1, accepted=True)
@@ -299,7 +312,10 @@ def test_answer_lost_after_twilio_accepted_adopts_instead_of_resending(
 
 
 def test_answer_lost_before_twilio_accepted_sends_on_retry(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     texts = queue_texts(factory, clock, 2)
     fake.lose_answer_next(1, accepted=False)
@@ -312,7 +328,10 @@ def test_answer_lost_before_twilio_accepted_sends_on_retry(
 
 
 def test_a_crashed_dispatcher_row_is_reclaimed_and_not_sent_twice(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     texts = queue_texts(factory, clock, 2)
     # A dispatcher claimed both, got the first to Twilio, and died before recording it.
@@ -329,7 +348,10 @@ def test_a_crashed_dispatcher_row_is_reclaimed_and_not_sent_twice(
 
 
 def test_gives_up_after_a_bounded_number_of_attempts(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     queue_texts(factory, clock, 1)
     failures: list[tuple[int, TransportError]] = []
@@ -359,7 +381,7 @@ def test_untextable_contacts_are_cancelled_never_sent(
     factory: sessionmaker[Session],
     fake: LoopbackTwilio,
     transport: TwilioTransport,
-    clock: Clock,
+    clock: ManualClock,
     why: str,
 ) -> None:
     with factory() as s, s.begin():
@@ -419,7 +441,10 @@ def test_untextable_contacts_are_cancelled_never_sent(
 
 
 def test_a_sibling_link_alone_does_not_cancel(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     """Barred about one child, allowed about another: a text about the other goes."""
     with factory() as s, s.begin():
@@ -461,7 +486,7 @@ def test_permanent_refusals_mark_the_number_and_call_the_hook(
     factory: sessionmaker[Session],
     fake: LoopbackTwilio,
     transport: TwilioTransport,
-    clock: Clock,
+    clock: ManualClock,
     code: int,
 ) -> None:
     texts = queue_texts(factory, clock, 2)
@@ -505,7 +530,10 @@ def test_permanent_refusals_mark_the_number_and_call_the_hook(
 
 
 def test_a_failing_hook_still_records_the_failure(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     [(_, phone, _)] = queue_texts(factory, clock, 1)
     fake.fail_number(phone, 21211)
@@ -547,7 +575,10 @@ class Recording:
 
 
 def test_texts_and_slack_go_side_by_side_and_slack_one_at_a_time_in_order(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    factory: sessionmaker[Session],
+    fake: LoopbackTwilio,
+    transport: TwilioTransport,
+    clock: ManualClock,
 ) -> None:
     texts = queue_texts(factory, clock, 8)
     with factory() as s, s.begin():
@@ -580,7 +611,7 @@ def test_texts_and_slack_go_side_by_side_and_slack_one_at_a_time_in_order(
 
 
 def test_the_sms_channel_needs_the_sms_deliverer(
-    factory: sessionmaker[Session], clock: Clock
+    factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     with pytest.raises(TypeError, match="SmsDeliverer"):
         dispatch_due(factory, {"sms": Recording()}, now=clock.now)

@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import ManualClock
 from messaging.config import TwilioSettings
 from messaging.optout import is_opted_out
 from messaging.reconcile import CURSOR, reconcile
@@ -19,7 +20,7 @@ from messaging.sandbox import LoopbackTwilio, sign
 from messaging.transport import TwilioTransport
 from storage.models import JobState, Message, OutboxItem, QuarantinedText
 from tests.factories import make_contact, make_pupil, make_school
-from tests.messaging.conftest import PUBLIC, Calls, Clock, Web
+from tests.messaging.conftest import PUBLIC, Calls, Web
 
 
 def parent(factory: sessionmaker[Session]) -> str:
@@ -32,7 +33,7 @@ def run(
     factory: sessionmaker[Session],
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> int:
     return reconcile(
@@ -57,7 +58,7 @@ def test_a_reply_the_webhook_missed_is_recovered_once(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -80,7 +81,7 @@ def test_a_late_webhook_after_reconciliation_is_a_duplicate(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
     web: Web,
 ) -> None:
@@ -103,7 +104,7 @@ def test_a_stored_text_whose_callback_failed_is_handled_again(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
     web: Web,
 ) -> None:
@@ -127,7 +128,7 @@ def test_a_missed_stop_is_recorded(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -144,7 +145,7 @@ def test_only_texts_to_our_number_since_the_cursor_are_taken(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -165,7 +166,7 @@ def test_a_twilio_error_returns_0_and_keeps_the_cursor(
     factory: sessionmaker[Session],
     fake: LoopbackTwilio,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)

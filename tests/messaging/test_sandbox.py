@@ -15,9 +15,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot.clock import ManualClock
 from messaging.sandbox import LoopbackTwilio, count_segments, sign
 from tests.messaging.conftest import SCHOOL_NUMBER as SCHOOL
-from tests.messaging.conftest import Clock
 
 PARENT = "+447700900001"
 
@@ -174,7 +174,7 @@ def test_lose_answer_next_closes_the_connection_unanswered(
     assert len(fake.sent) == int(accepted) + 1
 
 
-def test_list_filters_by_date_sent_and_pages(fake: LoopbackTwilio, clock: Clock) -> None:
+def test_list_filters_by_date_sent_and_pages(fake: LoopbackTwilio, clock: ManualClock) -> None:
     client = client_for(fake)
     start = clock.now
     for minute in range(5):

@@ -9,11 +9,12 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
+from bot.clock import ManualClock
 from messaging.config import TwilioSettings
 from messaging.delivery import TransportError
 from messaging.sandbox import LoopbackTwilio
 from messaging.transport import TwilioTransport, twilio_error
-from tests.messaging.conftest import SCHOOL_NUMBER, Clock
+from tests.messaging.conftest import SCHOOL_NUMBER
 
 PARENT = "+447700900123"
 CALLBACK = "https://firstcall.example.org/twilio/status"
@@ -129,7 +130,7 @@ def test_timeout_is_ambiguous_and_find_sent_tells_the_cases_apart(
     fake: LoopbackTwilio,
     settings: TwilioSettings,
     transport: TwilioTransport,
-    clock: Clock,
+    clock: ManualClock,
     accepted: bool,
 ) -> None:
     fake.timeout_next(1, seconds=2.0, accepted=accepted)
@@ -152,7 +153,7 @@ def test_timeout_is_ambiguous_and_find_sent_tells_the_cases_apart(
 
 
 def test_find_sent_matches_number_body_and_time(
-    fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    fake: LoopbackTwilio, transport: TwilioTransport, clock: ManualClock
 ) -> None:
     early = transport.send(PARENT, "same words", status_callback=CALLBACK)
     clock.advance(hours=1)
@@ -165,7 +166,7 @@ def test_find_sent_matches_number_body_and_time(
 
 
 def test_list_inbound_pages_keeps_inbound_oldest_first(
-    fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    fake: LoopbackTwilio, transport: TwilioTransport, clock: ManualClock
 ) -> None:
     start = clock.now
     fake.receive(PARENT, "too old")
@@ -185,7 +186,7 @@ def test_list_inbound_pages_keeps_inbound_oldest_first(
 
 
 def test_wrong_credentials_are_a_permanent_transport_error(
-    fake: LoopbackTwilio, settings: TwilioSettings, clock: Clock
+    fake: LoopbackTwilio, settings: TwilioSettings, clock: ManualClock
 ) -> None:
     wrong = TwilioTransport(replace(settings, auth_token="0" * 32))
     with pytest.raises(TransportError) as caught:
