@@ -42,8 +42,8 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from messaging.config import TwilioSettings  # noqa: E402
 from messaging.inbound import twilio_router  # noqa: E402
+from messaging.loopback_twilio import LoopbackTwilio, sign  # noqa: E402
 from messaging.outbox import dispatch_due, enqueue_sms  # noqa: E402
-from messaging.sandbox import LoopbackTwilio, sign  # noqa: E402
 from messaging.sms_deliverer import SmsDeliverer  # noqa: E402
 from messaging.transport import TwilioTransport  # noqa: E402
 from rules.texts import DEFAULT_TEMPLATES, segments  # noqa: E402

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
 from bot.workflow.faults import text_quarantined
-from bot.workflow.replies import opt_change, reply_received, text_undelivered
+from bot.workflow.parent_texts import opt_change, reply_received, text_undelivered
 from bot.workflow.school import all_contexts
 from bot.workflow.sweep import due_sessions, register_closed
 from bot.workflow.timers import process_due

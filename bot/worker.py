@@ -23,7 +23,7 @@ from sqlalchemy import text
 from bot.jobs import CHANNELS, dispatch, sweep_and_escalate, tick
 from bot.runtime import Runtime
 from bot.workflow.faults import text_quarantined
-from bot.workflow.replies import opt_change, reply_received
+from bot.workflow.parent_texts import opt_change, reply_received
 from bot.workflow.school import all_contexts
 from messaging.reconcile import reconcile
 

@@ -40,7 +40,7 @@ class SessionTimes:
 
 
 @dataclass(frozen=True, slots=True)
-class StaffMember:
+class StaffEntry:
     slack_user_id: str
     name: str
     position: str
@@ -80,7 +80,7 @@ class SchoolSettings:
     office_channel: str
     dsl_channel: str
     leave_channel: str
-    staff: Mapping[str, StaffMember]
+    staff: Mapping[str, StaffEntry]
     policy: Policy
     templates: Mapping[str, str]
     source: str = ""
@@ -90,7 +90,7 @@ class SchoolSettings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def staff_with_role(self, role: str) -> list[StaffMember]:
+    def staff_with_role(self, role: str) -> list[StaffEntry]:
         return [s for s in self.staff.values() if role in s.roles]
 
 
@@ -335,8 +335,8 @@ def _parse_slack(c: _Checker, slack: Mapping[str, Any]) -> tuple[str, str, str]:
     return office, dsl, leave or office
 
 
-def _parse_staff(c: _Checker, staff: Mapping[str, Any]) -> dict[str, StaffMember]:
-    found: dict[str, StaffMember] = {}
+def _parse_staff(c: _Checker, staff: Mapping[str, Any]) -> dict[str, StaffEntry]:
+    found: dict[str, StaffEntry] = {}
     for user_id, block in staff.items():
         prefix = f"staff.{user_id}"
         if not _SLACK_ID.match(user_id):
@@ -352,7 +352,7 @@ def _parse_staff(c: _Checker, staff: Mapping[str, Any]) -> dict[str, StaffMember
             if role not in ROLES:
                 c.problem(f"{prefix}.roles", f"unknown role {role!r} (known: {', '.join(ROLES)})")
         if person and position and roles is not None:
-            found[user_id] = StaffMember(user_id, person, position, frozenset(roles))
+            found[user_id] = StaffEntry(user_id, person, position, frozenset(roles))
     return found
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
 from bot.slack.app import build_app
-from bot.slack.sandbox import LoopbackSlack
+from bot.slack.loopback_slack import LoopbackSlack
 from bot.workflow.school import context_for
 from bot.workflow.sweep import register_closed
 from storage.db import transaction

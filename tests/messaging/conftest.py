@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.demo.stack import free_port
 from messaging.config import TwilioSettings
 from messaging.inbound import twilio_router
-from messaging.sandbox import LoopbackTwilio
+from messaging.loopback_twilio import LoopbackTwilio
 from messaging.transport import TwilioTransport
 from storage.models import Contact, Message
 from tests.factories import NOW

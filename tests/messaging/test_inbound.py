@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
+from messaging.loopback_twilio import LoopbackTwilio, sign
 from messaging.optout import is_opted_out
 from messaging.outbox import dispatch_due, enqueue_sms
-from messaging.sandbox import LoopbackTwilio, sign
 from messaging.sms_deliverer import SmsDeliverer
 from messaging.transport import TwilioTransport
 from storage.models import Contact, Message, OptOut

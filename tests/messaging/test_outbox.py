@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
 from messaging.delivery import TransportError
+from messaging.loopback_twilio import LoopbackTwilio
 from messaging.optout import is_opted_out, record_opt_out
 from messaging.outbox import (
     LEASE,
@@ -22,7 +23,6 @@ from messaging.outbox import (
     enqueue,
     enqueue_sms,
 )
-from messaging.sandbox import LoopbackTwilio
 from messaging.sms_deliverer import SmsDeliverer
 from messaging.transport import TwilioTransport
 from storage.models import AbsenceCase, Contact, Message, OutboxItem, PupilContact

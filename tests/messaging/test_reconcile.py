@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
 from messaging.config import TwilioSettings
+from messaging.loopback_twilio import LoopbackTwilio, sign
 from messaging.optout import is_opted_out
 from messaging.reconcile import CURSOR, reconcile
-from messaging.sandbox import LoopbackTwilio, sign
 from messaging.transport import TwilioTransport
 from storage.models import JobState, Message, OutboxItem, QuarantinedText
 from tests.factories import make_contact, make_pupil, make_school
@@ -191,7 +191,7 @@ def test_a_text_that_cannot_be_stored_is_quarantined_and_the_cursor_moves_on(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -236,7 +236,7 @@ def test_the_office_hears_of_a_quarantined_text_without_its_content(
 
     with factory() as s, s.begin():
         school = make_school(s)
-        text_quarantined(s, "SM" + "5" * 32, [school.id], clock_now := Clock().now)
+        text_quarantined(s, "SM" + "5" * 32, [school.id], clock_now := ManualClock().now)
     with factory() as s:
         [item] = s.scalars(select(OutboxItem)).all()
     assert item.payload["op"] == "notice" and ("SM" + "5" * 32) in item.payload["text"]

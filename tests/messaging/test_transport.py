@@ -12,7 +12,7 @@ from twilio.base.exceptions import TwilioRestException
 from bot.clock import ManualClock
 from messaging.config import TwilioSettings
 from messaging.delivery import TransportError
-from messaging.sandbox import LoopbackTwilio
+from messaging.loopback_twilio import LoopbackTwilio
 from messaging.transport import TwilioTransport, twilio_error
 from tests.messaging.conftest import SCHOOL_NUMBER
 

@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.clock import ManualClock
-from messaging.sandbox import LoopbackTwilio, count_segments, sign
+from messaging.loopback_twilio import LoopbackTwilio, count_segments, sign
 from tests.messaging.conftest import SCHOOL_NUMBER as SCHOOL
 
 PARENT = "+447700900001"
