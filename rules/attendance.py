@@ -21,11 +21,11 @@ class Attendance:
         """Attendance to one decimal place, for people to read; never for a threshold."""
         return None if self.possible == 0 else round(100.0 * self.attended / self.possible, 1)
 
-    def band(self, persistent_below: float, severe_below: float) -> str:
-        """The band by the school's thresholds (policy.persistent_absence_below and
-        severe_absence_below; the DfE's: persistent absence is missing 10% or more of
-        possible sessions, severe 50% or more). Compared exactly, in whole sessions: 89.96%
-        is persistent absence although it reads 90.0%."""
+    def band(self, persistent_below: float = 90.0, severe_below: float = 50.0) -> str:
+        """The band by the given thresholds; the defaults are the DfE's (persistent absence
+        is missing 10% or more of possible sessions, severe 50% or more), and a school's own
+        are policy.persistent_absence_below and severe_absence_below. Compared exactly, in
+        whole sessions: 89.96% is persistent absence although it reads 90.0%."""
         if self.possible == 0:
             return "no sessions yet"
         missed = self.possible - self.attended

@@ -103,7 +103,16 @@ def _register_not_taken(f: dict[str, Any]) -> str:
     )
 
 
+def _text_quarantined(f: dict[str, Any]) -> str:
+    return (
+        ":warning: A text to the school's number could not be stored by FirstCall "
+        f"(Twilio message `{escape(f['sid'])}`). Read it in the Twilio console and deal with "
+        "it by hand; FirstCall has not acted on it."
+    )
+
+
 NOTICES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "text_quarantined": _text_quarantined,
     "late_reply_safeguarding": _late_reply_safeguarding,
     "late_reply": _late_reply,
     "opt_change": _opt_change,

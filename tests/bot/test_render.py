@@ -73,6 +73,7 @@ def test_every_notice_is_worded() -> None:
         "late_reply": {"names": "Leo S.", "intent": "late_arrival", "reason": None},
         "opt_change": {"names": "Leo S.", "contact": "Ann Smith", "opted_out": True},
         "register_not_taken": {"class_name": "1A", "session_label": "AM", "day": "2026-03-10"},
+        "text_quarantined": {"sid": "SM123"},
     }
     assert set(facts) == set(NOTICES)
     assert render_notice("register_not_taken", facts["register_not_taken"]) == (

@@ -5,7 +5,7 @@ on a stale case, because it re-reads the case and records each step in `steps_do
 same transaction as what the step does.
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0006
 Create Date: 2026-11-29
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
