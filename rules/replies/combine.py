@@ -37,7 +37,7 @@ CODE_REASON = {
 LEARNED_INDICATOR = "sg:learned"
 # Languages the corpus teaches (at least a few dozen replies each): only these can pass
 # without review when the model is sure.
-READ_LANGUAGES = frozenset("en cy pl ro pt lt bn ar ur pa so es fr tr uk sk".split())
+READ_LANGUAGES = frozenset(["en", "cy", "pl", "ro", "pt", "lt", "bn", "ar", "ur", "pa", "so", "es", "fr", "tr", "uk", "sk"])
 
 # Defaults for a model saved without them; training writes the tuned values.
 THRESHOLDS = {
