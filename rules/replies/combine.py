@@ -15,8 +15,8 @@ from . import dates
 from .classify import RuleReading
 from .learned import Learned, Scores, rule_features
 from .model import Intent, LeavePeriod, ParsedReply
+from .vocabulary import AUTHORISED
 
-AUTHORISED = frozenset({"I", "M", "R", "C", "T", "J1", "Y1", "Y2"})
 LATE_CODES = ("U", "M", "J1")
 ABSENCE_CODES = ("I", "M", "R", "C", "G", "O", "Y1", "Y2", "T", "J1", "E")
 # The reason word reported beside a code the model chose (the rules name theirs).
@@ -37,7 +37,9 @@ CODE_REASON = {
 LEARNED_INDICATOR = "sg:learned"
 # Languages the corpus teaches (at least a few dozen replies each): only these can pass
 # without review when the model is sure.
-READ_LANGUAGES = frozenset(["en", "cy", "pl", "ro", "pt", "lt", "bn", "ar", "ur", "pa", "so", "es", "fr", "tr", "uk", "sk"])
+READ_LANGUAGES = frozenset(
+    ["en", "cy", "pl", "ro", "pt", "lt", "bn", "ar", "ur", "pa", "so", "es", "fr", "tr", "uk", "sk"]
+)
 
 # Defaults for a model saved without them; training writes the tuned values.
 THRESHOLDS = {
