@@ -25,9 +25,11 @@ from messaging.delivery import Deliverer, DeliveryCancelled, TransportError
 from messaging.optout import record_opt_out
 from messaging.sms_deliverer import Outbound, SmsDeliverer
 from messaging.transport import SentText
+from rules.settings import SettingsError
 from rules.texts import segments
 from storage.db import upsert
-from storage.models import Contact, OutboxItem, OutboxStatus
+from storage.models import Contact, OutboxItem, OutboxStatus, School
+from storage.schools import settings_for
 
 log = logging.getLogger(__name__)
 
@@ -475,11 +477,15 @@ def _failed(
 ) -> str:
     item.claimed_until = None
     item.last_error = str(error)
-    if not error.permanent and item.attempts < max_attempts:
+    retry_at = now + backoff(item.attempts, error.retry_after)
+    deadline = retry_deadline(session, item)
+    if not error.permanent and (
+        item.attempts < max_attempts or (deadline is not None and retry_at <= deadline)
+    ):
         if error.ambiguous:
             _mark_uncertain(item, now)
         item.status = OutboxStatus.PENDING
-        item.next_attempt_at = now + backoff(item.attempts, error.retry_after)
+        item.next_attempt_at = retry_at
         log.info(
             "outbox %s: attempt %s failed (%s); retry at %s",
             item.id,
@@ -498,6 +504,22 @@ def _failed(
     return "failed"
 
 
+def retry_deadline(session: Session, item: OutboxItem) -> datetime | None:
+    """Until when a text keeps being retried: the end of the school day it was queued on (its
+    school's `texts_until`), so an outage of hours loses nothing. None for anything else."""
+    if item.channel != "sms" or item.school_id is None:
+        return None
+    school = session.get(School, item.school_id)
+    try:
+        settings = settings_for(school) if school is not None else None
+    except SettingsError:
+        return None
+    if settings is None:
+        return None
+    day = item.created_at.astimezone(settings.tz).date()
+    return datetime.combine(day, settings.policy.texts_until, tzinfo=settings.tz)
+
+
 def _learn_about_number(
     session: Session, item: OutboxItem, error: TransportError, now: datetime
 ) -> None:
@@ -509,6 +531,7 @@ def _learn_about_number(
         contact = session.get(Contact, payload["contact_id"])
         if contact is not None:
             contact.undeliverable = f"Twilio error {error.code}"
+            contact.undeliverable_at = now
             if error.code == NOT_MOBILE_CODE:
                 contact.can_sms = False
 

@@ -66,6 +66,9 @@ class Policy:
     penalty_notice_sessions: int = 10
     penalty_notice_weeks: int = 10
     lateness_warning_sessions: int = 5
+    # A text Twilio will not take is retried until this time of the school day (school time),
+    # then given up: the office is there to make the call instead.
+    texts_until: time = time(17, 0)
     ladder: tuple[LadderStep, ...] = field(default_factory=lambda: default_ladder({}))
 
 
@@ -377,7 +380,14 @@ def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
     c.unknown(
         policy,
         "policy",
-        {*_POLICY_INTS, *_POLICY_PERCENTS, "mass_absence_share", "n_code_becomes_o", "ladder"},
+        {
+            *_POLICY_INTS,
+            *_POLICY_PERCENTS,
+            "mass_absence_share",
+            "n_code_becomes_o",
+            "texts_until",
+            "ladder",
+        },
     )
     values: dict[str, Any] = {
         key: c.positive(policy, "policy", key, getattr(defaults, key)) for key in _POLICY_INTS
@@ -392,6 +402,9 @@ def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
     )
     if values["n_code_becomes_o"] is None:
         values["n_code_becomes_o"] = defaults.n_code_becomes_o
+    values["texts_until"] = (
+        c.time(policy, "policy", "texts_until", required=False) or defaults.texts_until
+    )
     if "ladder" in policy:
         values["ladder"] = _parse_ladder(c, policy["ladder"])
     else:

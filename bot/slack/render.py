@@ -111,8 +111,18 @@ def _text_quarantined(f: dict[str, Any]) -> str:
     )
 
 
+def _school_failed(f: dict[str, Any]) -> str:
+    return (
+        f":rotating_light: FirstCall's {escape(f['what'])} failed for this school "
+        f"(error {escape(f['error_id'])}), so texts and tasks may be missing: check today's "
+        "absences by hand. Other schools are not affected and FirstCall tries again each "
+        "minute; give the error ID to whoever looks after FirstCall."
+    )
+
+
 NOTICES: dict[str, Callable[[dict[str, Any]], str]] = {
     "text_quarantined": _text_quarantined,
+    "school_failed": _school_failed,
     "late_reply_safeguarding": _late_reply_safeguarding,
     "late_reply": _late_reply,
     "opt_change": _opt_change,
@@ -202,6 +212,8 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
         lines.append("Family texted; no reply yet")
     if case.dsl_alerted:
         lines.append(":shield: With the DSL")
+    if not pupil.on_roll:
+        lines.append("Off roll: not in the MIS export any more. Case closed; no more texts.")
     blocks: Blocks = [_section("\n".join(lines))]
     if case.status in (CaseStatus.OPEN, CaseStatus.EXPLAINED):
         buttons = []

@@ -14,6 +14,7 @@ from bot.workflow.cards import refresh_cards
 from bot.workflow.school import SchoolContext
 from messaging.outbox import Outgoing, enqueue_all, sms
 from rules.codes import is_absence_needing_reason, lookup
+from rules.families import families
 from rules.ladder import CaseState, LadderStep
 from rules.texts import children_phrase, render, session_phrase, short_date
 from storage.models import (
@@ -131,8 +132,63 @@ def text_contact(
     now: datetime,
     queue: list[Outgoing] | None = None,
 ) -> None:
-    """One text to one contact naming all of that contact's children in `cases`; with a
-    `queue`, the text joins it for the caller to enqueue with the rest in one statement."""
+    """One text to one contact naming all of that contact's children in `cases`, or one per
+    family when the number is shared by families (rules/families.py): no text names another
+    family's children. With a `queue`, the texts join it for the caller to enqueue with the
+    rest in one statement."""
+    for family in _families(session, contact, cases, pupils):
+        _text_family(
+            session,
+            ctx,
+            contact,
+            family,
+            pupils,
+            template=template,
+            step=step,
+            day=day,
+            session_label=session_label,
+            now=now,
+            queue=queue,
+        )
+
+
+def _families(
+    session: Session,
+    contact: Contact,
+    cases: Sequence[AbsenceCase],
+    pupils: dict[int, Pupil],
+) -> list[list[AbsenceCase]]:
+    if len(cases) < 2:  # the usual text: one child, nothing to split (and no query)
+        return [list(cases)]
+    given = dict(
+        session.execute(
+            select(PupilContact.pupil_id, PupilContact.contact_name).where(
+                PupilContact.contact_id == contact.id,
+                PupilContact.pupil_id.in_([c.pupil_id for c in cases]),
+            )
+        ).all()
+    )
+    by_id = {case.id: case for case in cases}
+    groups = families(
+        [(c.id, pupils[c.pupil_id].last_name, given.get(c.pupil_id, "")) for c in cases]
+    )
+    return [[by_id[i] for i in group] for group in groups]
+
+
+def _text_family(
+    session: Session,
+    ctx: SchoolContext,
+    contact: Contact,
+    cases: Sequence[AbsenceCase],
+    pupils: dict[int, Pupil],
+    *,
+    template: str,
+    step: str,
+    day: date,
+    session_label: str,
+    now: datetime,
+    queue: list[Outgoing] | None,
+) -> None:
     names = [pupils[c.pupil_id].first_name for c in cases]
     body = render(
         ctx.settings,
