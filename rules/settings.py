@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.calendar import SchoolCalendar, Term
 from rules.ladder import STEP_CONDITIONS, STEP_KINDS, LadderStep, default_ladder
-from rules.texts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS
+from rules.texts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS, template_problem
 
 ROLES = ("office", "dsl", "headteacher", "attendance_lead")
 SESSIONS = ("AM", "PM")
@@ -468,6 +468,10 @@ def _parse_templates(c: _Checker, raw: Mapping[str, Any]) -> dict[str, str]:
                 + ", ".join(f"{{{f}}}" for f in sorted(TEMPLATE_FIELDS[name]))
                 + ")",
             )
+            continue
+        problem = template_problem(name, text)
+        if problem is not None:
+            c.problem(key, problem)
             continue
         templates[name] = text
     return templates
