@@ -126,3 +126,23 @@ def test_a_number_shared_by_two_families_is_reported_and_texted_per_family(
     assert not any("Amira" in t and "Dylan" in t for t in shared)
     family = operator.texts_to(DYLAN_DAD)
     assert len(family) == 1 and "Mia and Ollie were not in school" in family[0]
+
+
+def test_a_text_queued_before_the_import_is_not_sent_after_it(
+    stack: Stack, operator: Operator
+) -> None:
+    father = "+447993050009"
+    contacts = [(AMIRA, "Imran Khan", father), (DYLAN, "Tom Jones", DYLAN_DAD)]
+    assert operator.roster([AMIRA, DYLAN], contacts)[0] == 0, operator.out
+    operator.register(DAY1, absent=[AMIRA, DYLAN])
+    stack.twilio.fail_next(2, status=503)  # Twilio is down when the register closes
+    stack.tick(at(DAY1, "08:40"))
+    assert stack.twilio.sent == []
+
+    # Before the retry, the MIS export drops Dylan (left) and Amira's father (a court order).
+    stack.clock.set(at(DAY1, "08:45"))
+    code, out = operator.roster([AMIRA], [(AMIRA, "Sarah Khan", AMIRA_MUM)])
+    assert code == 0, out
+    report = stack.tick(at(DAY1, "09:00"))
+    assert operator.texts_to(father) == [] and operator.texts_to(DYLAN_DAD) == []
+    assert report.dispatch is not None and report.dispatch.cancelled == 2
