@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 from bot.locks import database_lock
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
-from bot.workflow.faults import school_failed, text_quarantined
+from bot.workflow.faults import (
+    call_instead,
+    school_failed,
+    text_quarantined,
+    texts_dispatched,
+)
 from bot.workflow.parent_texts import opt_change, reply_received, text_undelivered
 from bot.workflow.school import context_for
 from bot.workflow.sweep import due_sessions, register_closed
@@ -27,7 +32,7 @@ from messaging.outbox import DispatchReport, dispatch_due
 from messaging.reconcile import reconcile
 from messaging.sms_deliverer import SmsDeliverer
 from storage.db import transaction
-from storage.models import OutboxItem, School
+from storage.models import OutboxItem, OutboxStatus, School
 
 log = logging.getLogger(__name__)
 
@@ -134,19 +139,24 @@ def dispatch(
     def failed(session: Session, item: OutboxItem, error: Any) -> None:
         if item.channel == "sms":
             text_undelivered(session, item.payload.get("case_ids", []), now)
+            if item.status == OutboxStatus.FAILED:  # given up, not cancelled
+                call_instead(session, item, now)
 
     deliverers: dict[str, Deliverer | SmsDeliverer] = {}
     if "sms" in channels:
         deliverers["sms"] = SmsDeliverer(runtime.transport, runtime.twilio.public_base_url)
     if "slack" in channels:
         deliverers["slack"] = SlackDeliverer(runtime.slack_client)
-    return dispatch_due(
+    report = dispatch_due(
         runtime.factory,
         deliverers,
         now=now,
         max_in_flight=max_in_flight,
         on_permanent_failure=failed,
     )
+    if report.texts is not None:
+        texts_dispatched(runtime.factory, report.texts, now)
+    return report
 
 
 def tick(

@@ -14,7 +14,7 @@ import random
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -182,6 +182,9 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     cancelled: int = 0
+    # The texts' share of the counts above (None when texts were not dispatched): whether
+    # Twilio is taking texts, whatever Slack is doing.
+    texts: DispatchReport | None = field(default=None, compare=False, repr=False)
 
     def add(self, outcome: str | None) -> None:
         if outcome is not None:
@@ -234,17 +237,22 @@ def dispatch_due(
         ) as sends,
         ThreadPoolExecutor(max_workers=SMS_LANES + 1, thread_name_prefix="outbox-lane") as lanes,
     ):
-        running: list[Future[DispatchReport]] = []
+        texting: list[Future[DispatchReport]] = []
         if sms is not None:
             # Two batches in hand at once: one sending while the other is checked or recorded.
-            running += [
+            texting = [
                 lanes.submit(_batched_lane, run, sms, sends, max_in_flight)
                 for _ in range(SMS_LANES)
             ]
-        if others:
-            running.append(lanes.submit(_serial_lane, run, others, list(others)))
-        for lane in running:
-            report.merge(lane.result())
+            report.texts = DispatchReport()
+        posting = lanes.submit(_serial_lane, run, others, list(others)) if others else None
+        for lane in texting:
+            done = lane.result()
+            report.merge(done)
+            if report.texts is not None:
+                report.texts.merge(done)
+        if posting is not None:
+            report.merge(posting.result())
     return report
 
 

@@ -120,7 +120,25 @@ def _school_failed(f: dict[str, Any]) -> str:
     )
 
 
+def _texts_held_up(f: dict[str, Any]) -> str:
+    return (
+        f":warning: Texts to parents are not going out: Twilio has not taken any since "
+        f"{f['since']}. FirstCall keeps trying until {f['until']}; a first text still not "
+        "sent ten minutes after the register closed becomes a call task here. Phone any "
+        "family you need to reach now."
+    )
+
+
+def _texts_flowing(f: dict[str, Any]) -> str:
+    return (
+        f":white_check_mark: Texts to parents are going out again (held up since "
+        f"{f['since']}); those waiting are being sent now."
+    )
+
+
 NOTICES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "texts_held_up": _texts_held_up,
+    "texts_flowing": _texts_flowing,
     "text_quarantined": _text_quarantined,
     "school_failed": _school_failed,
     "late_reply_safeguarding": _late_reply_safeguarding,

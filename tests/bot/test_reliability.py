@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.demo.stack import Stack
-from bot.jobs import SWEEP_LOCK_ID, tick
+from bot.jobs import SWEEP_LOCK_ID, dispatch, tick
 from bot.locks import database_lock
-from storage.models import AuditLog, Contact, Message, Pupil, School
+from storage.models import AuditLog, Contact, Message, OutboxItem, Pupil, School, StaffTask
 from tests.bot.conftest import DAY1, at
 from tests.bot.operator import (
     AMIRA,
@@ -211,3 +211,40 @@ def test_overlapping_ticks_wait_or_leave_the_sweep_cleanly(
     assert sorted(len(r.swept) for r in reports) == [0, 1]
     assert not any(r.busy or r.failed for r in reports)
     assert len(operator.texts_to(AMIRA_MUM)) == 1
+
+
+def test_a_long_twilio_outage_loses_no_text_and_the_office_is_told_once(
+    stack: Stack, operator: Operator
+) -> None:
+    absent = [Child(f"Absent{i}", f"Family{i}", 300 + i) for i in range(10)]
+    present = [Child(f"Here{i}", "Present", 400 + i) for i in range(50)]
+    phones = {c.upn: f"+4479930{c.serial:05d}" for c in absent + present}
+    rows = [(c, f"Parent of {c.first}", phones[c.upn]) for c in absent + present]
+    assert operator.roster(absent + present, rows)[0] == 0, operator.out
+    operator.register(DAY1, absent=absent, present=present)
+
+    stack.twilio.fail_next(100_000, status=503)  # Twilio is down from 08:40 for 90 minutes
+    start = at(DAY1, "08:40")
+    for minutes in range(0, 91):  # the worker: texts every minute, everything every ten
+        if minutes % 10 == 0:
+            stack.tick(start + timedelta(minutes=minutes))
+        else:
+            dispatch(stack.runtime, start + timedelta(minutes=minutes), channels=("sms",))
+    assert stack.twilio.sent == []
+    office = [m.text for m in stack.slack.posts(OFFICE_CH)]
+    held_up = [t for t in office if "Texts to parents are not going out" in t]
+    assert len(held_up) == 1 and "since 08:40" in held_up[0]
+    with stack.runtime.factory() as s:
+        calls = s.scalars(select(StaffTask).where(StaffTask.key.like("%:call:text-not-sent"))).all()
+        assert len(calls) == len(absent)
+
+    stack.twilio.clear_faults()  # 10:15: Twilio is back
+    for minutes in range(100, 140, 10):
+        stack.tick(start + timedelta(minutes=minutes))
+    first_texts = [m for m in stack.twilio.sent if "was not in school" in m.body]
+    assert sorted(m.to for m in first_texts) == sorted(phones[c.upn] for c in absent)
+    with stack.runtime.factory() as s:
+        assert s.scalars(select(OutboxItem).where(OutboxItem.status == "failed")).all() == []
+    office = [m.text for m in stack.slack.posts(OFFICE_CH)]
+    assert sum("Texts to parents are not going out" in t for t in office) == 1
+    assert sum("going out again" in t for t in office) == 1
