@@ -423,7 +423,9 @@ class SlackRequest(Base):
 
 
 class AuditLog(Base):
-    """Refusals and staff actions outside the register (who tried what)."""
+    """Who did or tried what, when: every staff request through Slack (a view as much as a
+    decision, done or refused, by ids never names), and a school's failed sweep or ladder
+    run (by error ID). Register changes have their own record (`MarkAmendment`)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -136,7 +136,7 @@ def text_contact(
     family when the number is shared by families (rules/families.py): no text names another
     family's children. With a `queue`, the texts join it for the caller to enqueue with the
     rest in one statement."""
-    for family in _families(session, contact, cases, pupils):
+    for family in family_groups(session, contact, cases, pupils):
         _text_family(
             session,
             ctx,
@@ -152,12 +152,14 @@ def text_contact(
         )
 
 
-def _families(
+def family_groups(
     session: Session,
     contact: Contact,
     cases: Sequence[AbsenceCase],
     pupils: dict[int, Pupil],
 ) -> list[list[AbsenceCase]]:
+    """`cases` split by the family each pupil is in for this contact's number: the texts
+    that may go to it together."""
     if len(cases) < 2:  # the usual text: one child, nothing to split (and no query)
         return [list(cases)]
     given = dict(
