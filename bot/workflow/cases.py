@@ -137,19 +137,34 @@ def text_contact(
     family's children. With a `queue`, the texts join it for the caller to enqueue with the
     rest in one statement."""
     for family in family_groups(session, contact, cases, pupils):
-        _text_family(
-            session,
-            ctx,
-            contact,
-            family,
-            pupils,
-            template=template,
-            step=step,
-            day=day,
-            session_label=session_label,
-            now=now,
-            queue=queue,
+        names = [pupils[c.pupil_id].first_name for c in family]
+        body = render(
+            ctx.settings,
+            template,
+            school=ctx.settings.name,
+            children=children_phrase(names),
+            session=session_phrase(session_label),
+            date=short_date(day),
+            school_phone=ctx.settings.phone,
         )
+        case_ids = sorted(c.id for c in family)
+        row = sms(
+            key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}",
+            school_id=ctx.id,
+            contact_id=contact.id,
+            to=contact.phone,
+            body=body,
+            kind=template,
+            case_ids=case_ids,
+        )
+        if queue is None:
+            enqueue_all(session, [row], now=now)
+        else:
+            queue.append(row)
+        for case in family:
+            if case.first_text_at is None:
+                case.first_text_at = now
+            log_event(session, case, "texted", now, contact_id=contact.id, step=step)
 
 
 def family_groups(
@@ -175,50 +190,6 @@ def family_groups(
         [(c.id, pupils[c.pupil_id].last_name, given.get(c.pupil_id, "")) for c in cases]
     )
     return [[by_id[i] for i in group] for group in groups]
-
-
-def _text_family(
-    session: Session,
-    ctx: SchoolContext,
-    contact: Contact,
-    cases: Sequence[AbsenceCase],
-    pupils: dict[int, Pupil],
-    *,
-    template: str,
-    step: str,
-    day: date,
-    session_label: str,
-    now: datetime,
-    queue: list[Outgoing] | None,
-) -> None:
-    names = [pupils[c.pupil_id].first_name for c in cases]
-    body = render(
-        ctx.settings,
-        template,
-        school=ctx.settings.name,
-        children=children_phrase(names),
-        session=session_phrase(session_label),
-        date=short_date(day),
-        school_phone=ctx.settings.phone,
-    )
-    case_ids = sorted(c.id for c in cases)
-    row = sms(
-        key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}",
-        school_id=ctx.id,
-        contact_id=contact.id,
-        to=contact.phone,
-        body=body,
-        kind=template,
-        case_ids=case_ids,
-    )
-    if queue is None:
-        enqueue_all(session, [row], now=now)
-    else:
-        queue.append(row)
-    for case in cases:
-        if case.first_text_at is None:
-            case.first_text_at = now
-        log_event(session, case, "texted", now, contact_id=contact.id, step=step)
 
 
 def case_cards(ctx: SchoolContext, case: AbsenceCase) -> list[tuple[str, str]]:
