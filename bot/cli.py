@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 
 from bot import cli_data, cli_run, logs
 from bot.clock import ClockError
@@ -31,6 +31,16 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to 3600: {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     rimport.add_argument("pupils", type=Path)
     rimport.add_argument("contacts", type=Path)
     rimport.add_argument("--school", help="URN (needed when several schools are loaded)")
-    rimport.add_argument("--dry-run", action="store_true", help="check without writing")
+    rimport.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check, and say who would go off roll, without writing",
+    )
+    rimport.add_argument(
+        "--partial",
+        action="store_true",
+        help="the files list only some pupils: nobody missing from them goes off roll",
+    )
     rimport.set_defaults(run=cli_data.roster_import)
 
     register = sub.add_parser("register", help="register marks").add_subparsers(
@@ -94,6 +113,13 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("worker", help="the scheduler").set_defaults(run=cli_run.worker)
     tick = sub.add_parser("tick", help="run every job due at an instant")
     tick.add_argument("--at", help="ISO date and time (school time unless an offset is given)")
+    tick.add_argument(
+        "--wait",
+        type=_seconds,
+        default=60.0,
+        help="seconds to wait for another tick or worker that is sweeping (default 60); "
+        "then this one leaves the sweep to it",
+    )
     tick.set_defaults(run=cli_run.tick)
     parse = sub.add_parser("parse", help="read a parent's reply, as JSON")
     parse.add_argument("text", nargs="*", help="the reply")
@@ -165,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as exc:
         print(f"firstcall: {exc}", file=sys.stderr)
         return 2
-    except (OperationalError, ProgrammingError) as exc:
+    except DBAPIError as exc:
+        # One line, never the statement or its parameters: those are children's data.
         print(f"firstcall: {database_problem(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 
 from bot.clock import clock_from_env
+from bot.workflow.roll import pupils_left
 from storage.db import database_url, make_engine, session_factory, transaction, upgrade
 from storage.register import export_marks, import_marks
 from storage.roster import import_roster
@@ -45,6 +46,7 @@ def school_load(args: argparse.Namespace) -> int:
 
 def roster_import(args: argparse.Namespace) -> int:
     factory = _factory(args)
+    now = clock_from_env()()
     with factory() as session, session.begin():
         school = find_school(session, args.school)
         report = import_roster(
@@ -52,13 +54,16 @@ def roster_import(args: argparse.Namespace) -> int:
             school,
             args.pupils,
             args.contacts,
-            now=clock_from_env()(),
+            now=now,
             dry_run=args.dry_run,
+            partial=args.partial,
         )
         # Read before a dry run's rollback expires the school.
         name = school.name
         if args.dry_run:
             session.rollback()
+        else:
+            pupils_left(session, school, report.left, now)
     print(report.summary(f"roster for {name}"))
     for warning in report.warnings:
         print(f"note: {warning}")

@@ -40,7 +40,7 @@ def tick(args: argparse.Namespace) -> int:
     at = parse_instant(args.at) if args.at else None  # a bad --at is named before the setup
     runtime = Runtime.from_env(args.db)
     now = at or runtime.clock()
-    for line in run_tick(runtime, now).lines():
+    for line in run_tick(runtime, now, wait=args.wait).lines():
         print(line)
     return 0
 

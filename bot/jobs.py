@@ -11,13 +11,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.locks import database_lock
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
-from bot.workflow.faults import text_quarantined
+from bot.workflow.faults import (
+    call_instead,
+    school_failed,
+    text_quarantined,
+    texts_dispatched,
+)
 from bot.workflow.parent_texts import opt_change, reply_received, text_undelivered
-from bot.workflow.school import all_contexts
+from bot.workflow.school import context_for
 from bot.workflow.sweep import due_sessions, register_closed
 from bot.workflow.timers import process_due
 from messaging.delivery import Deliverer
@@ -25,7 +32,7 @@ from messaging.outbox import DispatchReport, dispatch_due
 from messaging.reconcile import reconcile
 from messaging.sms_deliverer import SmsDeliverer
 from storage.db import transaction
-from storage.models import OutboxItem
+from storage.models import OutboxItem, OutboxStatus, School
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +45,17 @@ class TickReport:
     steps: int = 0
     dispatch: DispatchReport | None = None
     reconciled: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # urn, what could not run
+    busy: bool = False  # another process was sweeping: this tick left it to that one
 
     def lines(self) -> list[str]:
         out = [f"swept {urn} {day} {label}: {status}" for urn, day, label, status in self.swept]
+        if self.busy:
+            out.append("sweep: another tick or worker is sweeping; it does what is due")
+        out += [
+            f"school {urn}: the {what} failed; recorded and reported to its office channel"
+            for urn, what in self.failed
+        ]
         out.append(f"ladder steps run: {self.steps}")
         if self.dispatch is not None:
             out.append(f"outbox: {self.dispatch}")
@@ -48,12 +63,29 @@ class TickReport:
         return out
 
 
+# Sweeping is one process at a time across the database (a `tick` run by hand or by cron
+# beside the worker, two ticks at once): the second waits this long, then leaves it.
+SWEEP_LOCK_ID = 0x46_43_53  # "FCS": FirstCall sweep
+SWEEP_WAIT = 60.0
+
+
 def sweep_and_escalate(
-    runtime: Runtime, now: datetime, *, urns: Collection[str] | None = None
+    runtime: Runtime,
+    now: datetime,
+    *,
+    urns: Collection[str] | None = None,
+    wait: float = SWEEP_WAIT,
 ) -> TickReport:
     """Register-close sweeps due now, then ladder steps due now, each school (of `urns`, or
-    all) in its own transaction so one school's problem does not hold up another's."""
-    with _ONE_SWEEP_AT_A_TIME:
+    all) in its own transactions: one school's failure is recorded and reported to its office
+    and the other schools go on."""
+    with (
+        _ONE_SWEEP_AT_A_TIME,
+        database_lock(runtime.factory.kw["bind"], SWEEP_LOCK_ID, "sweep", wait=wait) as held,
+    ):
+        if not held:
+            log.warning("sweep: another process held the sweep lock for %s s; left to it", wait)
+            return TickReport(busy=True)
         return _sweep_and_escalate(runtime, now, urns)
 
 
@@ -67,14 +99,27 @@ def _sweep_and_escalate(
 ) -> TickReport:
     report = TickReport()
     with runtime.factory() as session:
-        contexts = [ctx for ctx in all_contexts(session) if urns is None or ctx.school.urn in urns]
-    for ctx in contexts:
-        with transaction(runtime.factory) as session:
-            for day, label in due_sessions(session, ctx, now):
-                result = register_closed(session, ctx, day, label, now)
-                report.swept.append((ctx.school.urn, day.isoformat(), label, result.status))
-        with transaction(runtime.factory) as session:
-            report.steps += process_due(session, ctx, now)
+        schools = [
+            (school.id, school.urn)
+            for school in session.scalars(select(School).order_by(School.id))
+            if urns is None or school.urn in urns
+        ]
+    for school_id, urn in schools:
+        what = "settings"
+        try:
+            with runtime.factory() as session:
+                ctx = context_for(session.get(School, school_id))
+            what = "register-close sweep"
+            with transaction(runtime.factory) as session:
+                for day, label in due_sessions(session, ctx, now):
+                    result = register_closed(session, ctx, day, label, now)
+                    report.swept.append((urn, day.isoformat(), label, result.status))
+            what = "escalation ladder"
+            with transaction(runtime.factory) as session:
+                report.steps += process_due(session, ctx, now)
+        except Exception as exc:  # noqa: BLE001 - one school's failure must not stop the rest
+            report.failed.append((urn, what))
+            school_failed(runtime.factory, school_id, what, exc, now)
     return report
 
 
@@ -94,25 +139,34 @@ def dispatch(
     def failed(session: Session, item: OutboxItem, error: Any) -> None:
         if item.channel == "sms":
             text_undelivered(session, item.payload.get("case_ids", []), now)
+            if item.status == OutboxStatus.FAILED:  # given up, not cancelled
+                call_instead(session, item, now)
 
     deliverers: dict[str, Deliverer | SmsDeliverer] = {}
     if "sms" in channels:
         deliverers["sms"] = SmsDeliverer(runtime.transport, runtime.twilio.public_base_url)
     if "slack" in channels:
         deliverers["slack"] = SlackDeliverer(runtime.slack_client)
-    return dispatch_due(
+    report = dispatch_due(
         runtime.factory,
         deliverers,
         now=now,
         max_in_flight=max_in_flight,
         on_permanent_failure=failed,
     )
+    if report.texts is not None:
+        texts_dispatched(runtime.factory, report.texts, now)
+    return report
 
 
 def tick(
-    runtime: Runtime, now: datetime, *, jobs: Sequence[str] = ("sweep", "dispatch", "reconcile")
+    runtime: Runtime,
+    now: datetime,
+    *,
+    jobs: Sequence[str] = ("sweep", "dispatch", "reconcile"),
+    wait: float = SWEEP_WAIT,
 ) -> TickReport:
-    report = sweep_and_escalate(runtime, now) if "sweep" in jobs else TickReport()
+    report = sweep_and_escalate(runtime, now, wait=wait) if "sweep" in jobs else TickReport()
     if "reconcile" in jobs:
         report.reconciled = reconcile(
             runtime.factory,

@@ -6,21 +6,19 @@ dies); on SQLite a lock file beside the database."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import text
 
 from bot.jobs import CHANNELS, dispatch, sweep_and_escalate, tick
+from bot.locks import database_lock
 from bot.runtime import Runtime
 from bot.workflow.faults import text_quarantined
 from bot.workflow.parent_texts import opt_change, reply_received
@@ -38,72 +36,22 @@ def leadership(
     """Stand by until this process leads, then lead until the block ends: yields True, or
     False if `stop` was set while standing by."""
     engine = runtime.factory.kw["bind"]
-    stop = stop or threading.Event()
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            # A session-level lock on a connection of its own: it outlives transactions and
-            # is released by PostgreSQL the moment this process dies.
-            if not _wait_for(
-                lambda: bool(
-                    conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": LOCK_ID}).scalar()
-                ),
-                conn.commit,
-                stop,
-                poll_seconds,
-                "another worker leads; standing by",
-            ):
-                yield False
-                return
-            conn.commit()
-            log.info("leading (PostgreSQL advisory lock %s)", LOCK_ID)
-            try:
-                yield True
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": LOCK_ID})
-                conn.commit()
-        return
-    database = engine.url.database or "firstcall.db"
-    with open(Path(database).with_suffix(".worker.lock"), "w") as handle:
-
-        def try_lock() -> bool:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
-            return True
-
-        if not _wait_for(
-            try_lock,
-            lambda: None,
-            stop,
-            poll_seconds,
-            "another worker leads on this SQLite database; standing by",
-        ):
-            yield False
-            return
-        log.info("leading (lock file)")
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _wait_for(
-    attempt: Callable[[], bool],
-    after_miss: Callable[[], None],
-    stop: threading.Event,
-    poll_seconds: float,
-    standing_by: str,
-) -> bool:
-    announced = False
-    while not attempt():
-        after_miss()
-        if not announced:
-            log.info(standing_by)
-            announced = True
-        if stop.wait(poll_seconds):
-            return False
-    return True
+    postgres = engine.dialect.name == "postgresql"
+    with database_lock(
+        engine,
+        LOCK_ID,
+        "worker",
+        stop=stop,
+        poll_seconds=poll_seconds,
+        standing_by="another worker leads; standing by"
+        if postgres
+        else "another worker leads on this SQLite database; standing by",
+    ) as leading:
+        if leading:
+            log.info(
+                "leading (%s)", f"PostgreSQL advisory lock {LOCK_ID}" if postgres else "lock file"
+            )
+        yield leading
 
 
 def _sweep_school(runtime: Runtime, scheduler: BlockingScheduler, urn: str, now: datetime) -> None:

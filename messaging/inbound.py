@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -71,6 +71,8 @@ STATUS_RANK = {
 # Delivery errors that say the number cannot take texts: 30005 unknown handset (the number
 # no longer exists), 30006 landline or unreachable carrier.
 UNREACHABLE_CODES = frozenset({30005, 30006})
+# An unknown number is told the school's number at most this often.
+STRANGER_REPLY_EVERY = timedelta(days=1)
 _EMPTY_TWIML = "<Response/>"
 FORM = "application/x-www-form-urlencoded"
 # The longest each field may be (the database's columns; a MessageSid is 34 characters, a
@@ -170,11 +172,30 @@ def ingest(
         reply = _template(session, contacts, "opted_in")
     elif kind == "help":
         reply = _template(session, contacts, "help")
-    elif kind is None and not contacts:
-        # A stranger gets the school's number and nothing about any child.
+    elif kind is None and not contacts and not _stranger_answered(session, message, now):
+        # A stranger gets the school's number and nothing about any child, once a day: each
+        # reply is billed, and sixty texts must not cost sixty replies.
         reply = _template(session, contacts, "unknown_number")
     # (STOP gets no reply from us: Twilio sends its own confirmation.)
     return Ingested(message.id, True, kind, reply)
+
+
+def _stranger_answered(session: Session, message: Message, now: datetime) -> bool:
+    """Whether this unknown number texted us (and so was answered) within the last day."""
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(
+                Message.direction == "inbound",
+                Message.from_phone == message.from_phone,
+                Message.contact_id.is_(None),
+                Message.created_at > now - STRANGER_REPLY_EVERY,
+                Message.id != message.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def contacts_for(session: Session, phone: str) -> list[Contact]:
@@ -259,10 +280,10 @@ def record_status(
     message = session.scalar(select(Message).where(Message.sid == sid).with_for_update())
     if message is None or message.direction != "outbound":
         return None
-    if error_code in UNREACHABLE_CODES and message.contact_id is not None:
+    if message.contact_id is not None:
         contact = session.get(Contact, message.contact_id)
-        if contact is not None and not contact.undeliverable:
-            contact.undeliverable = f"Twilio error {error_code}"
+        if contact is not None:
+            learn_deliverability(contact, message.created_at, status, error_code)
     if from_ and not message.from_phone:
         message.from_phone = from_  # a Messaging Service picks its sender after we send
     if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(message.status, -1):
@@ -272,6 +293,27 @@ def record_status(
         message.error_code = error_code
     message.updated_at = now
     return message
+
+
+def learn_deliverability(
+    contact: Contact, sent_at: datetime, status: str, error_code: int | None
+) -> None:
+    """What a status for a text sent at `sent_at` says about the number. Only news newer than
+    the last success marks it undeliverable (a late or replayed callback cannot), and a text
+    delivered after the one that marked it clears it."""
+    if status == "delivered":
+        if contact.last_delivered_at is None or sent_at > contact.last_delivered_at:
+            contact.last_delivered_at = sent_at
+        if contact.undeliverable and (
+            contact.undeliverable_at is None or sent_at > contact.undeliverable_at
+        ):
+            contact.undeliverable, contact.undeliverable_at = None, None
+        return
+    if error_code not in UNREACHABLE_CODES or contact.undeliverable:
+        return
+    if contact.last_delivered_at is None or sent_at > contact.last_delivered_at:
+        contact.undeliverable = f"Twilio error {error_code}"
+        contact.undeliverable_at = sent_at
 
 
 def webhook_fields(form: Mapping[str, object], required: tuple[str, ...]) -> dict[str, str]:

@@ -14,7 +14,7 @@ import random
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,9 +25,11 @@ from messaging.delivery import Deliverer, DeliveryCancelled, TransportError
 from messaging.optout import record_opt_out
 from messaging.sms_deliverer import Outbound, SmsDeliverer
 from messaging.transport import SentText
+from rules.settings import SettingsError
 from rules.texts import segments
 from storage.db import upsert
-from storage.models import Contact, OutboxItem, OutboxStatus
+from storage.models import Contact, OutboxItem, OutboxStatus, School
+from storage.schools import settings_for
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +182,9 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     cancelled: int = 0
+    # The texts' share of the counts above (None when texts were not dispatched): whether
+    # Twilio is taking texts, whatever Slack is doing.
+    texts: DispatchReport | None = field(default=None, compare=False, repr=False)
 
     def add(self, outcome: str | None) -> None:
         if outcome is not None:
@@ -232,17 +237,22 @@ def dispatch_due(
         ) as sends,
         ThreadPoolExecutor(max_workers=SMS_LANES + 1, thread_name_prefix="outbox-lane") as lanes,
     ):
-        running: list[Future[DispatchReport]] = []
+        texting: list[Future[DispatchReport]] = []
         if sms is not None:
             # Two batches in hand at once: one sending while the other is checked or recorded.
-            running += [
+            texting = [
                 lanes.submit(_batched_lane, run, sms, sends, max_in_flight)
                 for _ in range(SMS_LANES)
             ]
-        if others:
-            running.append(lanes.submit(_serial_lane, run, others, list(others)))
-        for lane in running:
-            report.merge(lane.result())
+            report.texts = DispatchReport()
+        posting = lanes.submit(_serial_lane, run, others, list(others)) if others else None
+        for lane in texting:
+            done = lane.result()
+            report.merge(done)
+            if report.texts is not None:
+                report.texts.merge(done)
+        if posting is not None:
+            report.merge(posting.result())
     return report
 
 
@@ -475,11 +485,15 @@ def _failed(
 ) -> str:
     item.claimed_until = None
     item.last_error = str(error)
-    if not error.permanent and item.attempts < max_attempts:
+    retry_at = now + backoff(item.attempts, error.retry_after)
+    deadline = retry_deadline(session, item)
+    if not error.permanent and (
+        item.attempts < max_attempts or (deadline is not None and retry_at <= deadline)
+    ):
         if error.ambiguous:
             _mark_uncertain(item, now)
         item.status = OutboxStatus.PENDING
-        item.next_attempt_at = now + backoff(item.attempts, error.retry_after)
+        item.next_attempt_at = retry_at
         log.info(
             "outbox %s: attempt %s failed (%s); retry at %s",
             item.id,
@@ -498,6 +512,22 @@ def _failed(
     return "failed"
 
 
+def retry_deadline(session: Session, item: OutboxItem) -> datetime | None:
+    """Until when a text keeps being retried: the end of the school day it was queued on (its
+    school's `texts_until`), so an outage of hours loses nothing. None for anything else."""
+    if item.channel != "sms" or item.school_id is None:
+        return None
+    school = session.get(School, item.school_id)
+    try:
+        settings = settings_for(school) if school is not None else None
+    except SettingsError:
+        return None
+    if settings is None:
+        return None
+    day = item.created_at.astimezone(settings.tz).date()
+    return datetime.combine(day, settings.policy.texts_until, tzinfo=settings.tz)
+
+
 def _learn_about_number(
     session: Session, item: OutboxItem, error: TransportError, now: datetime
 ) -> None:
@@ -509,6 +539,7 @@ def _learn_about_number(
         contact = session.get(Contact, payload["contact_id"])
         if contact is not None:
             contact.undeliverable = f"Twilio error {error.code}"
+            contact.undeliverable_at = now
             if error.code == NOT_MOBILE_CODE:
                 contact.can_sms = False
 

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from messaging.delivery import DeliveryCancelled
 from messaging.transport import SentText, SmsTransport
-from storage.models import AbsenceCase, Contact, Message, OptOut, OutboxItem, PupilContact
+from storage.models import (
+    AbsenceCase,
+    Contact,
+    Message,
+    OptOut,
+    OutboxItem,
+    Pupil,
+    PupilContact,
+)
 
 # How far before an uncertain attempt to look for the text in Twilio's list: covers a clock
 # difference between us and Twilio, and DateSent's whole seconds.
@@ -60,19 +68,17 @@ class SmsDeliverer:
             else ()
         ):
             links.setdefault(link.contact_id, []).append(link)
-        barred = {cid for cid, rows in links.items() if any(r.no_contact for r in rows)}
-        case_ids = {
-            c
-            for item in items
-            if item.payload.get("contact_id") in barred
-            for c in item.payload.get("case_ids") or []
-        }
+        case_ids = {c for item in items for c in item.payload.get("case_ids") or []}
+        # Each case's pupil, and whether they are still on roll.
         case_pupils = (
-            dict(
-                session.execute(
-                    select(AbsenceCase.id, AbsenceCase.pupil_id).where(AbsenceCase.id.in_(case_ids))
-                ).all()
-            )
+            {
+                case_id: (pupil_id, on_roll)
+                for case_id, pupil_id, on_roll in session.execute(
+                    select(AbsenceCase.id, AbsenceCase.pupil_id, Pupil.on_roll)
+                    .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
+                    .where(AbsenceCase.id.in_(case_ids))
+                )
+            }
             if case_ids
             else {}
         )
@@ -80,11 +86,13 @@ class SmsDeliverer:
         for item in items:
             payload = item.payload
             contact = contacts.get(payload.get("contact_id") or -1)
+            about = [case_pupils[c] for c in payload.get("case_ids") or [] if c in case_pupils]
             reason = _why_not(
                 payload["to"] in opted_out,
                 contact,
                 links.get(contact.id, []) if contact else [],
-                {case_pupils.get(c) for c in payload.get("case_ids") or []},
+                {pupil_id for pupil_id, _ in about},
+                left=any(not on_roll for _, on_roll in about),
             )
             if reason is not None:
                 plans[item.id] = DeliveryCancelled(reason)
@@ -161,12 +169,20 @@ class Outbound:
 
 
 def _why_not(
-    opted_out: bool, contact: Contact | None, links: Sequence[PupilContact], pupils: set[int | None]
+    opted_out: bool,
+    contact: Contact | None,
+    links: Sequence[PupilContact],
+    pupils: set[int],
+    *,
+    left: bool,
 ) -> str | None:
     """Why this number must not be texted now, or None. Checked at send time because a STOP,
-    a landline finding or a safeguarding decision can land after the text was queued."""
+    a landline finding, a safeguarding decision or a roster import (a leaver, a removed
+    contact) can land after the text was queued."""
     if opted_out:
         return "opted out"
+    if left:
+        return "a pupil the text is about is off roll"
     if contact is None:
         return None
     if not contact.can_sms:
@@ -179,4 +195,6 @@ def _why_not(
     # even if they may be contacted about a sibling.
     if any(link.no_contact and link.pupil_id in pupils for link in links):
         return "no contact with a pupil the text is about"
+    if not pupils <= {link.pupil_id for link in links}:
+        return "no longer a contact of a pupil the text is about"
     return None

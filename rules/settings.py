@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.calendar import SchoolCalendar, Term
 from rules.ladder import STEP_CONDITIONS, STEP_KINDS, LadderStep, default_ladder
-from rules.texts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS
+from rules.texts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS, template_problem
 
 ROLES = ("office", "dsl", "headteacher", "attendance_lead")
 SESSIONS = ("AM", "PM")
@@ -66,6 +66,9 @@ class Policy:
     penalty_notice_sessions: int = 10
     penalty_notice_weeks: int = 10
     lateness_warning_sessions: int = 5
+    # A text Twilio will not take is retried until this time of the school day (school time),
+    # then given up: the office is there to make the call instead.
+    texts_until: time = time(17, 0)
     ladder: tuple[LadderStep, ...] = field(default_factory=lambda: default_ladder({}))
 
 
@@ -377,7 +380,14 @@ def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
     c.unknown(
         policy,
         "policy",
-        {*_POLICY_INTS, *_POLICY_PERCENTS, "mass_absence_share", "n_code_becomes_o", "ladder"},
+        {
+            *_POLICY_INTS,
+            *_POLICY_PERCENTS,
+            "mass_absence_share",
+            "n_code_becomes_o",
+            "texts_until",
+            "ladder",
+        },
     )
     values: dict[str, Any] = {
         key: c.positive(policy, "policy", key, getattr(defaults, key)) for key in _POLICY_INTS
@@ -392,6 +402,9 @@ def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
     )
     if values["n_code_becomes_o"] is None:
         values["n_code_becomes_o"] = defaults.n_code_becomes_o
+    values["texts_until"] = (
+        c.time(policy, "policy", "texts_until", required=False) or defaults.texts_until
+    )
     if "ladder" in policy:
         values["ladder"] = _parse_ladder(c, policy["ladder"])
     else:
@@ -455,6 +468,10 @@ def _parse_templates(c: _Checker, raw: Mapping[str, Any]) -> dict[str, str]:
                 + ", ".join(f"{{{f}}}" for f in sorted(TEMPLATE_FIELDS[name]))
                 + ")",
             )
+            continue
+        problem = template_problem(name, text)
+        if problem is not None:
+            c.problem(key, problem)
             continue
         templates[name] = text
     return templates

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -90,12 +90,46 @@ class _Blank(dict[str, str]):
 
 
 def render(settings: SchoolSettings, name: str, **fields: object) -> str:
-    text = settings.templates[name]
+    return _fill(settings.templates[name], fields)
+
+
+def _fill(text: str, fields: Mapping[str, object]) -> str:
     children = fields.get("children")
     if isinstance(children, str) and (" and " in children or "," in children):
         text = _AGREEMENT.sub(lambda m: "{children}" + m.group(1) + _PLURAL[m.group(2)], text)
     filled = text.format_map(_Blank({k: "" if v is None else str(v) for k, v in fields.items()}))
     return " ".join(filled.split())  # empty fields must not leave double spaces
+
+
+# A value of every field as texts get them (all text), one child and two: each template is
+# filled in with these when a school loads, so one that cannot be ({school:d},
+# {children!x}) is refused there and never fails a sweep.
+SAMPLE_FIELDS: tuple[dict[str, str], ...] = tuple(
+    {
+        "school": "Crofton Infants",
+        "children": children,
+        "child": "Amira",
+        "session": "this morning",
+        "date": "Tue 10 Mar",
+        "from": "Tue 5 May",
+        "to": "Thu 7 May",
+        "note": "",
+        "penalty_warning": "",
+        "school_phone": "01924 967606",
+    }
+    for children in ("Amira", "Amira and Dylan")
+)
+
+
+def template_problem(name: str, text: str) -> str | None:
+    """Why `text` cannot be the `name` template, found by filling it in as a text is; None
+    if it can be."""
+    for sample in SAMPLE_FIELDS:
+        try:
+            _fill(text, {field: sample[field] for field in TEMPLATE_FIELDS[name]})
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            return f"cannot be filled in ({exc})"
+    return None
 
 
 def children_phrase(names: Sequence[str]) -> str:

@@ -121,7 +121,9 @@ class Pupil(Base):
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     year_group: Mapped[str] = mapped_column(String(10))
-    class_name: Mapped[str] = mapped_column(String(20), index=True)
+    # Long enough for what MIS exports hold ("Year 3 Kingfishers 3K"); the import checks
+    # every text column against these lengths, so no database ever truncates or refuses one.
+    class_name: Mapped[str] = mapped_column(String(100), index=True)
     vulnerable: Mapped[list[Any]] = mapped_column(default=list)
     la_transport: Mapped[bool] = mapped_column(Boolean, default=False)
     on_roll: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -146,8 +148,13 @@ class Contact(Base):
     # phonenumbers' view of the number: "mobile", "fixed_line", "fixed_line_or_mobile", ...
     phone_type: Mapped[str] = mapped_column(String(30), default="mobile")
     can_sms: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Set when Twilio reports the number permanently unreachable (21211, 21614...).
+    # Set when Twilio reports the number permanently unreachable (21211, 21614...), and only
+    # by news of a text newer than the last one delivered (`last_delivered_at`): a late or
+    # replayed callback cannot undo a later success. A delivery newer than `undeliverable_at`,
+    # or the roster import listing the contact again, clears it.
     undeliverable: Mapped[str | None] = mapped_column(String(200), default=None)
+    undeliverable_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
     links: Mapped[list[PupilContact]] = relationship(back_populates="contact")
 
@@ -158,7 +165,10 @@ class PupilContact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    relationship_: Mapped[str] = mapped_column("relationship", String(50))
+    relationship_: Mapped[str] = mapped_column("relationship", String(100))
+    # The contact's name as the file gives it for this pupil: two families sharing a number
+    # are told apart by it (rules/families.py), where the contact row keeps one name.
+    contact_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     priority: Mapped[int] = mapped_column(Integer)
     parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=True)
     # A court order or safeguarding decision: never contact about this child.
@@ -401,8 +411,21 @@ class QuarantinedText(Base):
     created_at: Mapped[datetime]
 
 
+class SlackRequest(Base):
+    """A slash command already answered, by Slack's trigger ID: a retried or replayed
+    request gets the same reply and changes nothing again. Kept for a day."""
+
+    __tablename__ = "slack_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    reply: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
 class AuditLog(Base):
-    """Refusals and staff actions outside the register (who tried what)."""
+    """Who did or tried what, when: every staff request through Slack (a view as much as a
+    decision, done or refused, by ids never names), and a school's failed sweep or ladder
+    run (by error ID). Register changes have their own record (`MarkAmendment`)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -434,6 +457,7 @@ __all__ = [
     "RegisterSweep",
     "School",
     "SlackCard",
+    "SlackRequest",
     "Staff",
     "StaffTask",
     "UTCDateTime",

@@ -77,6 +77,7 @@ def make_contact(
                 pupil_id=pupil.id,
                 contact_id=contact.id,
                 relationship_="Mother",
+                contact_name=name,
                 priority=priority,
                 parental_responsibility=not no_contact,
                 no_contact=no_contact,

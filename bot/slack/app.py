@@ -54,6 +54,7 @@ def build_app(
             text=command.get("text") or "",
             user_id=command.get("user_id") or "",
             channel_id=command.get("channel_id"),
+            request_id=command.get("trigger_id") or None,
         )
         ack(text=reply, response_type="ephemeral")
 

@@ -111,8 +111,36 @@ def _text_quarantined(f: dict[str, Any]) -> str:
     )
 
 
+def _school_failed(f: dict[str, Any]) -> str:
+    return (
+        f":rotating_light: FirstCall's {escape(f['what'])} failed for this school "
+        f"(error {escape(f['error_id'])}), so texts and tasks may be missing: check today's "
+        "absences by hand. Other schools are not affected and FirstCall tries again each "
+        "minute; give the error ID to whoever looks after FirstCall."
+    )
+
+
+def _texts_held_up(f: dict[str, Any]) -> str:
+    return (
+        f":warning: Texts to parents are not going out: Twilio has not taken any since "
+        f"{f['since']}. FirstCall keeps trying until {f['until']}; a first text still not "
+        "sent ten minutes after the register closed becomes a call task here. Phone any "
+        "family you need to reach now."
+    )
+
+
+def _texts_flowing(f: dict[str, Any]) -> str:
+    return (
+        f":white_check_mark: Texts to parents are going out again (held up since "
+        f"{f['since']}); those waiting are being sent now."
+    )
+
+
 NOTICES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "texts_held_up": _texts_held_up,
+    "texts_flowing": _texts_flowing,
     "text_quarantined": _text_quarantined,
+    "school_failed": _school_failed,
     "late_reply_safeguarding": _late_reply_safeguarding,
     "late_reply": _late_reply,
     "opt_change": _opt_change,
@@ -202,6 +230,8 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
         lines.append("Family texted; no reply yet")
     if case.dsl_alerted:
         lines.append(":shield: With the DSL")
+    if not pupil.on_roll:
+        lines.append("Off roll: not in the MIS export any more. Case closed; no more texts.")
     blocks: Blocks = [_section("\n".join(lines))]
     if case.status in (CaseStatus.OPEN, CaseStatus.EXPLAINED):
         buttons = []

@@ -4,8 +4,10 @@ makes one workflow call and says what happened, in a reply only the asker sees."
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack import arguments, render
@@ -24,7 +26,7 @@ from bot.workflow.decisions import arrived, current_case, set_case_code
 from bot.workflow.leave import LeaveError, decide_leave, file_leave_request
 from bot.workflow.overview import open_cases_today, pupil_year
 from bot.workflow.staff import NotFound, find_pupil
-from storage.models import LeaveRequest, Pupil
+from storage.models import LeaveRequest, Pupil, SlackRequest
 
 Handler = Callable[[StaffRequest, str], str]
 
@@ -54,14 +56,43 @@ def run_command(
     text: str,
     user_id: str,
     channel_id: str | None,
+    request_id: str | None = None,
 ) -> str:
-    """The reply to a slash command, whatever happens."""
+    """The reply to a slash command, whatever happens. With `request_id` (Slack's trigger ID,
+    the same in every retry or replay of one command) the command acts once: a repeat gets
+    the first reply and changes nothing."""
     handler, words = _route(command, text.strip())
     try:
         with acting(factory, user_id, channel_id, now) as request:
-            return handler(request, words)
+            if request_id and (earlier := answered(request.session, request_id)) is not None:
+                return earlier
+            reply = handler(request, words)
+            if request_id:
+                remember(request.session, request_id, reply, now)
+            return reply
+    except IntegrityError:
+        # The same command answered meanwhile by another process: its reply, and nothing else.
+        with factory() as session:
+            earlier = answered(session, request_id) if request_id else None
+        return earlier if earlier is not None else words_for(RuntimeError("conflict"))
     except Exception as exc:  # noqa: BLE001 - every failure is turned into words, once
         return words_for(exc)
+
+
+# Slack refuses a signature older than five minutes, so a day covers every possible replay.
+REMEMBER_FOR = timedelta(days=1)
+
+
+def answered(session: Session, request_id: str) -> str | None:
+    return session.scalar(select(SlackRequest.reply).where(SlackRequest.key == request_id))
+
+
+def remember(session: Session, request_id: str, reply: str, now: datetime) -> None:
+    """Keep the reply under the request's ID, in the command's transaction (a second insert
+    of the same ID fails the transaction, so the command's work is undone with it)."""
+    session.execute(delete(SlackRequest).where(SlackRequest.at < now - REMEMBER_FOR))
+    session.add(SlackRequest(key=request_id, reply=reply, at=now))
+    session.flush()
 
 
 SUBCOMMANDS: dict[str, dict[str, Handler]] = {}  # filled in below the handlers
@@ -88,7 +119,9 @@ def _pupil(request: StaffRequest, words: str) -> Pupil:
     assert request.member is not None
     if not words:
         raise UsageError("say which pupil: a UPN or a name")
-    return find_pupil(request.session, request.member.ctx, words)
+    found = find_pupil(request.session, request.member.ctx, words)
+    request.touched("pupils", found.id)
+    return found
 
 
 # -- /absence ---------------------------------------------------------------------------------

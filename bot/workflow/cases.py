@@ -14,6 +14,7 @@ from bot.workflow.cards import refresh_cards
 from bot.workflow.school import SchoolContext
 from messaging.outbox import Outgoing, enqueue_all, sms
 from rules.codes import is_absence_needing_reason, lookup
+from rules.families import families
 from rules.ladder import CaseState, LadderStep
 from rules.texts import children_phrase, render, session_phrase, short_date
 from storage.models import (
@@ -131,36 +132,64 @@ def text_contact(
     now: datetime,
     queue: list[Outgoing] | None = None,
 ) -> None:
-    """One text to one contact naming all of that contact's children in `cases`; with a
-    `queue`, the text joins it for the caller to enqueue with the rest in one statement."""
-    names = [pupils[c.pupil_id].first_name for c in cases]
-    body = render(
-        ctx.settings,
-        template,
-        school=ctx.settings.name,
-        children=children_phrase(names),
-        session=session_phrase(session_label),
-        date=short_date(day),
-        school_phone=ctx.settings.phone,
+    """One text to one contact naming all of that contact's children in `cases`, or one per
+    family when the number is shared by families (rules/families.py): no text names another
+    family's children. With a `queue`, the texts join it for the caller to enqueue with the
+    rest in one statement."""
+    for family in family_groups(session, contact, cases, pupils):
+        names = [pupils[c.pupil_id].first_name for c in family]
+        body = render(
+            ctx.settings,
+            template,
+            school=ctx.settings.name,
+            children=children_phrase(names),
+            session=session_phrase(session_label),
+            date=short_date(day),
+            school_phone=ctx.settings.phone,
+        )
+        case_ids = sorted(c.id for c in family)
+        row = sms(
+            key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}",
+            school_id=ctx.id,
+            contact_id=contact.id,
+            to=contact.phone,
+            body=body,
+            kind=template,
+            case_ids=case_ids,
+        )
+        if queue is None:
+            enqueue_all(session, [row], now=now)
+        else:
+            queue.append(row)
+        for case in family:
+            if case.first_text_at is None:
+                case.first_text_at = now
+            log_event(session, case, "texted", now, contact_id=contact.id, step=step)
+
+
+def family_groups(
+    session: Session,
+    contact: Contact,
+    cases: Sequence[AbsenceCase],
+    pupils: dict[int, Pupil],
+) -> list[list[AbsenceCase]]:
+    """`cases` split by the family each pupil is in for this contact's number: the texts
+    that may go to it together."""
+    if len(cases) < 2:  # the usual text: one child, nothing to split (and no query)
+        return [list(cases)]
+    given = dict(
+        session.execute(
+            select(PupilContact.pupil_id, PupilContact.contact_name).where(
+                PupilContact.contact_id == contact.id,
+                PupilContact.pupil_id.in_([c.pupil_id for c in cases]),
+            )
+        ).all()
     )
-    case_ids = sorted(c.id for c in cases)
-    row = sms(
-        key=f"sms:{step}:{contact.id}:{'-'.join(map(str, case_ids))}",
-        school_id=ctx.id,
-        contact_id=contact.id,
-        to=contact.phone,
-        body=body,
-        kind=template,
-        case_ids=case_ids,
+    by_id = {case.id: case for case in cases}
+    groups = families(
+        [(c.id, pupils[c.pupil_id].last_name, given.get(c.pupil_id, "")) for c in cases]
     )
-    if queue is None:
-        enqueue_all(session, [row], now=now)
-    else:
-        queue.append(row)
-    for case in cases:
-        if case.first_text_at is None:
-            case.first_text_at = now
-        log_event(session, case, "texted", now, contact_id=contact.id, step=step)
+    return [[by_id[i] for i in group] for group in groups]
 
 
 def case_cards(ctx: SchoolContext, case: AbsenceCase) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,6 +98,10 @@ def authorise(
     )
 
 
+# How far ahead of the next name (in rapidfuzz points) a fuzzy match must be to be taken.
+CLEAR_LEAD = 10
+
+
 def find_pupil(session: Session, ctx: SchoolContext, query: str) -> Pupil:
     """A UPN, or a name matched forgivingly ("jaden smith", "Smith J"); one match or an
     Ambiguous listing the few closest."""
@@ -111,14 +115,23 @@ def find_pupil(session: Session, ctx: SchoolContext, query: str) -> Pupil:
         if pupil.upn == text.upper():
             return pupil
     names = {p.id: f"{p.first_name} {p.last_name}" for p in pupils}
-    scored = process.extract(text, names, scorer=fuzz.token_set_ratio, limit=6, score_cutoff=70)
+    scored = process.extract(
+        text,
+        names,
+        scorer=fuzz.token_set_ratio,
+        processor=utils.default_process,
+        limit=6,
+        score_cutoff=70,
+    )
     if not scored:
         raise NotFound(f"no pupil on roll matches {text!r}")
+    exact = [
+        s for s in scored if " ".join(names[s[2]].lower().split()) == " ".join(text.lower().split())
+    ]
+    # A misspelling is near more than one name as often as not ("Maia Ali": Mia Ali and Maya
+    # Ali): only a clear lead picks a pupil by itself; otherwise the person chooses.
     best = scored[0][1]
-    top = [s for s in scored if s[1] >= best - 3]
-    exact = [s for s in top if names[s[2]].lower() == text.lower()]
-    if len(exact) == 1:
-        top = exact
+    top = exact if len(exact) == 1 else [s for s in scored if s[1] >= best - CLEAR_LEAD]
     if len(top) == 1:
         return next(p for p in pupils if p.id == top[0][2])
     raise Ambiguous(text, [next(p for p in pupils if p.id == s[2]) for s in top])

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo.stack import Stack, loopback_stack
+from tests.bot.operator import Operator
 from tests.bot.slack_harness import Harness, running_app
 
 LONDON = ZoneInfo("Europe/London")
@@ -32,3 +34,14 @@ def stack(db_url: str) -> Iterator[Stack]:
 def harness(factory: sessionmaker[Session]) -> Iterator[Harness]:
     with running_app(factory) as running:
         yield running
+
+
+@pytest.fixture
+def operator(
+    stack: Stack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Operator:
+    """The data manager at the command line, on the stack's database and clock."""
+    return Operator(stack, tmp_path, capsys, monkeypatch)
