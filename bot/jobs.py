@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
 from bot.workflow.faults import text_quarantined
+from bot.workflow.privacy import enforce_retention, retention_due
 from bot.workflow.replies import opt_change, reply_received, text_undelivered
 from bot.workflow.school import all_contexts
 from bot.workflow.sweep import due_sessions, register_closed
@@ -36,6 +37,7 @@ class TickReport:
     steps: int = 0
     dispatch: DispatchReport | None = None
     reconciled: int = 0
+    retention: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"swept {urn} {day} {label}: {status}" for urn, day, label, status in self.swept]
@@ -43,6 +45,7 @@ class TickReport:
         if self.dispatch is not None:
             out.append(f"outbox: {self.dispatch}")
         out.append(f"replies recovered by reconciliation: {self.reconciled}")
+        out += self.retention
         return out
 
 
@@ -107,10 +110,27 @@ def dispatch(
     )
 
 
+def retention(runtime: Runtime, now: datetime) -> list[str]:
+    """Each school's nightly retention run, if it is due (once a night, after 02:30)."""
+    lines = []
+    with runtime.factory() as session:
+        contexts = all_contexts(session)
+    for ctx in contexts:
+        with transaction(runtime.factory) as session:
+            if retention_due(session, ctx, now):
+                lines.append(f"{ctx.school.urn} {enforce_retention(session, ctx, now)}")
+    return lines
+
+
 def tick(
-    runtime: Runtime, now: datetime, *, jobs: Sequence[str] = ("sweep", "dispatch", "reconcile")
+    runtime: Runtime,
+    now: datetime,
+    *,
+    jobs: Sequence[str] = ("sweep", "dispatch", "reconcile", "retention"),
 ) -> TickReport:
     report = sweep_and_escalate(runtime, now) if "sweep" in jobs else TickReport()
+    if "retention" in jobs:
+        report.retention = retention(runtime, now)
     if "reconcile" in jobs:
         report.reconciled = reconcile(
             runtime.factory,

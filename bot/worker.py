@@ -20,9 +20,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 
-from bot.jobs import CHANNELS, dispatch, sweep_and_escalate, tick
+from bot.jobs import CHANNELS, dispatch, retention, sweep_and_escalate, tick
 from bot.runtime import Runtime
 from bot.workflow.faults import text_quarantined
+from bot.workflow.privacy import RETENTION_AT
 from bot.workflow.replies import opt_change, reply_received
 from bot.workflow.school import all_contexts
 from messaging.reconcile import reconcile
@@ -165,6 +166,15 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
             coalesce=True,
             max_instances=1,
         )
+    scheduler.add_job(
+        run,
+        CronTrigger(hour=RETENTION_AT.hour, minute=RETENTION_AT.minute + 1),
+        args=["retention", lambda t: retention(runtime, t)],
+        id="retention",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
     scheduler.add_job(
         run,
         IntervalTrigger(minutes=5),

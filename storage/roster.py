@@ -202,7 +202,7 @@ def import_roster(
         raise ImportFailed(problems)
 
     report = ImportReport(rows=len(pupil_rows) + len(contact_rows), dry_run=dry_run)
-    _write_pupils(session, school, pupil_rows, existing, report)
+    _write_pupils(session, school, pupil_rows, existing, report, now)
     if not dry_run:
         session.flush()
     pupil_ids = {
@@ -227,6 +227,7 @@ def _write_pupils(
     rows: dict[str, PupilRow],
     existing: dict[str, Pupil],
     report: ImportReport,
+    now: datetime,
 ) -> None:
     new: list[dict[str, Any]] = []
     for row in rows.values():
@@ -238,6 +239,7 @@ def _write_pupils(
             "vulnerable": list(row.vulnerable),
             "la_transport": row.la_transport,
             "on_roll": True,
+            "left_at": None,
         }
         pupil = existing.get(row.upn)
         if pupil is None:
@@ -251,6 +253,13 @@ def _write_pupils(
             report.unchanged += 1
     if new and not report.dry_run:
         session.execute(insert(Pupil), new)
+    # A full roster from the MIS: a pupil missing from it has left the roll.
+    left = [p for upn, p in existing.items() if upn not in rows and p.on_roll]
+    for pupil in left:
+        pupil.on_roll, pupil.left_at = False, now
+        report.updated += 1
+    if left:
+        report.warnings.append(f"{len(left)} pupil(s) not in the file are now off roll")
 
 
 def _write_contacts(

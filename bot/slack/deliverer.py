@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.render import render_card
+from bot.slack.render import redacted, render_card
 from messaging.transport import TransportError
 from storage.models import OutboxItem, SlackCard
 
@@ -62,6 +62,12 @@ class SlackDeliverer:
         try:
             if payload.get("op") == "card":
                 return self._card(session, payload)
+            if payload.get("op") == "redact":
+                text, blocks = redacted()
+                self.client.chat_update(
+                    channel=payload["channel"], ts=payload["ts"], text=text, blocks=blocks
+                )
+                return {"ts": payload["ts"], "redacted": True}
             response = self.client.chat_postMessage(
                 channel=payload["channel"],
                 text=payload["text"],
@@ -80,7 +86,7 @@ class SlackDeliverer:
         if card.version > payload.get("version", card.version):
             # A newer version is queued and will show the latest state: one edit, not two.
             return {"skipped": "superseded", "version": card.version}
-        rendered = render_card(session, card.key)
+        rendered = redacted() if card.redacted_at else render_card(session, card.key)
         if rendered is None:
             return {"skipped": "gone"}
         text, blocks = rendered
