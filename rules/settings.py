@@ -159,6 +159,8 @@ class Policy:
     penalty_notice_sessions: int = 10
     penalty_notice_weeks: int = 10
     lateness_warning_sessions: int = 5
+    # One acknowledgement per contact per case within this many minutes.
+    acknowledgement_quiet_minutes: int = 30
     ladder: tuple[LadderStep, ...] = field(default_factory=lambda: default_ladder({}))
 
 
@@ -484,6 +486,7 @@ _POLICY_INTS = (
     "penalty_notice_sessions",
     "penalty_notice_weeks",
     "lateness_warning_sessions",
+    "acknowledgement_quiet_minutes",
 )
 _POLICY_PERCENTS = ("persistent_absence_below", "severe_absence_below")
 
