@@ -20,12 +20,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 
-from bot.jobs import CHANNELS, dispatch, retention, sweep_and_escalate, tick
+from bot.jobs import CHANNELS, TickReport, dispatch, retention, sweep_and_escalate, tick
 from bot.runtime import Runtime
 from bot.workflow.faults import text_quarantined
 from bot.workflow.privacy import RETENTION_AT
 from bot.workflow.replies import opt_change, reply_received
 from bot.workflow.school import all_contexts
+from messaging.outbox import adopt_orphans
 from messaging.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,13 @@ def run_worker(runtime: Runtime) -> None:
     with leadership(runtime) as leading:
         if not leading:
             return
-        started: datetime = runtime.clock()
-        log.info("catching up on anything due")
-        tick(runtime, started)
+        take_over(runtime, runtime.clock())
         build_scheduler(runtime).start()
+
+
+def take_over(runtime: Runtime, now: datetime) -> TickReport:
+    """What a worker does the moment it leads: the last leader's claims are re-checked and
+    sent (or adopted) now, not after their five-minute lease; then everything due."""
+    orphans = adopt_orphans(runtime.factory, now)
+    log.info("catching up on anything due (%s outbox rows left claimed)", orphans)
+    return tick(runtime, now)
