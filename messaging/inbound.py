@@ -20,7 +20,6 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -31,7 +30,7 @@ from messaging.edge import TWILIO_BODY_LIMIT, Refused, clean_text, decoded, read
 from messaging.optout import KeywordKind, keyword_kind, record_opt_out
 from messaging.templates import render
 from rules.settings import DEFAULT_TEMPLATES
-from storage.db import transaction
+from storage.db import transaction, upsert
 from storage.models import Contact, Message, School
 from storage.schools import settings_for
 
@@ -129,35 +128,35 @@ def ingest(
             raise Unstorable(f"{name} is too long (at most {FIELD_LIMITS[name]} characters)")
     if not sid:
         raise Unstorable("MessageSid is empty")
-    existing = session.scalar(select(Message).where(Message.sid == sid))
-    if existing is not None:
-        return Ingested(existing.id, False, None, None)
     contacts = contacts_for(session, from_)
     kind = keyword_kind(body)
     schools = {c.school_id for c in contacts}
-    message = Message(
-        school_id=contacts[0].school_id if len(schools) == 1 else None,
-        direction="inbound",
-        sid=sid,
-        contact_id=contacts[0].id if contacts else None,
-        from_phone=from_,
-        to_phone=to,
-        body=body,
-        status="received",
-        error_code=None,
-        outbox_id=None,
-        # Nothing for the bot to do: a keyword nobody needs telling about, or a stranger.
-        handled=not contacts or kind == "help",
-        created_at=now,
-        updated_at=now,
+    # One round trip: the insert says whether this MessageSid is new (a duplicate delivery,
+    # or the webhook and reconciliation at once, inserts nothing).
+    message_id = session.scalar(
+        upsert(session, Message)
+        .values(
+            school_id=contacts[0].school_id if len(schools) == 1 else None,
+            direction="inbound",
+            sid=sid,
+            contact_id=contacts[0].id if contacts else None,
+            from_phone=from_,
+            to_phone=to,
+            body=body,
+            status="received",
+            error_code=None,
+            outbox_id=None,
+            # Nothing for the bot to do: a keyword nobody needs telling about, or a stranger.
+            handled=not contacts or kind == "help",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["sid"])
+        .returning(Message.id)
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        # The same text arriving twice at once (webhook and reconciliation): the other won.
-        winner = session.scalars(select(Message).where(Message.sid == sid)).one()
-        return Ingested(winner.id, False, None, None)
+    if message_id is None:
+        winner = session.scalar(select(Message.id).where(Message.sid == sid))
+        return Ingested(winner, False, None, None)
     if kind in ("opt_out", "opt_in"):
         record_opt_out(
             session,
@@ -175,7 +174,7 @@ def ingest(
         # A stranger gets the school's number and nothing about any child.
         reply = _template(session, contacts, "unknown_number")
     # (STOP gets no reply from us: Twilio sends its own confirmation.)
-    return Ingested(message.id, True, kind, reply)
+    return Ingested(message_id, True, kind, reply)
 
 
 def contacts_for(session: Session, phone: str) -> list[Contact]:
