@@ -216,26 +216,17 @@ def inbound(
 ) -> None:
     requests: list[tuple[bytes, str]] = []
     for n in range(count):
-        params = {
-            "MessageSid": "SM" + uuid.uuid4().hex,
-            "AccountSid": settings.account_sid,
-            "From": contacts[n % len(contacts)].phone,
-            "To": SCHOOL_NUMBER,
-            "Body": "Sorry, she has a temperature and will be back tomorrow",
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "SmsStatus": "received",
-            "ApiVersion": "2010-04-01",
-        }
-        signature = sign(settings.sms_webhook_url, params, settings.auth_token)
-        requests.append((urllib.parse.urlencode(params).encode(), signature))
+        requests.append(
+            signed_text(
+                settings,
+                contacts[n % len(contacts)].phone,
+                "Sorry, she has a temperature and will be back tomorrow",
+            )
+        )
 
     with web_process(url, settings) as (host, port):
         results, elapsed = _post_all(host, port, requests, clients, warm_up=50)
-    latencies = sorted(seconds for seconds, _ in results)
     ok = sum(1 for _, status in results if status == 200)
-    p50 = statistics.median(latencies) * 1000
-    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
     with factory() as s:
         stored = s.scalar(
             select(func.count()).select_from(Message).where(Message.direction == "inbound")
@@ -245,10 +236,42 @@ def inbound(
         f"senders, {ok} answered 200, {stored} stored (with warm-up)"
     )
     print(f"webhooks per second        {len(results) / elapsed:,.0f}")
-    print(
-        f"webhook latency            p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-        f"max {latencies[-1] * 1000:.1f} ms"
+    print(f"webhook latency            {latency(results)}")
+
+
+def loopback_settings(fake: LoopbackTwilio) -> TwilioSettings:
+    return TwilioSettings(
+        account_sid=fake.account_sid,
+        auth_token=fake.auth_token,
+        from_number=SCHOOL_NUMBER,
+        messaging_service_sid=None,
+        api_url=fake.url,
+        public_base_url=PUBLIC,
     )
+
+
+def signed_text(settings: TwilioSettings, phone: str, body: str) -> tuple[bytes, str]:
+    """A parent's text as Twilio's webhook POSTs it: the form body and its signature."""
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": settings.account_sid,
+        "From": phone,
+        "To": SCHOOL_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+    signature = sign(settings.sms_webhook_url, params, settings.auth_token)
+    return urllib.parse.urlencode(params).encode(), signature
+
+
+def latency(results: list[tuple[float, int]]) -> str:
+    latencies = sorted(seconds for seconds, _ in results)
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
+    return f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
 
 
 REPLY_DAY = datetime(2026, 3, 10, 8, 40, tzinfo=UTC)  # 08:40 GMT: Crofton's register closes
@@ -278,14 +301,7 @@ def replies_to_open_cases(url: str, count: int, senders: int) -> None:
     # Every child is absent; the mass-absence hold would stop the texts, so lift it.
     settings_text = settings_text.replace("[policy]\n", "[policy]\nmass_absence_share = 1.0\n")
     with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: REPLY_DAY) as fake:
-        twilio = TwilioSettings(
-            account_sid=fake.account_sid,
-            auth_token=fake.auth_token,
-            from_number=SCHOOL_NUMBER,
-            messaging_service_sid=None,
-            api_url=fake.url,
-            public_base_url=PUBLIC,
-        )
+        twilio = loopback_settings(fake)
         slack = SlackSettings("xoxb-bench", "bench-signing-secret", "http://127.0.0.1:9/api/")
         engine = make_engine(url)
         factory = session_factory(engine)
@@ -334,19 +350,11 @@ def replies_to_open_cases(url: str, count: int, senders: int) -> None:
 
         requests: list[tuple[bytes, str]] = []
         for phone, child in phones:
-            params = {
-                "MessageSid": "SM" + uuid.uuid4().hex,
-                "AccountSid": twilio.account_sid,
-                "From": phone,
-                "To": SCHOOL_NUMBER,
-                "Body": f"Sorry, {child} has a temperature and will be back tomorrow",
-                "NumMedia": "0",
-                "NumSegments": "1",
-                "SmsStatus": "received",
-                "ApiVersion": "2010-04-01",
-            }
-            signature = sign(twilio.sms_webhook_url, params, twilio.auth_token)
-            requests.append((urllib.parse.urlencode(params).encode(), signature))
+            requests.append(
+                signed_text(
+                    twilio, phone, f"Sorry, {child} has a temperature and will be back tomorrow"
+                )
+            )
 
         port = free_port()
         process = multiprocessing.get_context("spawn").Process(
@@ -374,20 +382,14 @@ def replies_to_open_cases(url: str, count: int, senders: int) -> None:
                 .where(OutboxItem.key.like("slack:case:%:v2"))
             )
         engine.dispose()
-    latencies = sorted(seconds for seconds, _ in results)
     ok = sum(1 for _, status in results if status == 200)
-    p50 = statistics.median(latencies) * 1000
-    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
     print(
         f"replies to open cases      {len(results)} in {elapsed:.2f} s from {senders} senders, "
         f"{ok} answered 200; {explained} cases coded I (provisional), {acks} acknowledgements "
         f"and {cards} card edits queued"
     )
     print(f"replies per second         {len(results) / elapsed:,.0f}")
-    print(
-        f"reply latency              p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-        f"max {latencies[-1] * 1000:.1f} ms"
-    )
+    print(f"reply latency              {latency(results)}")
 
 
 def _wait_for(port: int, process: multiprocessing.process.BaseProcess) -> None:
@@ -486,14 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database                   {engine.dialect.name}")
         contacts = roster(factory, max(args.texts, 1))
         with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: NOW) as fake:
-            settings = TwilioSettings(
-                account_sid=fake.account_sid,
-                auth_token=fake.auth_token,
-                from_number=SCHOOL_NUMBER,
-                messaging_service_sid=None,
-                api_url=fake.url,
-                public_base_url=PUBLIC,
-            )
+            settings = loopback_settings(fake)
             outbound(factory, contacts, fake, settings, args.in_flight)
             inbound(factory, url, contacts, settings, args.webhooks + 50, args.clients)
         engine.dispose()

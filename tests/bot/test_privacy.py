@@ -4,6 +4,8 @@ pupil and of a contact (audited, the register kept), and the nightly retention r
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -28,9 +30,15 @@ from tests.bot.test_school_day import DSL_CH, OFFICE_CH, School
 WORDS = "Amira has a fever and is staying home"
 
 
-def run_cli(stack: Stack, db_url: str, *argv: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("FIRSTCALL_CLOCK", stack.clock().isoformat())
-    return main(["--db", db_url, *argv])
+@pytest.fixture
+def cli(stack: Stack, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], int]:
+    """`firstcall --db URL LINE` at the stack's time."""
+
+    def run(line: str) -> int:
+        monkeypatch.setenv("FIRSTCALL_CLOCK", stack.clock().isoformat())
+        return main(["--db", db_url, *shlex.split(line)])
+
+    return run
 
 
 def _day_with_a_reply(stack: Stack) -> School:
@@ -49,16 +57,11 @@ def _upn(stack: Stack, pupil_id: int) -> str:
 
 
 def test_a_subject_access_export_holds_everything_and_is_audited(
-    stack: Stack, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    stack: Stack, cli: Callable[[str], int], capsys: pytest.CaptureFixture
 ) -> None:
     school = _day_with_a_reply(stack)
     upn = _upn(stack, school.pupils["Amira"])
-    assert (
-        run_cli(
-            stack, db_url, "data", "export", "--pupil", upn, "--by", "DPO", monkeypatch=monkeypatch
-        )
-        == 0
-    )
+    assert cli(f"data export --pupil {upn} --by DPO") == 0
     export = json.loads(capsys.readouterr().out)
     assert export["pupil"]["upn"] == upn and export["pupil"]["first_name"] == "Amira"
     assert [c["phone"] for c in export["contacts"]] == [school.phones["Amira"]]
@@ -71,7 +74,7 @@ def test_a_subject_access_export_holds_everything_and_is_audited(
 
 
 def test_erasing_a_pupil_keeps_the_register_and_removes_the_rest(
-    stack: Stack, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    stack: Stack, cli: Callable[[str], int], capsys: pytest.CaptureFixture
 ) -> None:
     school = _day_with_a_reply(stack)
     amira = school.pupils["Amira"]
@@ -81,20 +84,7 @@ def test_erasing_a_pupil_keeps_the_register_and_removes_the_rest(
         )
         amendments_before = s.scalar(select(func.count()).select_from(MarkAmendment))
     upn = _upn(stack, amira)
-    assert (
-        run_cli(
-            stack,
-            db_url,
-            "data",
-            "erase",
-            "--pupil",
-            upn,
-            "--by",
-            "Sam Hall (DPO)",
-            monkeypatch=monkeypatch,
-        )
-        == 0
-    )
+    assert cli(f"data erase --pupil {upn} --by 'Sam Hall (DPO)'") == 0
     out = capsys.readouterr().out
     assert out.startswith(f"erased pupil {upn}: 1 contacts,") and "register marks" in out
     stack.tick(at(DAY1, "08:52"))  # the redaction edits go out
@@ -128,62 +118,23 @@ def test_erasing_a_pupil_keeps_the_register_and_removes_the_rest(
 
 
 def test_erasing_a_contact_and_the_errors_a_person_sees(
-    stack: Stack, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    stack: Stack, cli: Callable[[str], int], capsys: pytest.CaptureFixture
 ) -> None:
     school = _day_with_a_reply(stack)
     phone = school.phones["Jayden"]
     national = "0" + phone.removeprefix("+44")
-    assert (
-        run_cli(
-            stack,
-            db_url,
-            "data",
-            "erase",
-            "--contact",
-            national,
-            "--by",
-            "DPO",
-            monkeypatch=monkeypatch,
-        )
-        == 0
-    )
+    assert cli(f"data erase --contact {national} --by DPO") == 0
     assert capsys.readouterr().out.startswith(
         "erased contact: 1 contacts, 1 links, 1 message bodies"
     )
     with stack.runtime.factory() as s:
         assert s.scalar(select(Contact).where(Contact.phone == phone)) is None
         assert phone not in s.scalars(select(Message.to_phone)).all()
-    assert (
-        run_cli(
-            stack,
-            db_url,
-            "data",
-            "erase",
-            "--contact",
-            national,
-            "--by",
-            "DPO",
-            monkeypatch=monkeypatch,
-        )
-        == 2
-    )
+    assert cli(f"data erase --contact {national} --by DPO") == 2
     assert capsys.readouterr().err.strip() == "firstcall: no contact or text has that number"
-    assert run_cli(stack, db_url, "data", "erase", "--by", "DPO", monkeypatch=monkeypatch) == 2
+    assert cli("data erase --by DPO") == 2
     assert "give --contact PHONE or --pupil UPN" in capsys.readouterr().err
-    assert (
-        run_cli(
-            stack,
-            db_url,
-            "data",
-            "export",
-            "--pupil",
-            "A123456789012",
-            "--by",
-            "DPO",
-            monkeypatch=monkeypatch,
-        )
-        == 2
-    )
+    assert cli("data export --pupil A123456789012 --by DPO") == 2
     assert capsys.readouterr().err.strip() == "firstcall: no pupil has UPN A123456789012"
 
 
