@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import multiprocessing
 import os
 import socket
@@ -225,7 +226,7 @@ def inbound(
         )
 
     with web_process(url, settings) as (host, port):
-        results, elapsed = _post_all(host, port, requests, clients, warm_up=50)
+        results, elapsed = _post_all(host, [port], requests, clients, warm_up=50)
     ok = sum(1 for _, status in results if status == 200)
     with factory() as s:
         stored = s.scalar(
@@ -295,7 +296,7 @@ def _serve_app(url: str, twilio: TwilioSettings, slack: SlackSettings, port: int
     )
 
 
-def replies_to_open_cases(url: str, count: int, senders: int) -> None:
+def replies_to_open_cases(url: str, count: int, senders: int, web_processes: int = 1) -> None:
     """Parents answering their children's open cases: the real work behind each webhook."""
     settings_text = (ROOT / "examples" / "crofton.toml").read_text()
     # Every child is absent; the mass-absence hold would stop the texts, so lift it.
@@ -356,17 +357,24 @@ def replies_to_open_cases(url: str, count: int, senders: int) -> None:
                 )
             )
 
-        port = free_port()
-        process = multiprocessing.get_context("spawn").Process(
-            target=_serve_app, args=(url, twilio, slack, port), daemon=True
-        )
-        process.start()
+        # As in production, several web processes may share the load behind one address.
+        ports = [free_port() for _ in range(web_processes)]
+        processes = [
+            multiprocessing.get_context("spawn").Process(
+                target=_serve_app, args=(url, twilio, slack, port), daemon=True
+            )
+            for port in ports
+        ]
+        for process in processes:
+            process.start()
         try:
-            _wait_for(port, process)
-            results, elapsed = _post_all("127.0.0.1", port, requests, senders, warm_up=0)
+            for port, process in zip(ports, processes, strict=True):
+                _wait_for(port, process)
+            results, elapsed = _post_all("127.0.0.1", ports, requests, senders, warm_up=0)
         finally:
-            process.terminate()
-            process.join(10)
+            for process in processes:
+                process.terminate()
+                process.join(10)
         with factory() as s:
             explained = s.scalar(
                 select(func.count())
@@ -384,7 +392,8 @@ def replies_to_open_cases(url: str, count: int, senders: int) -> None:
         engine.dispose()
     ok = sum(1 for _, status in results if status == 200)
     print(
-        f"replies to open cases      {len(results)} in {elapsed:.2f} s from {senders} senders, "
+        f"replies to open cases      {len(results)} in {elapsed:.2f} s from {senders} senders "
+        f"to {web_processes} web process(es), "
         f"{ok} answered 200; {explained} cases coded I (provisional), {acks} acknowledgements "
         f"and {cards} card edits queued"
     )
@@ -404,15 +413,17 @@ def _wait_for(port: int, process: multiprocessing.process.BaseProcess) -> None:
 
 
 def _post_all(
-    host: str, port: int, requests: list[tuple[bytes, str]], clients: int, *, warm_up: int
+    host: str, ports: list[int], requests: list[tuple[bytes, str]], clients: int, *, warm_up: int
 ) -> tuple[list[tuple[float, int]], float]:
     """POST every signed webhook from `clients` senders, each on a keep-alive connection
-    (a light load generator, like Twilio's own); (latency, status) each, and the wall time
-    after the first `warm_up` requests."""
+    to one of `ports` in turn (a light load generator, like Twilio's own); (latency, status)
+    each, and the wall time after the first `warm_up` requests."""
     local = threading.local()
+    senders = itertools.count()
 
     def post(item: tuple[bytes, str]) -> tuple[float, int]:
         if not hasattr(local, "conn"):
+            port = ports[next(senders) % len(ports)]
             local.conn = http.client.HTTPConnection(host, port, timeout=60)
         body, signature = item
         t0 = time.perf_counter()
@@ -467,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replies", type=int, default=2000, help="replies to open cases")
     parser.add_argument("--senders", type=int, default=16, help="concurrent reply senders")
     parser.add_argument(
+        "--web-processes", type=int, default=1, help="web processes sharing the replies"
+    )
+    parser.add_argument(
         "--only-replies", action="store_true", help="only the replies-to-open-cases run"
     )
     args = parser.parse_args(argv)
@@ -477,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replies:
         with scratch_database() as url:
             print(f"database                   {make_url(url).get_backend_name()}")
-            replies_to_open_cases(url, args.replies, args.senders)
+            replies_to_open_cases(url, args.replies, args.senders, args.web_processes)
     if args.only_replies:
         return 0
 
