@@ -51,11 +51,11 @@ from bot.runtime import Runtime, SlackSettings  # noqa: E402
 from bot.web import create_app  # noqa: E402
 from messaging.config import TwilioSettings  # noqa: E402
 from messaging.inbound import twilio_router  # noqa: E402
-from messaging.outbox import SmsDeliverer, dispatch_due, enqueue_sms  # noqa: E402
-from messaging.sandbox import LoopbackTwilio, sign  # noqa: E402
-from messaging.templates import segments  # noqa: E402
+from messaging.loopback_twilio import LoopbackTwilio, sign  # noqa: E402
+from messaging.outbox import dispatch_due, enqueue_sms  # noqa: E402
+from messaging.sms_deliverer import SmsDeliverer  # noqa: E402
 from messaging.transport import TwilioTransport  # noqa: E402
-from rules.settings import DEFAULT_TEMPLATES  # noqa: E402
+from rules.texts import DEFAULT_TEMPLATES, segments  # noqa: E402
 from storage.db import database_url, make_engine, session_factory, upgrade  # noqa: E402
 from storage.models import (  # noqa: E402
     AbsenceCase,

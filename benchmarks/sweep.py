@@ -36,9 +36,9 @@ from bot.demo.roster import build_school, write_roster  # noqa: E402
 from bot.demo.stack import SCHOOL_NUMBER, loopback_stack  # noqa: E402
 from bot.jobs import dispatch, sweep_and_escalate  # noqa: E402
 from bot.runtime import Runtime, SlackSettings  # noqa: E402
-from bot.slack.sandbox import LoopbackSlack  # noqa: E402
+from bot.slack.loopback_slack import LoopbackSlack  # noqa: E402
 from messaging.config import TwilioSettings  # noqa: E402
-from messaging.sandbox import LoopbackTwilio  # noqa: E402
+from messaging.loopback_twilio import LoopbackTwilio  # noqa: E402
 from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
 from storage.register import import_marks  # noqa: E402
 from storage.roster import import_roster  # noqa: E402

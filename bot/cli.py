@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot import commands, commands_data, commands_run, logs
+from bot import cli_data, cli_run, logs
 from bot.clock import ClockError
 from messaging.config import ConfigError
 from rules.settings import SettingsError
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="db_command", required=True
     )
     db.add_parser("upgrade", help="apply migrations up to the newest").set_defaults(
-        run=commands.db_upgrade
+        run=cli_data.db_upgrade
     )
 
     school = sub.add_parser("school", help="school settings").add_subparsers(
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = school.add_parser("load", help="create or update a school from its settings file")
     load.add_argument("file", type=Path)
     load.add_argument("--dry-run", action="store_true", help="check the file only")
-    load.set_defaults(run=commands.school_load)
+    load.set_defaults(run=cli_data.school_load)
 
     roster = sub.add_parser("roster", help="pupils and contacts").add_subparsers(
         dest="roster_command", required=True
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     rimport.add_argument("contacts", type=Path)
     rimport.add_argument("--school", help="URN (needed when several schools are loaded)")
     rimport.add_argument("--dry-run", action="store_true", help="check without writing")
-    rimport.set_defaults(run=commands.roster_import)
+    rimport.set_defaults(run=cli_data.roster_import)
 
     register = sub.add_parser("register", help="register marks").add_subparsers(
         dest="register_command", required=True
@@ -74,13 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     mimport.add_argument("file", type=Path)
     mimport.add_argument("--school", help="URN, when a UPN is on roll at several schools")
     mimport.add_argument("--dry-run", action="store_true", help="check without writing")
-    mimport.set_defaults(run=commands.register_import)
+    mimport.set_defaults(run=cli_data.register_import)
     export = register.add_parser("export", help="confirmed marks as CSV on stdout")
     export.add_argument("--date", type=_date, help="one day")
     export.add_argument("--from", dest="start", type=_date, help="first day")
     export.add_argument("--to", dest="end", type=_date, help="last day")
     export.add_argument("--school", help="URN")
-    export.set_defaults(run=commands.register_export)
+    export.set_defaults(run=cli_data.register_export)
 
     data = sub.add_parser("data", help="personal data: export and erasure").add_subparsers(
         dest="data_command", required=True
@@ -90,12 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--pupil", metavar="UPN", help="a pupil (register marks are kept)")
     erase.add_argument("--school", help="URN, when the UPN is on several schools' rolls")
     erase.add_argument("--by", required=True, help="who asked, for the audit record")
-    erase.set_defaults(run=commands_data.data_erase)
+    erase.set_defaults(run=cli_data.data_erase)
     sar = data.add_parser("export", help="everything held about a pupil, as JSON")
     sar.add_argument("--pupil", metavar="UPN", required=True)
     sar.add_argument("--school", help="URN, when the UPN is on several schools' rolls")
     sar.add_argument("--by", required=True, help="who asked, for the audit record")
-    sar.set_defaults(run=commands_data.data_export)
+    sar.set_defaults(run=cli_data.data_export)
 
     _run_commands(sub)
     return parser
@@ -105,11 +105,11 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="the web app (Twilio and Slack webhooks)")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8000)
-    serve.set_defaults(run=commands_run.serve)
-    sub.add_parser("worker", help="the scheduler").set_defaults(run=commands_run.worker)
+    serve.set_defaults(run=cli_run.serve)
+    sub.add_parser("worker", help="the scheduler").set_defaults(run=cli_run.worker)
     tick = sub.add_parser("tick", help="run every job due at an instant")
     tick.add_argument("--at", help="ISO date and time (school time unless an offset is given)")
-    tick.set_defaults(run=commands_run.tick)
+    tick.set_defaults(run=cli_run.tick)
     parse = sub.add_parser("parse", help="read a parent's reply, as JSON")
     parse.add_argument("text", nargs="*", help="the reply")
     parse.add_argument("--today", type=_date, help="the school day it answers (default today)")
@@ -117,7 +117,7 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
     parse.add_argument(
         "--jsonl", action="store_true", help='read {"id","text","today","children"} lines on stdin'
     )
-    parse.set_defaults(run=commands_run.parse)
+    parse.set_defaults(run=cli_run.parse)
 
     demo = sub.add_parser("demo", help="the whole product on one machine, on loopback fakes")
     demo.add_argument("--days", type=int, default=3, help="school days to replay (default 3)")
@@ -138,7 +138,7 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("--port", type=int, default=8765, help="with --serve")
     demo.add_argument("--summary-json", type=Path, help="also write the summary as JSON")
-    demo.set_defaults(run=commands_run.demo)
+    demo.set_defaults(run=cli_run.demo)
 
     sandbox = sub.add_parser("sandbox", help="talk to a running `demo --serve`").add_subparsers(
         dest="sandbox_command", required=True
@@ -146,13 +146,13 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
     reply = sandbox.add_parser("reply", help="text the school as a parent (signed as Twilio does)")
     reply.add_argument("phone")
     reply.add_argument("text", nargs="+")
-    reply.set_defaults(run=commands_run.sandbox_reply)
+    reply.set_defaults(run=cli_run.sandbox_reply)
     slash = sandbox.add_parser(
         "slash", help="run a slash command as a Slack user (signed as Slack does)"
     )
     slash.add_argument("user", help="Slack user ID from the settings, e.g. U0CROFT01")
     slash.add_argument("command_line", help='e.g. "/absence approve Jayden"')
-    slash.set_defaults(run=commands_run.sandbox_slash)
+    slash.set_defaults(run=cli_run.sandbox_slash)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UsageError,
         ClockError,
         ConfigError,
-        commands.CommandError,
+        cli_data.CommandError,
     ) as exc:
         print(f"firstcall: {exc}", file=sys.stderr)
         return 2

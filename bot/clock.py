@@ -63,9 +63,18 @@ class ManualClock:
             return self._now + timedelta(seconds=time.monotonic() - self._set_at)
         return self._now
 
+    @property
+    def now(self) -> datetime:
+        return self()
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self.set(moment)
+
     def set(self, moment: datetime) -> None:
         self._now, self._set_at = moment, time.monotonic()
 
-    def advance(self, delta: timedelta) -> datetime:
-        self.set(self() + delta)
+    def advance(self, **delta: float) -> datetime:
+        """Move on by `timedelta(**delta)`, e.g. `advance(minutes=30)`."""
+        self.set(self() + timedelta(**delta))
         return self._now

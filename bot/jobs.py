@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
 from bot.workflow.faults import text_quarantined
+from bot.workflow.parent_texts import opt_change, reply_received, text_undelivered
 from bot.workflow.privacy import enforce_retention, retention_due
-from bot.workflow.replies import opt_change, reply_received, text_undelivered
 from bot.workflow.school import all_contexts
 from bot.workflow.sweep import due_sessions, register_closed
 from bot.workflow.timers import process_due
-from messaging.outbox import Deliverer, DispatchReport, SmsDeliverer, dispatch_due
+from messaging.delivery import Deliverer
+from messaging.outbox import DispatchReport, dispatch_due
 from messaging.reconcile import reconcile
+from messaging.sms_deliverer import SmsDeliverer
 from storage.db import transaction
 from storage.models import OutboxItem
 
@@ -96,7 +98,7 @@ def dispatch(
         if item.channel == "sms":
             text_undelivered(session, item.payload.get("case_ids", []), now)
 
-    deliverers: dict[str, Deliverer] = {}
+    deliverers: dict[str, Deliverer | SmsDeliverer] = {}
     if "sms" in channels:
         deliverers["sms"] = SmsDeliverer(runtime.transport, runtime.twilio.public_base_url)
     if "slack" in channels:

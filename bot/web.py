@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.logs import where
 from bot.runtime import Runtime
 from bot.slack.app import slack_payload
-from bot.workflow.replies import opt_change, reply_received, status_changed
+from bot.workflow.parent_texts import opt_change, reply_received, status_changed
 from messaging.edge import SLACK_BODY_LIMIT, Refused, decoded, read_body
 from messaging.inbound import twilio_router
 from storage.db import database_fault

@@ -23,8 +23,8 @@ from sqlalchemy import text
 from bot.jobs import CHANNELS, TickReport, dispatch, retention, sweep_and_escalate, tick
 from bot.runtime import Runtime
 from bot.workflow.faults import text_quarantined
+from bot.workflow.parent_texts import opt_change, reply_received
 from bot.workflow.privacy import RETENTION_AT
-from bot.workflow.replies import opt_change, reply_received
 from bot.workflow.school import all_contexts
 from messaging.outbox import adopt_orphans
 from messaging.reconcile import reconcile

@@ -28,8 +28,7 @@ from twilio.request_validator import RequestValidator
 from messaging.config import TwilioSettings
 from messaging.edge import TWILIO_BODY_LIMIT, Refused, clean_text, decoded, read_body
 from messaging.optout import KeywordKind, keyword_kind, record_opt_out
-from messaging.templates import render
-from rules.settings import DEFAULT_TEMPLATES
+from rules.texts import DEFAULT_TEMPLATES, render
 from storage.db import transaction, upsert
 from storage.models import Contact, Message, School
 from storage.schools import settings_for

@@ -16,16 +16,18 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from messaging.delivery import Deliverer, DeliveryCancelled, TransportError
 from messaging.optout import record_opt_out
-from messaging.templates import segments
-from messaging.transport import SentText, SmsTransport, TransportError
+from messaging.sms_deliverer import Outbound, SmsDeliverer
+from messaging.transport import SentText
+from rules.texts import segments
 from storage.db import upsert
-from storage.models import AbsenceCase, Contact, Message, OptOut, OutboxItem, PupilContact
+from storage.models import Contact, OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -36,36 +38,12 @@ BATCH = 64
 MAX_ATTEMPTS = 10
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=15)
-# How far before an uncertain attempt to look for the text in Twilio's list: covers a clock
-# difference between us and Twilio, and DateSent's whole seconds.
-FIND_MARGIN = timedelta(minutes=10)
 # Twilio codes that say something lasting about the number itself.
 OPTED_OUT_CODE = 21610
 INVALID_NUMBER_CODES = frozenset({21211, 21614})
 NOT_MOBILE_CODE = 21614
 
 PermanentFailureHook = Callable[[Session, OutboxItem, TransportError], None]
-
-
-class DeliveryCancelled(Exception):
-    """Raised by a deliverer when the item must not go out at all (never retried)."""
-
-
-class Deliverer(Protocol):
-    def deliver(self, session: Session, item: OutboxItem) -> dict[str, Any]:
-        """Send the item; return what to keep as its result. Raises TransportError (or
-        DeliveryCancelled). Runs inside the transaction that records the outcome, and may
-        read the attempt's time from `attempt_time(session)`."""
-        ...
-
-
-def attempt_time(session: Session) -> datetime:
-    """The `now` of the dispatch run delivering in this session (deliverers have no other
-    clock: the protocol is `deliver(session, item)`)."""
-    try:
-        return session.info["now"]
-    except KeyError:
-        raise RuntimeError("deliver() called outside dispatch_due: no attempt time") from None
 
 
 # -- enqueueing --------------------------------------------------------------------------------
@@ -86,7 +64,7 @@ class Outgoing:
             "channel": self.channel,
             "school_id": self.school_id,
             "payload": self.payload,
-            "status": "pending",
+            "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "result": {},
@@ -193,178 +171,6 @@ def enqueue_sms(
     )
 
 
-# -- the SMS deliverer -------------------------------------------------------------------------
-
-
-class SmsDeliverer:
-    """Sends SMS outbox items through an `SmsTransport`, re-checking at send time that the
-    contact may still be texted, and recording the outbound `Message`.
-
-    The dispatcher uses it in three steps so a batch costs a few statements, not a few per
-    text: `plan` (one session, bulk reads) decides what may go; `transmit` (no session, any
-    thread) sends; `record` (one transaction for the batch) keeps the outcome."""
-
-    def __init__(self, transport: SmsTransport, public_base_url: str) -> None:
-        self.transport = transport
-        self.status_callback = public_base_url.rstrip("/") + "/twilio/status"
-
-    def plan(
-        self, session: Session, items: Sequence[OutboxItem]
-    ) -> dict[int, Outbound | DeliveryCancelled]:
-        payloads = {item.id: item.payload for item in items}
-        phones = {p["to"] for p in payloads.values()}
-        contact_ids = {p["contact_id"] for p in payloads.values() if p.get("contact_id")}
-        opted_out = (
-            set(
-                session.scalars(
-                    select(OptOut.phone).where(OptOut.phone.in_(phones), OptOut.opted_out.is_(True))
-                )
-            )
-            if phones
-            else set()
-        )
-        contacts = (
-            {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
-            if contact_ids
-            else {}
-        )
-        links: dict[int, list[PupilContact]] = {}
-        for link in (
-            session.scalars(select(PupilContact).where(PupilContact.contact_id.in_(contact_ids)))
-            if contact_ids
-            else ()
-        ):
-            links.setdefault(link.contact_id, []).append(link)
-        barred = {cid for cid, rows in links.items() if any(r.no_contact for r in rows)}
-        case_ids = {
-            c
-            for item in items
-            if item.payload.get("contact_id") in barred
-            for c in item.payload.get("case_ids") or []
-        }
-        case_pupils = (
-            dict(
-                session.execute(
-                    select(AbsenceCase.id, AbsenceCase.pupil_id).where(AbsenceCase.id.in_(case_ids))
-                ).all()
-            )
-            if case_ids
-            else {}
-        )
-        plans: dict[int, Outbound | DeliveryCancelled] = {}
-        for item in items:
-            payload = item.payload
-            contact = contacts.get(payload.get("contact_id") or -1)
-            reason = _why_not(
-                payload["to"] in opted_out,
-                contact,
-                links.get(contact.id, []) if contact else [],
-                {case_pupils.get(c) for c in payload.get("case_ids") or []},
-            )
-            if reason is not None:
-                plans[item.id] = DeliveryCancelled(reason)
-                continue
-            uncertain = item.result.get("uncertain_since") if item.result else None
-            since = datetime.fromisoformat(uncertain) - FIND_MARGIN if uncertain else None
-            known: frozenset[str] = frozenset()
-            if since is not None:  # rare: only after a timeout or a crash
-                known = frozenset(
-                    session.scalars(
-                        select(Message.sid).where(
-                            Message.direction == "outbound",
-                            Message.to_phone == payload["to"],
-                            Message.created_at >= since,
-                            Message.sid.is_not(None),
-                        )
-                    )
-                )
-            plans[item.id] = Outbound(item.id, payload["to"], payload["body"], since, known)
-        return plans
-
-    def transmit(self, outbound: Outbound) -> tuple[SentText, bool]:
-        """Send, or adopt the text Twilio already has if the last attempt may have reached
-        it (a timeout, a crash): a parent never gets the same text twice. Raises
-        TransportError. Returns the text and whether it was adopted."""
-        if outbound.uncertain_since is not None:
-            found = self.transport.find_sent(
-                outbound.to, outbound.body, outbound.uncertain_since, exclude=outbound.known_sids
-            )
-            if found is not None:
-                return found, True
-        return self.transport.send(
-            outbound.to, outbound.body, status_callback=self.status_callback
-        ), False
-
-    def record(
-        self, session: Session, item: OutboxItem, sent: SentText, adopted: bool, now: datetime
-    ) -> dict[str, Any]:
-        payload = item.payload
-        session.add(
-            Message(
-                school_id=item.school_id,
-                direction="outbound",
-                sid=sent.sid,
-                contact_id=payload.get("contact_id"),
-                from_phone=sent.from_ or "",
-                to_phone=payload["to"],
-                body=payload["body"],
-                status=sent.status,
-                error_code=None,
-                outbox_id=item.id,
-                handled=True,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        result: dict[str, Any] = {"sid": sent.sid, "status": sent.status}
-        if adopted:
-            result["adopted"] = True
-        if sent.segments is not None:
-            result["segments"] = sent.segments
-        return result
-
-    def deliver(self, session: Session, item: OutboxItem) -> dict[str, Any]:
-        """One item, in the caller's transaction (the `Deliverer` protocol)."""
-        plan = self.plan(session, [item])[item.id]
-        if isinstance(plan, DeliveryCancelled):
-            raise plan
-        sent, adopted = self.transmit(plan)
-        return self.record(session, item, sent, adopted, attempt_time(session))
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """What a sending thread needs for one text: no session, no ORM object."""
-
-    item_id: int
-    to: str
-    body: str
-    uncertain_since: datetime | None  # look in Twilio's list from here before sending
-    known_sids: frozenset[str]  # texts already on record, never to be adopted again
-
-
-def _why_not(
-    opted_out: bool, contact: Contact | None, links: Sequence[PupilContact], pupils: set[int | None]
-) -> str | None:
-    """Why this number must not be texted now, or None. Checked at send time because a STOP,
-    a landline finding or a safeguarding decision can land after the text was queued."""
-    if opted_out:
-        return "opted out"
-    if contact is None:
-        return None
-    if not contact.can_sms:
-        return "cannot receive texts (landline)"
-    if contact.undeliverable:
-        return "undeliverable"
-    if links and all(link.no_contact for link in links):
-        return "no contact with any pupil"
-    # A text about a child must not reach an adult barred from contact about that child,
-    # even if they may be contacted about a sibling.
-    if any(link.no_contact and link.pupil_id in pupils for link in links):
-        return "no contact with a pupil the text is about"
-    return None
-
-
 # -- dispatching -------------------------------------------------------------------------------
 
 
@@ -394,7 +200,7 @@ class DispatchReport:
 
 def dispatch_due(
     factory: sessionmaker[Session],
-    deliverers: Mapping[str, Deliverer],
+    deliverers: Mapping[str, Deliverer | SmsDeliverer],
     *,
     now: datetime,
     max_in_flight: int = 16,
@@ -410,8 +216,15 @@ def dispatch_due(
     sending and one transaction to record it after. Safe to run in several processes at once
     (rows are claimed by a conditional UPDATE, with SKIP LOCKED on PostgreSQL) and twice.
     """
+    sms = deliverers.get("sms")
+    if sms is not None and not isinstance(sms, SmsDeliverer):
+        raise TypeError("the sms channel is delivered by an SmsDeliverer")
+    others: dict[str, Deliverer] = {
+        channel: deliverer
+        for channel, deliverer in deliverers.items()
+        if channel != "sms" and not isinstance(deliverer, SmsDeliverer)
+    }
     report = DispatchReport()
-    others = [channel for channel in deliverers if channel != "sms"]
     run = _Run(factory, now, on_permanent_failure, max_attempts)
     with (
         ThreadPoolExecutor(
@@ -420,17 +233,14 @@ def dispatch_due(
         ThreadPoolExecutor(max_workers=SMS_LANES + 1, thread_name_prefix="outbox-lane") as lanes,
     ):
         running: list[Future[DispatchReport]] = []
-        sms = deliverers.get("sms")
-        if isinstance(sms, SmsDeliverer):
+        if sms is not None:
             # Two batches in hand at once: one sending while the other is checked or recorded.
             running += [
                 lanes.submit(_batched_lane, run, sms, sends, max_in_flight)
                 for _ in range(SMS_LANES)
             ]
-        elif sms is not None:
-            running.append(lanes.submit(_concurrent_lane, run, sms, sends, max_in_flight))
         if others:
-            running.append(lanes.submit(_serial_lane, run, deliverers, others))
+            running.append(lanes.submit(_serial_lane, run, others, list(others)))
         for lane in running:
             report.merge(lane.result())
     return report
@@ -454,12 +264,12 @@ def _batched_lane(
 ) -> DispatchReport:
     report = DispatchReport()
     batch = max(width * 2, 8)
-    while True:
-        claimed = _claim(run.factory, ["sms"], run.now, limit=batch)
+    more = True
+    while more:
+        claimed, more = _claim(run.factory, ["sms"], run.now, limit=batch)
         for outcome in _sms_batch(run, deliverer, [item_id for item_id, _ in claimed], sends):
             report.add(outcome)
-        if len(claimed) < batch:  # a short batch: nothing else is due at `now`
-            return report
+    return report
 
 
 def _sms_batch(
@@ -473,7 +283,7 @@ def _sms_batch(
     try:
         with run.factory() as session:
             items = list(session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))))
-            plans = deliverer.plan(session, [i for i in items if i.status == "sending"])
+            plans = deliverer.plan(session, [i for i in items if i.status == OutboxStatus.SENDING])
     except Exception as exc:  # noqa: BLE001 - the lease brings the rows back
         log.error(
             "outbox: %s while checking a batch of %s; left to its lease",
@@ -494,7 +304,6 @@ def _sms_batch(
             outcomes[item_id] = exc
     try:
         with run.factory() as session, session.begin():
-            session.info["now"] = run.now
             rows = session.scalars(
                 select(OutboxItem)
                 .where(OutboxItem.id.in_(list(plans)))
@@ -523,7 +332,7 @@ def _outcome(
     plan: Outbound | DeliveryCancelled,
     outcome: tuple[SentText, bool] | Exception | None,
 ) -> str | None:
-    if item.status != "sending":
+    if item.status != OutboxStatus.SENDING:
         return None  # taken over meanwhile; nothing of ours to record
     if isinstance(plan, DeliveryCancelled):
         return _cancelled(session, run, item, plan)
@@ -537,44 +346,36 @@ def _outcome(
     return _sent(item, deliverer.record(session, item, sent, adopted, run.now), run.now)
 
 
-def _concurrent_lane(
-    run: _Run, deliverer: Deliverer, sends: ThreadPoolExecutor, width: int
-) -> DispatchReport:
-    """Any other SMS deliverer: one item, one transaction, ``width`` at once."""
-    report = DispatchReport()
-    while True:
-        claimed = _claim(run.factory, ["sms"], run.now, limit=BATCH)
-        for future in [sends.submit(_attempt, run, deliverer, item_id) for item_id, _ in claimed]:
-            report.add(future.result())
-        if len(claimed) < BATCH:
-            return report
-
-
 def _serial_lane(
     run: _Run, deliverers: Mapping[str, Deliverer], channels: list[str]
 ) -> DispatchReport:
     report = DispatchReport()
-    while True:
-        claimed = _claim(run.factory, channels, run.now, limit=BATCH)
+    more = True
+    while more:
+        claimed, more = _claim(run.factory, channels, run.now, limit=BATCH)
         for item_id, channel in claimed:  # in id order, one at a time
             report.add(_attempt(run, deliverers[channel], item_id))
-        if len(claimed) < BATCH:
-            return report
+    return report
 
 
 def _claim(
     factory: sessionmaker[Session], channels: list[str], now: datetime, *, limit: int
-) -> list[tuple[int, str]]:
-    """Mark a batch of due rows as ours (status sending, a lease) and commit.
+) -> tuple[list[tuple[int, str]], bool]:
+    """Mark a batch of due rows as ours (status sending, a lease) and commit. Returns the
+    rows taken and whether more may be due.
 
     The claim is a conditional UPDATE that takes only rows still due when it runs, so two
     dispatchers can never both hold a row: PostgreSQL's SKIP LOCKED keeps them off each other's
     rows, and on SQLite (which has no SKIP LOCKED) the second UPDATE, serialised behind the
     first, finds those rows no longer due.
+
+    More may be due only if the batch looked at was full. A batch we took less of, or none
+    of, because another dispatcher took its rows, says nothing about the rows after it: the
+    lane that stopped on such a short batch left rows due at `now` for the next run.
     """
     is_due = or_(
-        and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
-        and_(OutboxItem.status == "sending", OutboxItem.claimed_until < now),
+        and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
+        and_(OutboxItem.status == OutboxStatus.SENDING, OutboxItem.claimed_until < now),
     )
     with factory() as session, session.begin():
         due = (
@@ -586,27 +387,30 @@ def _claim(
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         candidates = session.execute(due).all()
+        more = len(candidates) == limit
         if not candidates:
-            return []
+            return [], more
         taken = set(
             session.scalars(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_([row.id for row in candidates]), is_due)
                 .values(
-                    status="sending", attempts=OutboxItem.attempts + 1, claimed_until=now + LEASE
+                    status=OutboxStatus.SENDING,
+                    attempts=OutboxItem.attempts + 1,
+                    claimed_until=now + LEASE,
                 )
                 .returning(OutboxItem.id)
                 .execution_options(synchronize_session=False)
             )
         )
         for row in candidates:
-            if row.id in taken and row.status == "sending":
+            if row.id in taken and row.status == OutboxStatus.SENDING:
                 # Its dispatcher died mid-delivery: the text may have gone. Look before sending.
                 item = session.get(OutboxItem, row.id)
                 if item is not None:
                     _mark_uncertain(item, (row.claimed_until or now) - LEASE)
                 log.warning("outbox %s: re-claimed after an expired lease", row.id)
-        return [(row.id, row.channel) for row in candidates if row.id in taken]
+        return [(row.id, row.channel) for row in candidates if row.id in taken], more
 
 
 def adopt_orphans(factory: sessionmaker[Session], now: datetime) -> int:
@@ -632,9 +436,8 @@ def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:
     (None if another dispatcher took the row over meanwhile)."""
     try:
         with run.factory() as session, session.begin():
-            session.info["now"] = run.now
             item = session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
-            if item is None or item.status != "sending":
+            if item is None or item.status != OutboxStatus.SENDING:
                 return None  # taken over meanwhile; nothing of ours to record
             try:
                 result = deliverer.deliver(session, item)
@@ -646,22 +449,25 @@ def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:
     except Exception as exc:  # noqa: BLE001 - recorded on the row below, then bounded by attempts
         error = _internal(item_id, exc)
         with run.factory() as session, session.begin():
-            session.info["now"] = run.now
             item = session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
-            if item is None or item.status != "sending":
+            if item is None or item.status != OutboxStatus.SENDING:
                 return None
             return _failed(session, item, error, run.now, run.hook, run.max_attempts)
 
 
 def _sent(item: OutboxItem, result: dict[str, Any], now: datetime) -> str:
-    item.status, item.sent_at, item.claimed_until = "sent", now, None
+    item.status, item.sent_at, item.claimed_until = OutboxStatus.SENT, now, None
     item.result = {k: v for k, v in (item.result or {}).items() if k != "uncertain_since"} | result
     log.debug("outbox %s: sent%s", item.id, f" as {result['sid']}" if "sid" in result else "")
     return "sent"
 
 
 def _cancelled(session: Session, run: _Run, item: OutboxItem, cancelled: DeliveryCancelled) -> str:
-    item.status, item.last_error, item.claimed_until = "cancelled", str(cancelled), None
+    item.status, item.last_error, item.claimed_until = (
+        OutboxStatus.CANCELLED,
+        str(cancelled),
+        None,
+    )
     log.info("outbox %s: cancelled (%s)", item.id, cancelled)
     _permanent_hook(
         session, item, TransportError(f"cancelled: {cancelled}", permanent=True), run.hook
@@ -690,7 +496,7 @@ def _failed(
     if not error.permanent and item.attempts < max_attempts:
         if error.ambiguous:
             _mark_uncertain(item, now)
-        item.status = "pending"
+        item.status = OutboxStatus.PENDING
         item.next_attempt_at = now + backoff(item.attempts, error.retry_after)
         log.info(
             "outbox %s: attempt %s failed (%s); retry at %s",
@@ -700,7 +506,7 @@ def _failed(
             item.next_attempt_at.isoformat(),
         )
         return "retried"
-    item.status = "failed"
+    item.status = OutboxStatus.FAILED
     if not error.permanent:
         item.last_error = f"gave up after {item.attempts} attempts: {error}"
     log.warning("outbox %s: failed (%s)", item.id, item.last_error)

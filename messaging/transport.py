@@ -23,6 +23,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from messaging.config import TwilioSettings
+from messaging.delivery import TransportError
 
 # Never processed by Twilio, so always safe to send again (20429: too many requests;
 # 21611: the sender's queue is full).
@@ -31,30 +32,6 @@ TEMPORARY_CODES = frozenset({20429, 21611})
 # 21408 region not enabled, 21606 From cannot send, 21610 recipient texted STOP, 21612 route
 # unavailable, 21614 not a mobile, 21617 body over 1600 characters.
 PERMANENT_CODES = frozenset({21211, 21408, 21606, 21610, 21612, 21614, 21617})
-
-
-class TransportError(Exception):
-    """A send or look-up that did not work.
-
-    ``permanent``: another try will fail the same way. ``ambiguous``: the request may have
-    reached Twilio (a read timeout, a dropped connection, a 5xx), so before sending again the
-    caller should look for the text (`SmsTransport.find_sent`).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool,
-        code: int | None = None,
-        retry_after: float | None = None,
-        ambiguous: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.code = code
-        self.retry_after = retry_after
-        self.ambiguous = ambiguous
 
 
 @dataclass
@@ -290,7 +267,10 @@ class TwilioTransport:
         return None
 
     def list_inbound(self, since: datetime) -> list[InboundText]:
-        """Every inbound text dated on or after ``since``, oldest first, across all pages."""
+        """Every inbound text dated on or after ``since``, oldest first, across all pages.
+
+        The SDK writes the filter's wall time with a "Z" whatever its zone, so it is given
+        UTC: a London time in summer would otherwise skip the last hour's replies."""
         try:
             found = [
                 InboundText(
@@ -302,7 +282,7 @@ class TwilioTransport:
                     messaging_service_sid=m.messaging_service_sid,
                 )
                 for m in self._client.messages.stream(
-                    date_sent_after=since, page_size=self.page_size
+                    date_sent_after=since.astimezone(UTC), page_size=self.page_size
                 )
                 if m.direction == "inbound"
             ]

@@ -25,17 +25,22 @@ class Code:
 
     @property
     def possible(self) -> bool:
-        """Counts as a possible session: everything but the administrative codes and the
-        unavoidable-cause codes, which the 2024 regulations take out of the denominator."""
-        return self.category not in (Category.ADMINISTRATIVE, Category.UNABLE_TO_ATTEND)
+        """Counts as a possible session (DfE, 2024): not the administrative codes, not the
+        unavoidable-cause codes, and not the sessions a pupil is not expected at this
+        school: `X` (not of compulsory school age) and `D` (at the other school of a dual
+        registration)."""
+        return (
+            self.category not in (Category.ADMINISTRATIVE, Category.UNABLE_TO_ATTEND)
+            and self.code not in NOT_COUNTED
+        )
 
     @property
     def attended(self) -> bool:
-        return self.category in (Category.PRESENT, Category.APPROVED_ACTIVITY)
+        return self.possible and self.category in (Category.PRESENT, Category.APPROVED_ACTIVITY)
 
     @property
     def authorised(self) -> bool:
-        return self.category in (Category.LEAVE, Category.AUTHORISED_OTHER)
+        return self.possible and self.category in (Category.LEAVE, Category.AUTHORISED_OTHER)
 
     @property
     def unauthorised(self) -> bool:
@@ -45,6 +50,9 @@ class Code:
     def absent(self) -> bool:
         return self.authorised or self.unauthorised
 
+
+# Recorded but neither attended nor missed: out of the possible sessions altogether.
+NOT_COUNTED = frozenset({"X", "D"})
 
 _C = Category
 CODES: dict[str, Code] = {
@@ -93,7 +101,8 @@ CODES: dict[str, Code] = {
 
 PRESENT_MARKS = frozenset({"/", "\\"})
 # Codes a parent's reply can make provisional; everything else is for staff to set.
-UNEXPLAINED = frozenset({"N"})
+N_CODE = "N"  # absent, no reason yet established
+UNEXPLAINED = frozenset({N_CODE})
 
 
 class UnknownCode(ValueError):
@@ -111,6 +120,11 @@ def lookup(code: str) -> Code:
 
 def normalise(code: str) -> str:
     return lookup(code).code
+
+
+def is_n_code(code: str | None) -> bool:
+    """The code is N: absent, with no reason established yet."""
+    return code == N_CODE
 
 
 def is_absence_needing_reason(code: str | None) -> bool:

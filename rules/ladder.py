@@ -1,14 +1,94 @@
-"""The escalation ladder, evaluated: given what is known about a case and the time, which
-steps are due now and when the next one falls due. Pure: the steps come from the school's
-settings (snapshotted onto the case when it opened) and the case's state is passed in."""
+"""The escalation ladder in one place: its step kinds and conditions, the default ladder, and
+its evaluation (given what is known about a case and the time, which steps are due now and
+when the next one falls due). Pure: the steps come from the school's settings (snapshotted
+onto the case when it opened) and the case's state is passed in.
+
+A new step kind is added here (STEP_KINDS), given a handler in bot/workflow/timers.py
+(STEP_HANDLERS) and, if it opens a task, a row in bot/workflow/tasks.py (TASK_KINDS), and a
+row in the README's step table; tests/bot/test_ladder_sync.py names whichever is missing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from rules.settings import LadderStep
+# The step kinds and what each does (the bot's handlers: bot/workflow/timers.py).
+STEP_KINDS = (
+    "text_next_contacts",  # text the contacts not yet texted, next in priority
+    "call_task",  # a task for the office to phone the family
+    "follow_up_text",  # a further text to the contacts already texted
+    "home_visit",  # a home-visit task
+    "dsl_alert",  # tell the DSL
+    "medical_evidence",  # ask the family for medical evidence
+    "decide_code",  # nudge the office: the N code must be replaced
+    "set_code_o",  # record O where N stays past the deadline
+    "tell_la",  # a task to tell the local authority
+    "cme_referral",  # a children-missing-education referral task for the DSL
+)
+# When a step applies, beyond its timing.
+STEP_CONDITIONS = (
+    "no_reply",  # no reply from any contact yet
+    "unexplained",  # no reason known (N or no mark)
+    "vulnerable_unreached",  # a vulnerable pupil and no contact reached
+    "unreached",  # no contact reached at all (no reply, all undeliverable)
+    "illness",  # the reason given is illness
+    "n_code",  # the session still carries N
+    "unexplained_or_unauthorised",
+    "always",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LadderStep:
+    kind: str
+    when: str = "always"
+    after_minutes: int | None = None  # minutes after the first text of the case
+    on_day: int | None = None  # the Nth school day of the absence (1 = the first)
+    every_day_from: int | None = None  # repeat each school day from this day on
+
+    @property
+    def key(self) -> str:
+        """Stable name of the step, so a case records each step once."""
+        if self.after_minutes is not None:
+            return f"{self.kind}@{self.after_minutes}m"
+        if self.every_day_from is not None:
+            return f"{self.kind}@daily{self.every_day_from}"
+        return f"{self.kind}@day{self.on_day}"
+
+
+def default_ladder(values: Mapping[str, Any]) -> tuple[LadderStep, ...]:
+    """The default ladder, with its timings taken from the school's thresholds."""
+    minutes = values.get("no_reply_minutes", 45)
+    deadline = values.get("n_code_deadline_days", 5)
+    return (
+        LadderStep("text_next_contacts", when="no_reply", after_minutes=minutes),
+        LadderStep("call_task", when="no_reply", after_minutes=minutes),
+        LadderStep("home_visit", when="vulnerable_unreached", after_minutes=minutes),
+        LadderStep("follow_up_text", when="unexplained", every_day_from=2),
+        LadderStep("home_visit", when="unexplained", on_day=2),
+        LadderStep("home_visit", when="unexplained", on_day=3),
+        LadderStep("home_visit", when="unexplained", on_day=4),
+        LadderStep(
+            "medical_evidence",
+            when="illness",
+            on_day=values.get("medical_evidence_after_days", 5) + 1,
+        ),
+        LadderStep("decide_code", when="n_code", on_day=deadline),
+        *(
+            (LadderStep("set_code_o", when="n_code", on_day=deadline + 1),)
+            if values.get("n_code_becomes_o", True)
+            else ()
+        ),
+        LadderStep(
+            "tell_la",
+            when="unexplained_or_unauthorised",
+            on_day=values.get("la_unexplained_days", 10),
+        ),
+        LadderStep("tell_la", when="illness", on_day=values.get("la_sickness_days", 15)),
+        LadderStep("cme_referral", when="unreached", on_day=values.get("cme_days", 20)),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ database; school-local times are derived with the school's time zone in `rules/`
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -52,6 +53,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CaseStatus(StrEnum):
+    """An absence case: waiting for a reason, a reason known (staff to confirm), the code
+    confirmed, or closed (the pupil is back, or the case ended)."""
+
+    OPEN = "open"
+    EXPLAINED = "explained"
+    CONFIRMED = "confirmed"
+    CLOSED = "closed"
+
+
+# The cases the ladder still works on.
+OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.EXPLAINED, CaseStatus.CONFIRMED)
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher, under a lease
+    SENT = "sent"
+    FAILED = "failed"  # permanently, or after the last attempt
+    CANCELLED = "cancelled"  # must not go out at all
 
 
 class Base(DeclarativeBase):
@@ -221,7 +250,7 @@ class AbsenceCase(Base):
     last_absent_on: Mapped[date] = mapped_column(Date)
     # open: waiting for a reason; explained: a reason is known, staff to confirm;
     # closed: confirmed or the pupil is back.
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN)
     reason: Mapped[str | None] = mapped_column(String(50))
     provisional_code: Mapped[str | None] = mapped_column(String(3))
     confirmed_code: Mapped[str | None] = mapped_column(String(3))
@@ -237,8 +266,6 @@ class AbsenceCase(Base):
     ladder: Mapped[list[Any]] = mapped_column(default=list)
     steps_done: Mapped[list[Any]] = mapped_column(default=list)
     next_due_at: Mapped[datetime | None]
-    # Rotated by replies and staff actions so a stale timer run does nothing.
-    token: Mapped[int] = mapped_column(Integer, default=0)
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
@@ -295,7 +322,7 @@ class StaffTask(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(20))  # who should act: office, dsl, headteacher
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open, claimed, done
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.OPEN)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     claimed_by: Mapped[str | None] = mapped_column(String(32))
     outcome: Mapped[str | None] = mapped_column(String(40))
@@ -334,8 +361,7 @@ class OutboxItem(Base):
     channel: Mapped[str] = mapped_column(String(10))  # sms / slack
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # pending, sending (claimed by a dispatcher), sent, failed (permanent), cancelled
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]

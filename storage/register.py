@@ -11,7 +11,7 @@ from typing import IO
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from rules.codes import UnknownCode, normalise
+from rules.codes import N_CODE, UnknownCode, normalise
 from rules.settings import SESSIONS
 from storage.csvfile import CsvWriter, ImportFailed, ImportReport, RowError, read_rows
 from storage.marks import Actor, set_mark
@@ -33,7 +33,7 @@ class MarkRow:
     note: str
 
 
-def parse_date(raw: str) -> date:
+def parse_csv_date(raw: str) -> date:
     text = raw.strip()
     try:
         if "/" in text:
@@ -75,7 +75,7 @@ def import_marks(
             if len(matches) > 1:
                 raise RowError(f"upn {upn} is on roll at several schools; give --school URN")
             pupil = matches[0]
-            day = parse_date(raw["date"])
+            day = parse_csv_date(raw["date"])
             why_closed = calendars[pupil.school_id].closure_reason(day)
             if why_closed:
                 raise RowError(f"{day.isoformat()} is not a school day ({why_closed})")
@@ -171,7 +171,7 @@ def export_marks(
     writer.writerow(MARK_COLUMNS)
     count = 0
     for upn, mark in session.execute(query):
-        code = mark.code if mark.confirmed else "N"
+        code = mark.code if mark.confirmed else N_CODE
         writer.writerow(
             [
                 upn,

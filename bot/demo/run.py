@@ -26,16 +26,19 @@ from bot.demo.roster import build_school, write_roster
 from bot.demo.stack import Stack, loopback_stack
 from bot.demo.timeline import Timeline
 from bot.workflow.school import context_for
-from messaging.templates import short_date
+from rules.texts import short_date
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import (
     AbsenceCase,
+    CaseStatus,
     LeaveRequest,
     Message,
     OutboxItem,
+    OutboxStatus,
     Pupil,
     School,
     StaffTask,
+    TaskStatus,
 )
 from storage.register import import_marks
 from storage.roster import import_roster
@@ -254,11 +257,13 @@ def _staff(stack: Stack, timeline: Timeline, timings: Timings, now: datetime, in
     head = settings.staff_with_role("headteacher")[0]
     with stack.runtime.factory() as session:
         explained = list(
-            session.scalars(select(AbsenceCase).where(AbsenceCase.status == "explained"))
+            session.scalars(select(AbsenceCase).where(AbsenceCase.status == CaseStatus.EXPLAINED))
         )
         tasks = list(
             session.scalars(
-                select(StaffTask).where(StaffTask.status == "open", StaffTask.kind == "call")
+                select(StaffTask).where(
+                    StaffTask.status == TaskStatus.OPEN, StaffTask.kind == "call"
+                )
             )
         )
         leave = list(session.scalars(select(LeaveRequest).where(LeaveRequest.status == "pending")))
@@ -317,11 +322,13 @@ def summarise(stack: Stack, timings: Timings) -> dict[str, Any]:
         texts = Counter(
             item.payload.get("kind", "?")
             for item in session.scalars(
-                select(OutboxItem).where(OutboxItem.channel == "sms", OutboxItem.status == "sent")
+                select(OutboxItem).where(
+                    OutboxItem.channel == "sms", OutboxItem.status == OutboxStatus.SENT
+                )
             )
         )
         open_tasks = Counter(
-            session.scalars(select(StaffTask.kind).where(StaffTask.status != "done"))
+            session.scalars(select(StaffTask.kind).where(StaffTask.status != TaskStatus.DONE))
         )
         pending_leave = session.scalar(
             select(func.count()).select_from(LeaveRequest).where(LeaveRequest.status == "pending")
@@ -345,8 +352,8 @@ def summarise(stack: Stack, timings: Timings) -> dict[str, Any]:
         "safeguarding_alerts": sum(1 for c in cases if c.safeguarding),
         "codes_by_reason": dict(by_reason.most_common()),
         "left_for_staff": {
-            "codes_to_confirm": sum(1 for c in cases if c.status == "explained"),
-            "unexplained": sum(1 for c in cases if c.status == "open"),
+            "codes_to_confirm": sum(1 for c in cases if c.status == CaseStatus.EXPLAINED),
+            "unexplained": sum(1 for c in cases if c.status == CaseStatus.OPEN),
             "open_tasks": dict(open_tasks),
             "leave_pending": pending_leave,
         },

@@ -21,8 +21,8 @@ from bot.demo.roster import build_school, write_roster
 from bot.demo.stack import loopback_stack
 from bot.demo.timeline import Timeline
 from bot.jobs import tick
-from bot.slack.sandbox import signed_headers
-from messaging.sandbox import sign
+from bot.slack.loopback_slack import signed_headers
+from messaging.loopback_twilio import sign
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import Contact, Pupil, PupilContact
 from storage.register import import_marks

@@ -19,10 +19,10 @@ import uvicorn
 from bot.clock import ManualClock
 from bot.jobs import TickReport, tick
 from bot.runtime import Runtime, SlackSettings
-from bot.slack.sandbox import LoopbackSlack
+from bot.slack.loopback_slack import LoopbackSlack
 from bot.web import create_app
 from messaging.config import TwilioSettings
-from messaging.sandbox import LoopbackTwilio
+from messaging.loopback_twilio import LoopbackTwilio
 from storage.db import make_engine, session_factory
 
 SCHOOL_NUMBER = "+447911000001"

@@ -22,9 +22,10 @@ from bot.slack.acting import (
 )
 from bot.slack.arguments import parse_id
 from bot.slack.errors import words_for
-from bot.workflow.decisions import OUTCOMES, claim_task, record_outcome, set_case_code
+from bot.workflow.decisions import claim_task, record_outcome, set_case_code
 from bot.workflow.leave import decide_leave
 from bot.workflow.sweep import release_held
+from bot.workflow.tasks import OUTCOMES
 from storage.models import AbsenceCase, LeaveRequest, StaffTask
 
 # What a button does: given the request and the button's value, make the one workflow call;

@@ -23,8 +23,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack import actions, modal
-from bot.slack.commands import run_command
 from bot.slack.errors import unexpected
+from bot.slack.slash import run_command
 from messaging.edge import Refused
 
 COMMANDS = ("/absence", "/leave", "/pupil")

@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.render import redacted, render_card
-from messaging.transport import TransportError
+from bot.slack.render import redacted, render_card, render_notice
+from messaging.delivery import TransportError
 from storage.models import OutboxItem, SlackCard
 
 METADATA_EVENT = "firstcall_post"
@@ -91,12 +91,14 @@ class SlackDeliverer:
                     channel=payload["channel"], ts=payload["ts"], text=text, blocks=blocks
                 )
                 return {"ts": payload["ts"], "redacted": True}
+            # Rows queued before notices were worded at send time carry their text.
+            text = (
+                render_notice(payload["notice"], payload.get("facts") or {})
+                if "notice" in payload
+                else payload["text"]
+            )
             return self._post(
-                _uncertain_since([item]),
-                item.key,
-                channel=payload["channel"],
-                text=payload["text"],
-                blocks=payload.get("blocks") or None,
+                _uncertain_since([item]), item.key, channel=payload["channel"], text=text
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise slack_error(exc) from exc

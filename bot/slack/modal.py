@@ -10,8 +10,8 @@ from typing import Any
 from bot.slack.errors import UsageError
 from bot.slack.mrkdwn import escape
 from bot.slack.render import short_name
-from messaging.templates import short_date
-from rules.codes import CODES, Category
+from rules.codes import CODES, Category, is_n_code
+from rules.texts import short_date
 from storage.models import AbsenceCase, Pupil
 
 CALLBACK_ID = "case_change"
@@ -21,7 +21,7 @@ CODE_BLOCK, REASON_BLOCK = "code", "reason"
 OFFERED = [
     c
     for c in CODES.values()
-    if c.category not in (Category.PRESENT, Category.ADMINISTRATIVE) and c.code != "N"
+    if c.category not in (Category.PRESENT, Category.ADMINISTRATIVE) and not is_n_code(c.code)
 ]
 
 

@@ -4,6 +4,8 @@ tasks); safeguarding details are only ever rendered on the DSL card."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,12 +13,15 @@ from sqlalchemy.orm import Session
 
 from bot.slack.mrkdwn import escape, mention, quote
 from bot.workflow.leave import leave_facts
-from bot.workflow.school import context_for
-from bot.workflow.tasks import TASK_TITLES, tasks_for
-from messaging.templates import short_date
+from bot.workflow.overview import PupilYear
+from bot.workflow.school import SchoolContext, context_for
+from bot.workflow.tasks import DONE, TASK_KINDS, tasks_for
+from rules.codes import is_n_code
+from rules.texts import short_date
 from storage.models import (
     AbsenceCase,
     CaseEvent,
+    CaseStatus,
     LeaveRequest,
     Message,
     MessageCase,
@@ -24,30 +29,95 @@ from storage.models import (
     RegisterSweep,
     School,
     StaffTask,
+    TaskStatus,
 )
 
 Blocks = list[dict[str, Any]]
 
 STATUS_WORDS = {
-    "open": "No reason yet",
-    "explained": "Reason given: needs confirming",
-    "confirmed": "Code confirmed",
-    "closed": "Closed",
+    CaseStatus.OPEN: "No reason yet",
+    CaseStatus.EXPLAINED: "Reason given: needs confirming",
+    CaseStatus.CONFIRMED: "Code confirmed",
+    CaseStatus.CLOSED: "Closed",
 }
-TASK_BUTTONS = {
-    "call": [
-        ("task_reason_given", "Called: reason given"),
-        ("task_no_answer", "No answer"),
-        ("task_home_visit_needed", "Home visit needed"),
-    ],
-    "home_visit": [
-        ("task_safe_and_well", "Seen safe and well"),
-        ("task_no_answer", "No answer"),
-        ("task_concern", "Concern → DSL"),
-    ],
-    "cme_referral": [("task_safe_and_well", "Child located"), ("task_concern", "Referral made")],
+# The card's button for an outcome; a kind may word one its own way.
+OUTCOME_BUTTONS = {
+    "reason_given": "Called: reason given",
+    "no_answer": "No answer",
+    "home_visit_needed": "Home visit needed",
+    "safe_and_well": "Seen safe and well",
+    "concern": "Concern → DSL",
 }
-DONE_BUTTONS = [("task_reason_given", "Done")]
+KIND_OUTCOME_BUTTONS = {
+    ("cme_referral", "safe_and_well"): "Child located",
+    ("cme_referral", "concern"): "Referral made",
+}
+
+
+def _outcome_buttons(kind: str) -> list[tuple[str, str]]:
+    task_kind = TASK_KINDS.get(kind)
+    if task_kind is None or not task_kind.outcomes:
+        return [(f"task_{DONE}", "Done")]
+    return [
+        (f"task_{o}", KIND_OUTCOME_BUTTONS.get((kind, o)) or OUTCOME_BUTTONS[o])
+        for o in task_kind.outcomes
+    ]
+
+
+def render_notice(notice: str, facts: dict[str, Any]) -> str:
+    """A one-off notice's text (bot.workflow.cards.post_notice), worded as it goes out."""
+    return NOTICES[notice](facts)
+
+
+def _late_reply_safeguarding(f: dict[str, Any]) -> str:
+    return (
+        f":rotating_light: Safeguarding indicators ({escape(', '.join(f['indicators']))}) in "
+        f"a text from a contact of {escape(f['names'])}, with no open absence:\n"
+        f"{quote(f['body'])}"
+    )
+
+
+def _late_reply(f: dict[str, Any]) -> str:
+    return (
+        f":speech_balloon: A text from a contact of {escape(f['names'])} with no open absence "
+        f"(read as {f['intent'].replace('_', ' ')}"
+        + (f", {escape(f['reason'])}" if f.get("reason") else "")
+        + "). Check it in /pupil."
+    )
+
+
+def _opt_change(f: dict[str, Any]) -> str:
+    what = (
+        "replied STOP: this family can no longer be reached by text. Phone them instead."
+        if f["opted_out"]
+        else "opted back in to texts."
+    )
+    return f":no_bell: A contact of {escape(f['names'])} ({escape(f['contact'])}) {what}"
+
+
+def _register_not_taken(f: dict[str, Any]) -> str:
+    return (
+        f":clipboard: Register not taken for {escape(f['class_name'])} "
+        f"({f['session_label']}, {short_date(date.fromisoformat(f['day']))}): "
+        "no texts sent for this class."
+    )
+
+
+def _text_quarantined(f: dict[str, Any]) -> str:
+    return (
+        ":warning: A text to the school's number could not be stored by FirstCall "
+        f"(Twilio message `{escape(f['sid'])}`). Read it in the Twilio console and deal with "
+        "it by hand; FirstCall has not acted on it."
+    )
+
+
+NOTICES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "text_quarantined": _text_quarantined,
+    "late_reply_safeguarding": _late_reply_safeguarding,
+    "late_reply": _late_reply,
+    "opt_change": _opt_change,
+    "register_not_taken": _register_not_taken,
+}
 
 
 def short_name(pupil: Pupil) -> str:
@@ -102,8 +172,8 @@ def _task_blocks(tasks: list[StaffTask], *, roles: tuple[str, ...]) -> Blocks:
     for task in tasks:
         if task.role not in roles:
             continue
-        title = TASK_TITLES.get(task.kind, task.kind)
-        if task.status == "done":
+        title = TASK_KINDS[task.kind].title if task.kind in TASK_KINDS else task.kind
+        if task.status == TaskStatus.DONE:
             blocks.append(
                 _section(
                     f"~{title}~ {escape(task.outcome.replace('_', ' ')) if task.outcome else 'done'}"
@@ -113,9 +183,7 @@ def _task_blocks(tasks: list[StaffTask], *, roles: tuple[str, ...]) -> Blocks:
         who = f" (claimed by {mention(task.claimed_by)})" if task.claimed_by else ""
         blocks.append(_section(f":point_right: *{title}*{who}"))
         buttons = [] if task.claimed_by else [_button("task_claim", "Claim", task.id, "primary")]
-        buttons += [
-            _button(a, label, task.id) for a, label in TASK_BUTTONS.get(task.kind, DONE_BUTTONS)
-        ]
+        buttons += [_button(a, label, task.id) for a, label in _outcome_buttons(task.kind)]
         blocks.append(_actions(f"task-{task.id}", buttons))
     return blocks
 
@@ -143,9 +211,9 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     if case.dsl_alerted:
         lines.append(":shield: With the DSL")
     blocks: Blocks = [_section("\n".join(lines))]
-    if case.status in ("open", "explained"):
+    if case.status in (CaseStatus.OPEN, CaseStatus.EXPLAINED):
         buttons = []
-        if case.provisional_code and case.provisional_code != "N":
+        if case.provisional_code and not is_n_code(case.provisional_code):
             buttons.append(
                 _button("case_confirm", f"Confirm {case.provisional_code}", case.id, "primary")
             )
@@ -206,20 +274,23 @@ def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
     pupil = session.get(Pupil, request.pupil_id)
     facts = leave_facts(session, ctx, request)
     att = facts["attendance"]
+    policy = ctx.settings.policy
     lines = [
         f":airplane: *Leave request #{request.id}*: {full_name(pupil)} ({escape(pupil.class_name)})",
         f"{short_date(request.start_date)} to {short_date(request.end_date)}: {facts['school_days']} school "
         f"days, {facts['sessions']} sessions",
-        f"Asked {facts['notice_days']} days ahead (policy: {ctx.settings.policy.leave_notice_days})"
+        f"Asked {facts['notice_days']} days ahead (policy: {policy.leave_notice_days})"
         + (" :warning: short notice" if facts["notice_short"] else ""),
-        f"Attendance this year: {att.percent if att.percent is not None else '–'}% ({att.band()})",
+        f"Attendance this year: {att.percent if att.percent is not None else '–'}% "
+        f"({att.band(policy.persistent_absence_below, policy.severe_absence_below)})",
         f"Reason: {escape(request.reason[:300])}",
     ]
     if request.note and request.status == "pending":
         lines.append(f"_{escape(request.note)}_")
     if facts["penalty_warning"]:
         lines.append(
-            ":warning: 5 or more school days: a penalty notice may follow if taken without approval"
+            f":warning: {policy.leave_penalty_warning_days} or more school days: a penalty "
+            "notice may follow if taken without approval"
         )
     blocks: Blocks = [_section("\n".join(lines))]
     if request.status == "pending":
@@ -266,3 +337,73 @@ def _sweep_card(session: Session, sweep_id: int) -> tuple[str, Blocks] | None:
         ]
     text = f":white_check_mark: {sweep.session} {short_date(sweep.date)}: the office confirmed; {count} texts sent"
     return text, [_section(text)]
+
+
+# -- slash-command answers: the minimum personal data (first name, initial, class, status,
+# code), never a reason a parent gave in confidence or a safeguarding detail.
+
+
+def dates(start: date, end: date) -> str:
+    return short_date(start) if start == end else f"{short_date(start)} to {short_date(end)}"
+
+
+def _code(case: AbsenceCase) -> str:
+    if case.confirmed_code:
+        return f"*{case.confirmed_code}*"
+    return f"{case.provisional_code} (provisional)" if case.provisional_code else "N"
+
+
+def cases_today(ctx: SchoolContext, rows: list[tuple[AbsenceCase, Pupil]], now: datetime) -> str:
+    day = short_date(ctx.today(now))
+    if not rows:
+        return f"No open absences today ({day})."
+    lines = [f"*Open absences today ({day}): {len(rows)}*"]
+    lines += [
+        f"• {short_name(pupil)} ({escape(pupil.class_name)}): {STATUS_WORDS.get(case.status, case.status)} · "
+        f"code {_code(case)}"
+        for case, pupil in rows
+    ]
+    lines.append("`/absence approve PUPIL` accepts a provisional code; `/absence help` for more.")
+    return "\n".join(lines)
+
+
+def leave_decided(leave: LeaveRequest, pupil: Pupil) -> str:
+    told = " The family will be told by text." if leave.contact_id else ""
+    if leave.status == "approved":
+        return (
+            f"Leave request #{leave.id} approved: {short_name(pupil)} ({escape(pupil.class_name)}), "
+            f"{dates(leave.start_date, leave.end_date)}; those sessions are pre-marked "
+            f"{leave.code}.{told}"
+        )
+    return (
+        f"Leave request #{leave.id} declined: {short_name(pupil)} ({escape(pupil.class_name)}), "
+        f"{dates(leave.start_date, leave.end_date)}.{told}"
+    )
+
+
+def pupil_year(year: PupilYear) -> str:
+    pupil, stats = year.pupil, year.attendance
+    percent = "–" if stats.percent is None else f"{stats.percent}%"
+    lines = [
+        f"*{full_name(pupil)}* ({escape(pupil.class_name)}, UPN `{escape(pupil.upn)}`)",
+        f"Attendance this year: {percent} ({year.band}): {stats.attended} of {stats.possible} "
+        f"sessions, {stats.authorised} authorised and {stats.unauthorised} unauthorised absences",
+    ]
+    if year.open_cases:
+        lines += [
+            f"Open absence since {short_date(c.opened_on)}: "
+            f"{STATUS_WORDS.get(c.status, c.status)} · code {_code(c)}"
+            for c in year.open_cases
+        ]
+    else:
+        lines.append("No open absence.")
+    if year.recent:
+        legend = "" if all(m.confirmed for m in year.recent) else " (? not yet confirmed)"
+        lines.append(
+            f"Recent marks{legend}: "
+            + ", ".join(
+                f"{short_date(m.date)} {m.session} {m.code}{'' if m.confirmed else '?'}"
+                for m in year.recent
+            )
+        )
+    return "\n".join(lines)

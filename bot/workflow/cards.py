@@ -64,16 +64,17 @@ def post_notice(
     key: str,
     channel: str,
     school_id: int,
-    text: str,
+    notice: str,
     now: datetime,
-    blocks: list[dict[str, Any]] | None = None,
+    **facts: Any,
 ) -> None:
-    """A one-off message (a notice, not a card that changes), sent once per key."""
+    """A one-off message (a notice, not a card that changes), sent once per key. The workflow
+    says which notice and its facts; bot/slack/render.py words it when it goes out."""
     enqueue(
         session,
         key=f"slack:{key}",
         channel="slack",
-        payload={"op": "notice", "channel": channel, "text": text, "blocks": blocks or []},
+        payload={"op": "notice", "channel": channel, "notice": notice, "facts": facts},
         school_id=school_id,
         now=now,
     )

@@ -13,13 +13,19 @@ from sqlalchemy.orm import Session
 from bot.workflow.cards import refresh_cards
 from bot.workflow.school import SchoolContext
 from messaging.outbox import Outgoing, enqueue_all, sms
-from messaging.templates import children_phrase, render, session_phrase, short_date
-from rules.codes import lookup
-from rules.ladder import CaseState
-from rules.settings import LadderStep
-from storage.models import AbsenceCase, CaseEvent, Contact, OptOut, Pupil, PupilContact
-
-OPEN_STATUSES = ("open", "explained", "confirmed")
+from rules.codes import is_absence_needing_reason, lookup
+from rules.ladder import CaseState, LadderStep
+from rules.texts import children_phrase, render, session_phrase, short_date
+from storage.models import (
+    OPEN_CASE_STATUSES,
+    AbsenceCase,
+    CaseEvent,
+    CaseStatus,
+    Contact,
+    OptOut,
+    Pupil,
+    PupilContact,
+)
 
 
 def log_event(
@@ -45,7 +51,7 @@ def open_cases_for(session: Session, pupil_ids: Iterable[int]) -> dict[int, Abse
         for case in session.scalars(
             select(AbsenceCase).where(
                 AbsenceCase.pupil_id.in_(ids[start : start + 500]),
-                AbsenceCase.status.in_(OPEN_STATUSES),
+                AbsenceCase.status.in_(OPEN_CASE_STATUSES),
             )
         ):
             found[case.pupil_id] = case
@@ -74,10 +80,10 @@ def case_state(ctx: SchoolContext, case: AbsenceCase, pupil: Pupil, today: date)
         text_failed=TEXT_FAILED in case.steps_done,
         replied=case.last_reply_at is not None,
         reached=case.contact_reached,
-        explained=case.status != "open",
+        explained=case.status != CaseStatus.OPEN,
         vulnerable=pupil.is_vulnerable,
         reason=case.reason,
-        n_code=code in (None, "N"),
+        n_code=is_absence_needing_reason(code),
         unauthorised=code is not None and lookup(code).unauthorised,
         steps_done=frozenset(case.steps_done),
     )
@@ -175,9 +181,6 @@ def alert_dsl(
     session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime, *, why: str
 ) -> None:
     """Put the case in front of the DSL at once (the office card only says it went there)."""
-    first = not case.dsl_alerted
     case.dsl_alerted = True
     log_event(session, case, "dsl_alert", now, why=why)
     refresh_case_cards(session, ctx, case, now)
-    if first:
-        case.token += 1

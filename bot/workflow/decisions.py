@@ -9,21 +9,21 @@ from datetime import datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.workflow.cases import OPEN_STATUSES, alert_dsl, log_event, refresh_case_cards
+from bot.workflow.cases import alert_dsl, log_event, refresh_case_cards
 from bot.workflow.school import SchoolContext
 from bot.workflow.staff import StaffMember
-from bot.workflow.tasks import open_task
-from rules.codes import PRESENT_MARKS, normalise
+from bot.workflow.tasks import OUTCOMES, open_task
+from rules.codes import PRESENT_MARKS, is_n_code, normalise
 from storage.marks import set_mark
-from storage.models import AbsenceCase, Pupil, RegisterMark, StaffTask
-
-OUTCOMES = {
-    "reason_given": "Called: reason given",
-    "no_answer": "No answer",
-    "home_visit_needed": "Home visit needed",
-    "safe_and_well": "Seen safe and well",
-    "concern": "Concern: passed to the DSL",
-}
+from storage.models import (
+    OPEN_CASE_STATUSES,
+    AbsenceCase,
+    CaseStatus,
+    Pupil,
+    RegisterMark,
+    StaffTask,
+    TaskStatus,
+)
 
 
 class DecisionError(ValueError):
@@ -33,7 +33,7 @@ class DecisionError(ValueError):
 def current_case(session: Session, pupil: Pupil) -> AbsenceCase:
     case = session.scalar(
         select(AbsenceCase)
-        .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_STATUSES))
+        .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_CASE_STATUSES))
         .order_by(AbsenceCase.id.desc())
     )
     if case is None:
@@ -53,10 +53,10 @@ def set_case_code(
 ) -> str:
     """Confirm the provisional code (code None) or set another, on every session of the case
     that is still N or provisional."""
-    if case.status not in OPEN_STATUSES:
+    if case.status not in OPEN_CASE_STATUSES:
         raise DecisionError("that absence is closed")
     final = normalise(code) if code else (case.confirmed_code or case.provisional_code or None)
-    if not final or final == "N":
+    if not final or is_n_code(final):
         raise DecisionError(
             "there is no provisional code to approve yet; give one: /absence code PUPIL CODE REASON"
         )
@@ -71,7 +71,7 @@ def set_case_code(
     ):
         # N, anything still provisional, and (a correction) what this case confirmed before.
         if (
-            mark.code == "N"
+            is_n_code(mark.code)
             or not mark.confirmed
             or (case.confirmed_code and mark.code == case.confirmed_code)
         ):
@@ -86,8 +86,7 @@ def set_case_code(
                 now=now,
                 existing=mark,
             )
-    case.confirmed_code, case.status = final, "confirmed"
-    case.token += 1
+    case.confirmed_code, case.status = final, CaseStatus.CONFIRMED
     log_event(
         session, case, "code_confirmed", now, actor=member.staff.name, code=final, reason=reason
     )
@@ -126,12 +125,12 @@ def arrived(
     case = session.scalar(
         select(AbsenceCase).where(
             AbsenceCase.pupil_id == pupil.id,
-            AbsenceCase.status.in_(OPEN_STATUSES),
+            AbsenceCase.status.in_(OPEN_CASE_STATUSES),
             AbsenceCase.last_absent_on == ctx.today(now),
         )
     )
     if case is not None:
-        case.confirmed_code, case.status, case.closed_at = code, "closed", now
+        case.confirmed_code, case.status, case.closed_at = code, CaseStatus.CLOSED, now
         case.next_due_at = None
         log_event(
             session, case, "arrived", now, actor=member.staff.name, code=code, at=at.isoformat()
@@ -143,11 +142,11 @@ def arrived(
 def claim_task(
     session: Session, ctx: SchoolContext, task: StaffTask, member: StaffMember, now: datetime
 ) -> StaffTask:
-    if task.status == "done":
+    if task.status == TaskStatus.DONE:
         raise DecisionError("that task is already done")
     if task.claimed_by and task.claimed_by != member.staff.slack_user_id:
         raise DecisionError("someone else has already claimed that task")
-    task.status, task.claimed_by = "claimed", member.staff.slack_user_id
+    task.status, task.claimed_by = TaskStatus.CLAIMED, member.staff.slack_user_id
     _touch(session, ctx, task, now, "task_claimed", member)
     return task
 
@@ -164,17 +163,21 @@ def record_outcome(
 ) -> StaffTask:
     if outcome not in OUTCOMES:
         raise DecisionError(f"unknown outcome {outcome!r}")
-    if task.status == "done":
+    if task.status == TaskStatus.DONE:
         raise DecisionError(
             f"that task is already done ({OUTCOMES.get(task.outcome or '', 'done').lower()})"
         )
-    task.status, task.outcome, task.outcome_note, task.done_at = "done", outcome, note, now
+    task.status, task.outcome, task.outcome_note, task.done_at = (
+        TaskStatus.DONE,
+        outcome,
+        note,
+        now,
+    )
     task.claimed_by = task.claimed_by or member.staff.slack_user_id
     case = session.get(AbsenceCase, task.case_id) if task.case_id else None
     if case is not None:
         if outcome in ("reason_given", "safe_and_well"):
             case.contact_reached = True
-            case.token += 1
         if outcome == "home_visit_needed":
             open_task(
                 session,

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.slack.mrkdwn import escape
 from bot.workflow.cards import post_notice
 from bot.workflow.school import context_for
 from storage.models import School
@@ -24,7 +23,6 @@ def text_quarantined(session: Session, sid: str, school_ids: Sequence[int], now:
             channel=ctx.settings.office_channel,
             school_id=ctx.id,
             now=now,
-            text=":warning: A text to the school's number could not be stored by FirstCall "
-            f"(Twilio message `{escape(sid)}`). Read it in the Twilio console and deal with "
-            "it by hand; FirstCall has not acted on it.",
+            notice="text_quarantined",
+            sid=sid,
         )

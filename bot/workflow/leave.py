@@ -14,8 +14,8 @@ from bot.workflow.cards import refresh_card
 from bot.workflow.overview import pupil_year
 from bot.workflow.school import SchoolContext
 from messaging.outbox import enqueue_sms
-from messaging.templates import render, short_date
 from rules.settings import SESSIONS
+from rules.texts import render, short_date
 from storage.marks import Actor, set_mark
 from storage.models import Contact, LeaveRequest, Pupil
 

@@ -9,10 +9,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.workflow.cases import OPEN_STATUSES
 from bot.workflow.school import SchoolContext
 from rules.attendance import Attendance, attendance
-from storage.models import AbsenceCase, Pupil, RegisterMark
+from storage.models import OPEN_CASE_STATUSES, AbsenceCase, Pupil, RegisterMark
 
 
 def open_cases_today(
@@ -24,7 +23,7 @@ def open_cases_today(
         .join(Pupil, Pupil.id == AbsenceCase.pupil_id)
         .where(
             AbsenceCase.school_id == ctx.id,
-            AbsenceCase.status.in_(OPEN_STATUSES),
+            AbsenceCase.status.in_(OPEN_CASE_STATUSES),
             AbsenceCase.last_absent_on == ctx.today(now),
         )
         .order_by(Pupil.class_name, Pupil.last_name, Pupil.first_name, AbsenceCase.id)
@@ -68,7 +67,7 @@ def pupil_year(
     cases = list(
         session.scalars(
             select(AbsenceCase)
-            .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_STATUSES))
+            .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_CASE_STATUSES))
             .order_by(AbsenceCase.id)
         )
     )

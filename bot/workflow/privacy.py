@@ -122,9 +122,11 @@ def _redact_notices(session: Session, school_id: int, before: datetime, now: dat
         )
     ):
         payload, result = item.payload, item.result or {}
-        if payload.get("op") != "notice" or not payload.get("text"):
+        # A notice's facts (names, a parent's words) are worded at send time; older rows
+        # carry their text.
+        if payload.get("op") != "notice" or not (payload.get("facts") or payload.get("text")):
             continue
-        item.payload = {**payload, "text": "", "blocks": []}
+        item.payload = {**payload, "facts": {}, "text": ""}
         if result.get("ts") and result.get("channel"):
             enqueue(
                 session,

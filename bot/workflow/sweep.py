@@ -14,7 +14,6 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.mrkdwn import escape
 from bot.workflow.cards import post_notice, refresh_card, refresh_cards
 from bot.workflow.cases import (
     alert_dsl,
@@ -30,11 +29,10 @@ from bot.workflow.leave import declined_leave_pupils
 from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import open_task
 from messaging.outbox import Outgoing, enqueue_all
-from messaging.templates import short_date
-from rules.codes import lookup
+from rules.codes import is_n_code, lookup
 from rules.settings import SESSIONS
 from storage.marks import Actor, set_mark
-from storage.models import AbsenceCase, LeaveRequest, Pupil, RegisterMark, RegisterSweep
+from storage.models import AbsenceCase, CaseStatus, LeaveRequest, Pupil, RegisterMark, RegisterSweep
 
 SYSTEM = Actor("FirstCall", "automatic register-close sweep", "system")
 # A reason that covers the following days too when the parent said how long.
@@ -125,7 +123,7 @@ def register_closed(
         mark = marks.get(pupil.id)
         code = mark.code if mark else None
         case = cases.get(pupil.id)
-        if code is not None and code != "N":
+        if code is not None and not is_n_code(code):
             if case is not None:
                 _not_absent_now(ctx, case, code, day, now)
             continue
@@ -153,12 +151,11 @@ def register_closed(
                 opened_on=day,
                 opened_session=session_label,
                 last_absent_on=day,
-                status="open",
+                status=CaseStatus.OPEN,
                 ladder=snapshot_ladder(ctx),
                 steps_done=[],
                 opened_at=now,
                 next_due_at=now,
-                token=0,
             )
             session.add(case)
             new_cases.append(case)
@@ -175,8 +172,10 @@ def register_closed(
             channel=ctx.settings.office_channel,
             school_id=ctx.id,
             now=now,
-            text=f":clipboard: Register not taken for {escape(class_name)} "
-            f"({session_label}, {short_date(day)}): no texts sent for this class.",
+            notice="register_not_taken",
+            class_name=class_name,
+            session_label=session_label,
+            day=day.isoformat(),
         )
 
     roll = len(pupils)
@@ -217,7 +216,7 @@ def release_held(session: Session, ctx: SchoolContext, sweep_id: int, now: datet
                 AbsenceCase.opened_on == sweep.date,
                 AbsenceCase.opened_session == sweep.session,
                 AbsenceCase.first_text_at.is_(None),
-                AbsenceCase.status == "open",
+                AbsenceCase.status == CaseStatus.OPEN,
             )
         )
     )
@@ -306,7 +305,7 @@ def _continue(
 ) -> None:
     """The pupil is absent again without a reason on the register."""
     carried = (
-        case.status in ("explained", "confirmed")
+        case.status in (CaseStatus.EXPLAINED, CaseStatus.CONFIRMED)
         and case.reason in CARRIED_REASONS
         and (case.return_date is None or case.return_date > day)
     )
@@ -333,8 +332,7 @@ def _continue(
     if case.last_absent_on == day:
         return  # the PM register after this morning's: the family was texted already
     case.last_absent_on = day
-    case.status, case.provisional_code, case.confirmed_code = "open", None, None
-    case.token += 1
+    case.status, case.provisional_code, case.confirmed_code = CaseStatus.OPEN, None, None
     case.next_due_at = now
     log_event(session, case, "continued", now, session=session_label)
     refresh_case_cards(session, ctx, case, now)
@@ -345,7 +343,7 @@ def _not_absent_now(
 ) -> None:
     """A code other than N: back in school, or a reason already on the register."""
     if lookup(code).attended and case.confirmed_code and case.last_absent_on < day:
-        case.status, case.closed_at, case.next_due_at = "closed", now, None
+        case.status, case.closed_at, case.next_due_at = CaseStatus.CLOSED, now, None
 
 
 def _leave_not_granted(
@@ -379,14 +377,13 @@ def _leave_not_granted(
             opened_on=day,
             opened_session=session_label,
             last_absent_on=day,
-            status="explained",
+            status=CaseStatus.EXPLAINED,
             reason="holiday",
             provisional_code="G",
             ladder=snapshot_ladder(ctx),
             steps_done=[],
             opened_at=now,
             next_due_at=now,
-            token=0,
         )
         session.add(case)
         session.flush()

@@ -3,6 +3,7 @@ once per key and shown on its case's card."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,15 +11,55 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.workflow.school import SchoolContext
-from storage.models import AbsenceCase, StaffTask
+from storage.models import AbsenceCase, StaffTask, TaskStatus
 
-TASK_TITLES = {
-    "call": "Call the family",
-    "home_visit": "Home visit",
-    "decide_code": "Decide the code (N deadline)",
-    "tell_la": "Tell the local authority",
-    "cme_referral": "Children-missing-education referral",
-    "medical_evidence": "Medical evidence requested",
+
+@dataclass(frozen=True, slots=True)
+class TaskKind:
+    """One kind of staff task: what the card calls it, who acts, the ladder step that opens
+    it (if the ladder does) and the outcomes staff record on it, in the card's order (none:
+    the task is simply done, recorded as `reason_given`)."""
+
+    title: str
+    role: str
+    step: str | None = None
+    outcomes: tuple[str, ...] = ()
+
+
+# Every kind of task, in one table: the ladder (bot/workflow/timers.py), the cards
+# (bot/slack/render.py) and the outcomes (bot/workflow/decisions.py) read it.
+TASK_KINDS: dict[str, TaskKind] = {
+    "call": TaskKind(
+        "Call the family",
+        "office",
+        step="call_task",
+        outcomes=("reason_given", "no_answer", "home_visit_needed"),
+    ),
+    "home_visit": TaskKind(
+        "Home visit",
+        "office",
+        step="home_visit",
+        outcomes=("safe_and_well", "no_answer", "concern"),
+    ),
+    "decide_code": TaskKind("Decide the code (N deadline)", "office", step="decide_code"),
+    "tell_la": TaskKind("Tell the local authority", "attendance_lead", step="tell_la"),
+    "cme_referral": TaskKind(
+        "Children-missing-education referral",
+        "dsl",
+        step="cme_referral",
+        outcomes=("safe_and_well", "concern"),
+    ),
+    "medical_evidence": TaskKind("Medical evidence requested", "office", step="medical_evidence"),
+}
+# The ladder step kind -> the task it opens.
+TASK_FOR_STEP: dict[str, str] = {k.step: name for name, k in TASK_KINDS.items() if k.step}
+DONE = "reason_given"  # the outcome recorded on a task that is simply done
+OUTCOMES = {
+    "reason_given": "Called: reason given",
+    "no_answer": "No answer",
+    "home_visit_needed": "Home visit needed",
+    "safe_and_well": "Seen safe and well",
+    "concern": "Concern: passed to the DSL",
 }
 
 
@@ -41,7 +82,7 @@ def open_task(
             key=key,
             kind=kind,
             role=role,
-            status="open",
+            status=TaskStatus.OPEN,
             detail=detail,
             created_at=now,
         )

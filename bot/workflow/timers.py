@@ -5,13 +5,14 @@ it does); the next due time lives on the case, so a worker that was down catches
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.workflow.cases import (
-    OPEN_STATUSES,
     alert_dsl,
     case_state,
     ladder_of,
@@ -22,21 +23,14 @@ from bot.workflow.cases import (
     texted_contact_ids,
 )
 from bot.workflow.school import SchoolContext
-from bot.workflow.tasks import open_task
+from bot.workflow.tasks import TASK_FOR_STEP, TASK_KINDS, open_task
 from messaging.outbox import Outgoing, enqueue_all
+from rules.codes import N_CODE
 from rules.ladder import Action, due_actions, next_due
 from storage.marks import Actor, set_mark
-from storage.models import AbsenceCase, Contact, Pupil, RegisterMark
+from storage.models import OPEN_CASE_STATUSES, AbsenceCase, CaseStatus, Contact, Pupil, RegisterMark
 
 DEADLINE = Actor("FirstCall", "automatic: N unresolved by the school's deadline", "system")
-TASKS = {  # step kind -> (task kind, who acts)
-    "call_task": ("call", "office"),
-    "home_visit": ("home_visit", "office"),
-    "decide_code": ("decide_code", "office"),
-    "tell_la": ("tell_la", "attendance_lead"),
-    "cme_referral": ("cme_referral", "dsl"),
-    "medical_evidence": ("medical_evidence", "office"),
-}
 
 
 def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
@@ -46,7 +40,7 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
             select(AbsenceCase)
             .where(
                 AbsenceCase.school_id == ctx.id,
-                AbsenceCase.status.in_(OPEN_STATUSES),
+                AbsenceCase.status.in_(OPEN_CASE_STATUSES),
                 AbsenceCase.next_due_at.is_not(None),
                 AbsenceCase.next_due_at <= now,
             )
@@ -67,7 +61,10 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
         steps = ladder_of(case)
         state = case_state(ctx, case, pupils[case.pupil_id], today)
         for action in due_actions(steps, state, now):
-            _run(session, ctx, case, pupils[case.pupil_id], action, now, texts, contacts_by_id)
+            log_event(session, case, "step", now, step=action.key)
+            STEP_HANDLERS[action.kind](
+                _Step(session, ctx, case, pupils[case.pupil_id], action, now, texts, contacts_by_id)
+            )
             case.steps_done = [*case.steps_done, action.key]
             ran += 1
         state = case_state(ctx, case, pupils[case.pupil_id], today)
@@ -99,51 +96,92 @@ def _next_morning(ctx: SchoolContext, today) -> datetime:  # noqa: ANN001 - date
     )
 
 
-def _run(
-    session: Session,
-    ctx: SchoolContext,
-    case: AbsenceCase,
-    pupil: Pupil,
-    action: Action,
-    now: datetime,
-    texts: dict[str, dict[int, list[AbsenceCase]]],
-    contacts_by_id: dict[int, Contact],
-) -> None:
-    log_event(session, case, "step", now, step=action.key)
-    kind = action.kind
-    if kind in ("text_next_contacts", "follow_up_text"):
-        options = textable_contacts(session, [pupil.id])[pupil.id]
-        if kind == "text_next_contacts":
-            already = texted_contact_ids(session, case)
-            options = [c for c in options if c.id not in already]
-        else:
-            options = options[:1]
-        for contact in options:
-            contacts_by_id[contact.id] = contact
-            texts["follow_up"][contact.id].append(case)
-        if not options:
-            log_event(session, case, "no_textable_contact", now, step=action.key)
-        return
-    if kind == "dsl_alert":
-        alert_dsl(session, ctx, case, now, why="escalation ladder")
-        return
-    if kind == "set_code_o":
-        _deadline_passed(session, case, now)
-        refresh_case_cards(session, ctx, case, now)
-        return
-    task_kind, role = TASKS[kind]
+@dataclass(slots=True)
+class _Step:
+    """One due step of one case, and what the sweep of due cases collects as it goes: the
+    texts to send, grouped by template and contact, so a family gets one text per run."""
+
+    session: Session
+    ctx: SchoolContext
+    case: AbsenceCase
+    pupil: Pupil
+    action: Action
+    now: datetime
+    texts: dict[str, dict[int, list[AbsenceCase]]]
+    contacts_by_id: dict[int, Contact]
+
+    def text(self, template: str, contacts: list[Contact]) -> None:
+        for contact in contacts:
+            self.contacts_by_id[contact.id] = contact
+            self.texts[template][contact.id].append(self.case)
+
+
+def _text_next_contacts(step: _Step) -> None:
+    already = texted_contact_ids(step.session, step.case)
+    options = textable_contacts(step.session, [step.pupil.id])[step.pupil.id]
+    _text_or_log(step, [c for c in options if c.id not in already])
+
+
+def _follow_up_text(step: _Step) -> None:
+    _text_or_log(step, textable_contacts(step.session, [step.pupil.id])[step.pupil.id][:1])
+
+
+def _text_or_log(step: _Step, contacts: list[Contact]) -> None:
+    step.text("follow_up", contacts)
+    if not contacts:
+        log_event(step.session, step.case, "no_textable_contact", step.now, step=step.action.key)
+
+
+def _dsl_alert(step: _Step) -> None:
+    alert_dsl(step.session, step.ctx, step.case, step.now, why="escalation ladder")
+
+
+def _set_code_o(step: _Step) -> None:
+    _deadline_passed(step.session, step.case, step.now)
+    refresh_case_cards(step.session, step.ctx, step.case, step.now)
+
+
+def _open_task(step: _Step) -> None:
+    """Open the step's task; a CME referral, or a home visit to a vulnerable pupil, goes to
+    the DSL as well."""
+    session, ctx, case, now = step.session, step.ctx, step.case, step.now
+    task_kind = TASK_FOR_STEP[step.action.kind]
     open_task(
-        session, ctx, case, kind=task_kind, role=role, key=f"case:{case.id}:{action.key}", now=now
+        session,
+        ctx,
+        case,
+        kind=task_kind,
+        role=TASK_KINDS[task_kind].role,
+        key=f"case:{case.id}:{step.action.key}",
+        now=now,
     )
-    if kind == "medical_evidence":
-        options = textable_contacts(session, [pupil.id])[pupil.id][:1]
-        for contact in options:
-            contacts_by_id[contact.id] = contact
-            texts["medical_evidence"][contact.id].append(case)
-    if kind == "cme_referral" or (kind == "home_visit" and pupil.is_vulnerable):
+    if task_kind == "cme_referral" or (task_kind == "home_visit" and step.pupil.is_vulnerable):
         alert_dsl(session, ctx, case, now, why=f"{task_kind.replace('_', ' ')} needed")
     else:
         refresh_case_cards(session, ctx, case, now)
+
+
+def _medical_evidence(step: _Step) -> None:
+    _open_task(step)
+    step.text(
+        "medical_evidence", textable_contacts(step.session, [step.pupil.id])[step.pupil.id][:1]
+    )
+
+
+# Ladder step kind -> what it does. Every kind in rules.ladder.STEP_KINDS has one
+# (tests/bot/test_ladder_sync.py).
+STEP_HANDLERS: dict[str, Callable[[_Step], None]] = {
+    "text_next_contacts": _text_next_contacts,
+    "call_task": _open_task,
+    "follow_up_text": _follow_up_text,
+    "home_visit": _open_task,
+    "dsl_alert": _dsl_alert,
+    "medical_evidence": _medical_evidence,
+    "decide_code": _open_task,
+    "set_code_o": _set_code_o,
+    "tell_la": _open_task,
+    "cme_referral": _open_task,
+}
 
 
 def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None:
@@ -153,7 +191,7 @@ def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None
             RegisterMark.pupil_id == case.pupil_id,
             RegisterMark.date >= case.opened_on,
             RegisterMark.date <= case.last_absent_on,
-            RegisterMark.code == "N",
+            RegisterMark.code == N_CODE,
         )
     ):
         set_mark(
@@ -167,5 +205,5 @@ def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None
             now=now,
             existing=mark,
         )
-    case.confirmed_code, case.status = "O", "confirmed"
+    case.confirmed_code, case.status = "O", CaseStatus.CONFIRMED
     log_event(session, case, "code_set", now, code="O", by="deadline")

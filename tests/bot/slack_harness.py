@@ -19,8 +19,9 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import ManualClock
 from bot.slack.app import build_app
-from bot.slack.sandbox import LoopbackSlack
+from bot.slack.loopback_slack import LoopbackSlack
 from bot.workflow.school import context_for
 from bot.workflow.sweep import register_closed
 from storage.db import transaction
@@ -42,22 +43,12 @@ def at(hhmm: str, day: date = DAY) -> datetime:
     return datetime.combine(day, clock_time(hours, minutes), tzinfo=LONDON)
 
 
-class Clock:
-    """Stands still until moved."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @dataclass
 class Harness:
     app: App
     slack: LoopbackSlack
     factory: sessionmaker[Session]
-    clock: Clock
+    clock: ManualClock
 
     def dispatch(self, body: bytes, headers: dict[str, str]) -> BoltResponse:
         return self.app.dispatch(BoltRequest(body=body.decode(), headers=headers))
@@ -112,7 +103,7 @@ class Harness:
 @contextmanager
 def running_app(factory: sessionmaker[Session]) -> Iterator[Harness]:
     """The app on a loopback Slack; each test module makes it a fixture."""
-    clock = Clock(at("09:30"))
+    clock = ManualClock(at("09:30"))
     with LoopbackSlack() as slack:
         app = build_app(
             factory,

@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import logs
 from bot.clock import ManualClock
 from bot.runtime import Runtime, SlackSettings
-from bot.slack.sandbox import LoopbackSlack, signed_headers
+from bot.slack.loopback_slack import LoopbackSlack, signed_headers
 from bot.web import create_app
 from messaging.config import TwilioSettings
 from messaging.edge import SLACK_BODY_LIMIT, TWILIO_BODY_LIMIT
-from messaging.sandbox import sign
+from messaging.loopback_twilio import sign
 from storage.db import make_engine, session_factory
 from storage.models import AuditLog, Message, OutboxItem, QuarantinedText
 from tests.factories import NOW, make_contact, make_pupil, make_school

@@ -9,14 +9,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import ManualClock
+from messaging.loopback_twilio import LoopbackTwilio, sign
 from messaging.optout import is_opted_out
-from messaging.outbox import SmsDeliverer, dispatch_due, enqueue_sms
-from messaging.sandbox import LoopbackTwilio, sign
+from messaging.outbox import dispatch_due, enqueue_sms
+from messaging.sms_deliverer import SmsDeliverer
 from messaging.transport import TwilioTransport
 from storage.models import Contact, Message, OptOut
 from storage.schools import load_school, read_settings_file, settings_from_text
 from tests.factories import EXAMPLES, make_contact, make_pupil, make_school
-from tests.messaging.conftest import PUBLIC, Calls, Clock, Web
+from tests.messaging.conftest import PUBLIC, Calls, Web
 
 SMS_URL = PUBLIC + "/twilio/sms"
 STATUS_URL = PUBLIC + "/twilio/status"
@@ -196,7 +198,7 @@ def test_stop_start_and_help(
 
 
 def test_the_reply_is_xml_and_escaped(
-    factory: sessionmaker[Session], fake: LoopbackTwilio, web: Web, clock: Clock
+    factory: sessionmaker[Session], fake: LoopbackTwilio, web: Web, clock: ManualClock
 ) -> None:
     _, text = read_settings_file(EXAMPLES / "crofton.toml")
     text = text.replace('name = "Crofton Infants"', 'name = "St Mary & <St John>"', 1)
@@ -234,7 +236,7 @@ def test_a_failing_callback_still_answers_200_and_keeps_the_text(
 
 
 def sent_text(
-    factory: sessionmaker[Session], transport: TwilioTransport, clock: Clock, contact: Contact
+    factory: sessionmaker[Session], transport: TwilioTransport, clock: ManualClock, contact: Contact
 ) -> str:
     with factory() as s, s.begin():
         enqueue_sms(
@@ -263,7 +265,7 @@ def test_status_callbacks_move_forward_only(
     web: Web,
     calls: Calls,
     transport: TwilioTransport,
-    clock: Clock,
+    clock: ManualClock,
 ) -> None:
     contact = family(factory)
     sid = sent_text(factory, transport, clock, contact)
@@ -283,7 +285,7 @@ def test_undelivered_30006_marks_the_contact(
     web: Web,
     calls: Calls,
     transport: TwilioTransport,
-    clock: Clock,
+    clock: ManualClock,
 ) -> None:
     contact = family(factory)
     sid = sent_text(factory, transport, clock, contact)
@@ -301,7 +303,7 @@ def test_status_for_an_unknown_sid_or_unsigned_is_ignored(
     web: Web,
     calls: Calls,
     transport: TwilioTransport,
-    clock: Clock,
+    clock: ManualClock,
 ) -> None:
     contact = family(factory)
     sid = sent_text(factory, transport, clock, contact)

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import ManualClock
 from messaging.optout import is_opted_out, keyword_kind, record_opt_out
 from storage.models import OptOut
-from tests.messaging.conftest import Clock
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_keyword_kind(body: str, kind: str | None) -> None:
 
 
 def test_record_opt_out_upserts_one_row_per_number(
-    factory: sessionmaker[Session], clock: Clock
+    factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     phone = "+447700900001"
     with factory() as s, s.begin():

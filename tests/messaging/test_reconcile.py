@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import ManualClock
 from messaging.config import TwilioSettings
+from messaging.loopback_twilio import LoopbackTwilio, sign
 from messaging.optout import is_opted_out
 from messaging.reconcile import CURSOR, reconcile
-from messaging.sandbox import LoopbackTwilio, sign
 from messaging.transport import TwilioTransport
 from storage.models import JobState, Message, OutboxItem, QuarantinedText
-from tests.factories import make_contact, make_pupil, make_school
-from tests.messaging.conftest import PUBLIC, Calls, Clock, Web
+from tests.factories import NOW, make_contact, make_pupil, make_school
+from tests.messaging.conftest import PUBLIC, Calls, Web
 
 
 def parent(factory: sessionmaker[Session]) -> str:
@@ -30,7 +33,7 @@ def run(
     factory: sessionmaker[Session],
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> int:
     return reconcile(
@@ -55,7 +58,7 @@ def test_a_reply_the_webhook_missed_is_recovered_once(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -78,7 +81,7 @@ def test_a_late_webhook_after_reconciliation_is_a_duplicate(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
     web: Web,
 ) -> None:
@@ -101,7 +104,7 @@ def test_a_stored_text_whose_callback_failed_is_handled_again(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
     web: Web,
 ) -> None:
@@ -125,7 +128,7 @@ def test_a_missed_stop_is_recorded(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -142,7 +145,7 @@ def test_only_texts_to_our_number_since_the_cursor_are_taken(
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -163,7 +166,7 @@ def test_a_twilio_error_returns_0_and_keeps_the_cursor(
     factory: sessionmaker[Session],
     fake: LoopbackTwilio,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -176,12 +179,19 @@ def test_a_twilio_error_returns_0_and_keeps_the_cursor(
     assert run(factory, TwilioTransport(settings), settings, clock, calls) == 1
 
 
+def test_the_cursor_goes_to_twilio_in_utc(fake: LoopbackTwilio, transport: TwilioTransport) -> None:
+    summer_morning = datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+    transport.list_inbound(summer_morning)
+    listed = unquote([path for method, path in fake.requests if method == "GET"][-1])
+    assert "DateSent>=2026-06-10T08:00:00Z" in listed
+
+
 def test_a_text_that_cannot_be_stored_is_quarantined_and_the_cursor_moves_on(
     factory: sessionmaker[Session],
     fake: LoopbackTwilio,
     transport: TwilioTransport,
     settings: TwilioSettings,
-    clock: Clock,
+    clock: ManualClock,
     calls: Calls,
 ) -> None:
     phone = parent(factory)
@@ -222,12 +232,15 @@ def test_a_text_that_cannot_be_stored_is_quarantined_and_the_cursor_moves_on(
 def test_the_office_hears_of_a_quarantined_text_without_its_content(
     factory: sessionmaker[Session],
 ) -> None:
+    from bot.slack.render import render_notice
     from bot.workflow.faults import text_quarantined
 
     with factory() as s, s.begin():
         school = make_school(s)
-        text_quarantined(s, "SM" + "5" * 32, [school.id], clock_now := Clock().now)
+        text_quarantined(s, "SM" + "5" * 32, [school.id], clock_now := ManualClock(NOW).now)
     with factory() as s:
         [item] = s.scalars(select(OutboxItem)).all()
-    assert item.payload["op"] == "notice" and ("SM" + "5" * 32) in item.payload["text"]
-    assert "could not be stored" in item.payload["text"] and item.created_at == clock_now
+    # The notice is worded when it goes out (bot/slack/render.py); the row holds its facts.
+    text = render_notice(item.payload["notice"], item.payload["facts"])
+    assert item.payload["op"] == "notice" and ("SM" + "5" * 32) in text
+    assert "could not be stored" in text and item.created_at == clock_now

@@ -9,10 +9,12 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
+from bot.clock import ManualClock
 from messaging.config import TwilioSettings
-from messaging.sandbox import LoopbackTwilio
-from messaging.transport import TransportError, TwilioTransport, twilio_error
-from tests.messaging.conftest import SCHOOL_NUMBER, Clock
+from messaging.delivery import TransportError
+from messaging.loopback_twilio import LoopbackTwilio
+from messaging.transport import TwilioTransport, twilio_error
+from tests.messaging.conftest import SCHOOL_NUMBER
 
 PARENT = "+447700900123"
 CALLBACK = "https://firstcall.example.org/twilio/status"
@@ -125,11 +127,17 @@ def test_permanent_refusal_through_the_real_client(
 
 @pytest.mark.parametrize("accepted", [False, True])
 def test_timeout_is_ambiguous_and_find_sent_tells_the_cases_apart(
-    fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock, accepted: bool
+    fake: LoopbackTwilio,
+    settings: TwilioSettings,
+    transport: TwilioTransport,
+    clock: ManualClock,
+    accepted: bool,
 ) -> None:
     fake.timeout_next(1, seconds=2.0, accepted=accepted)
     with pytest.raises(TransportError) as caught:
-        transport.send(PARENT, "Is Sam absent?", status_callback=CALLBACK)
+        TwilioTransport(settings, timeout=0.3).send(
+            PARENT, "Is Sam absent?", status_callback=CALLBACK
+        )
     assert (caught.value.permanent, caught.value.ambiguous) == (False, True)
     found = transport.find_sent(PARENT, "Is Sam absent?", clock.now - timedelta(minutes=1))
     if accepted:
@@ -145,7 +153,7 @@ def test_timeout_is_ambiguous_and_find_sent_tells_the_cases_apart(
 
 
 def test_find_sent_matches_number_body_and_time(
-    fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    fake: LoopbackTwilio, transport: TwilioTransport, clock: ManualClock
 ) -> None:
     early = transport.send(PARENT, "same words", status_callback=CALLBACK)
     clock.advance(hours=1)
@@ -158,7 +166,7 @@ def test_find_sent_matches_number_body_and_time(
 
 
 def test_list_inbound_pages_keeps_inbound_oldest_first(
-    fake: LoopbackTwilio, transport: TwilioTransport, clock: Clock
+    fake: LoopbackTwilio, transport: TwilioTransport, clock: ManualClock
 ) -> None:
     start = clock.now
     fake.receive(PARENT, "too old")
@@ -178,7 +186,7 @@ def test_list_inbound_pages_keeps_inbound_oldest_first(
 
 
 def test_wrong_credentials_are_a_permanent_transport_error(
-    fake: LoopbackTwilio, settings: TwilioSettings, clock: Clock
+    fake: LoopbackTwilio, settings: TwilioSettings, clock: ManualClock
 ) -> None:
     wrong = TwilioTransport(replace(settings, auth_token="0" * 32))
     with pytest.raises(TransportError) as caught:

@@ -1,5 +1,6 @@
 import pytest
 
+from rules.attendance import attendance
 from rules.codes import CODES, UnknownCode, lookup
 
 
@@ -58,6 +59,8 @@ def test_full_2024_code_set_is_present() -> None:
         ("N", False, False, True, True),
         ("U", False, False, True, True),
         ("Y1", False, False, False, False),
+        ("X", False, False, False, False),
+        ("D", False, False, False, False),
         ("#", False, False, False, False),
         ("Z", False, False, False, False),
     ],
@@ -79,3 +82,25 @@ def test_lookup_accepts_lower_case_and_refuses_unknown() -> None:
     assert lookup("y1").code == "Y1"
     with pytest.raises(UnknownCode):
         lookup("Q9")
+
+
+def test_not_compulsory_age_and_dual_registration_are_not_possible_sessions() -> None:
+    stats = attendance(["/", "X", "D", "I"])
+    assert (stats.possible, stats.attended, stats.authorised) == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("attended", "possible", "band"),
+    [
+        (2249, 2500, "persistent absence"),  # 89.96% reads 90.0%: still missing over 10%
+        (90, 100, "persistent absence"),  # exactly 10% missed
+        (901, 1000, "ok"),
+        (50, 100, "severe absence"),  # exactly 50% missed
+        (51, 100, "persistent absence"),
+    ],
+)
+def test_bands_are_tested_on_sessions_missed_not_on_a_rounded_percent(
+    attended: int, possible: int, band: str
+) -> None:
+    stats = attendance(["/"] * attended + ["O"] * (possible - attended))
+    assert stats.band() == band

@@ -18,10 +18,20 @@ def problems(data: dict) -> list[str]:
     return caught.value.problems
 
 
-@pytest.mark.parametrize("name", ["crofton", "beecroft"])
+SEED_SCHOOLS = {  # the five schools whose policies the rules come from: AM close
+    "micklefield": (8, 55),
+    "crofton": (8, 40),
+    "hallmoor": (9, 20),
+    "beecroft": (8, 40),
+    "russell-street": (9, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_SCHOOLS))
 def test_examples_are_valid(name: str) -> None:
     settings = parse_settings(load(name), name)
-    assert settings.sessions["AM"].register_closes.hour == 8
+    closes = settings.sessions["AM"].register_closes
+    assert (closes.hour, closes.minute) == SEED_SCHOOLS[name]
     assert settings.staff_with_role("headteacher")
     assert settings.policy.ladder
 
@@ -32,6 +42,15 @@ def test_crofton_has_its_own_ladder_and_beecroft_the_default() -> None:
     assert [s.on_day for s in crofton if s.kind == "home_visit" and s.on_day] == [2, 4]
     assert any(s.kind == "cme_referral" and s.on_day == 20 for s in beecroft.ladder)
     assert beecroft.leave_notice_days == 30
+
+
+def test_each_seed_school_runs_its_own_timings() -> None:
+    hallmoor = parse_settings(load("hallmoor"), "h").policy
+    russell = parse_settings(load("russell-street"), "r").policy
+    assert hallmoor.no_reply_minutes == 100  # texted at 09:20, called by 11:00
+    assert hallmoor.leave_notice_days == 14
+    assert russell.no_reply_minutes == 15  # every contact is called from 09:00
+    assert any(s.kind == "call_task" and s.on_day == 3 for s in russell.ladder)
 
 
 def test_unknown_key_is_named_with_file_and_key() -> None:

@@ -1,5 +1,4 @@
-"""quarantined texts (what reconciliation could not store, by MessageSid only); when a pupil
-left the roll; when a Slack card was redacted
+"""quarantined texts: what reconciliation could not store, by MessageSid only
 
 Revision ID: 0006
 Revises: 0001
@@ -35,17 +34,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_quarantined_texts_school_id"), ["school_id"], unique=False
         )
-    with op.batch_alter_table("pupils", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("left_at", sa.DateTime(), nullable=True))
-    with op.batch_alter_table("slack_cards", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("redacted_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("slack_cards", schema=None) as batch_op:
-        batch_op.drop_column("redacted_at")
-    with op.batch_alter_table("pupils", schema=None) as batch_op:
-        batch_op.drop_column("left_at")
     with op.batch_alter_table("quarantined_texts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quarantined_texts_school_id"))
     op.drop_table("quarantined_texts")

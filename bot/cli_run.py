@@ -7,8 +7,8 @@ import json
 import sys
 from datetime import date
 
+from bot.cli_data import CommandError
 from bot.clock import parse_instant
-from bot.commands import CommandError
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -9,10 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.mrkdwn import escape, quote
 from bot.workflow.cards import post_notice
 from bot.workflow.cases import (
-    OPEN_STATUSES,
     TEXT_FAILED,
     alert_dsl,
     log_event,
@@ -23,13 +21,16 @@ from bot.workflow.school import SchoolContext, context_for
 from bot.workflow.tasks import open_task
 from messaging.optout import record_opt_out
 from messaging.outbox import enqueue_sms
-from messaging.templates import children_phrase, render
 from rules.acknowledgement import acknowledge
+from rules.codes import is_absence_needing_reason, is_n_code
 from rules.replies import ParsedReply, parse_reply
+from rules.texts import children_phrase, render
 from storage.marks import Actor, set_mark
 from storage.models import (
+    OPEN_CASE_STATUSES,
     AbsenceCase,
     CaseEvent,
+    CaseStatus,
     Contact,
     Message,
     MessageCase,
@@ -69,7 +70,9 @@ def _reply_for_school(
     cases = list(
         session.scalars(
             select(AbsenceCase)
-            .where(AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_STATUSES))
+            .where(
+                AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_CASE_STATUSES)
+            )
             .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)
             # One reply at a time per case: the code, and the quiet period's acknowledgement.
             .with_for_update()
@@ -156,7 +159,7 @@ def _concerns(parsed: ParsedReply, pupil: Pupil) -> bool:
     for his brother, whose case keeps escalating; risk in a reply counts for every child."""
     if parsed.safeguarding or not parsed.per_child:
         return True
-    return parsed.per_child.get(pupil.first_name, parsed.code) not in (None, "N")
+    return not is_absence_needing_reason(parsed.per_child.get(pupil.first_name, parsed.code))
 
 
 def _apply(
@@ -171,7 +174,6 @@ def _apply(
     code = parsed.per_child.get(pupil.first_name, parsed.code)
     case.last_reply_at = now
     case.contact_reached = True
-    case.token += 1  # a reply supersedes any timer decided before it
     log_event(
         session,
         case,
@@ -187,8 +189,8 @@ def _apply(
     )
     if parsed.intent == "late_arrival":
         case.expected_arrival = now
-    if code and code != "N":
-        case.status = "explained"
+    if code and not is_n_code(code):
+        case.status = CaseStatus.EXPLAINED
         case.reason = parsed.reason
         case.provisional_code = code
         case.return_date = parsed.return_date
@@ -203,7 +205,11 @@ def _apply(
             now=now,
             confirmed=False,
         )
-    elif parsed.intent != "late_arrival" and case.status == "open" and not parsed.safeguarding:
+    elif (
+        parsed.intent != "late_arrival"
+        and case.status == CaseStatus.OPEN
+        and not parsed.safeguarding
+    ):
         # "ok", "who is this?": the family answered but gave no reason, so the no-reply steps
         # will not fire. A person should ring them now rather than wait for tomorrow.
         open_task(
@@ -243,9 +249,7 @@ def _late_reply(
     now: datetime,
 ) -> None:
     """No open case: reopen nothing, but show staff (the DSL, if it carries risk)."""
-    names = escape(
-        children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
-    )
+    names = children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
     if parsed.safeguarding:
         post_notice(
             session,
@@ -253,8 +257,10 @@ def _late_reply(
             channel=ctx.settings.dsl_channel,
             school_id=ctx.id,
             now=now,
-            text=f":rotating_light: Safeguarding indicators ({escape(', '.join(parsed.indicators))}) in "
-            f"a text from a contact of {names}, with no open absence:\n{quote(message.body)}",
+            notice="late_reply_safeguarding",
+            names=names,
+            indicators=list(parsed.indicators),
+            body=message.body,
         )
         return
     post_notice(
@@ -263,10 +269,10 @@ def _late_reply(
         channel=ctx.settings.office_channel,
         school_id=ctx.id,
         now=now,
-        text=f":speech_balloon: A text from a contact of {names} with no open absence "
-        f"(read as {parsed.intent.replace('_', ' ')}"
-        + (f", {escape(parsed.reason)}" if parsed.reason else "")
-        + "). Check it in /pupil.",
+        notice="late_reply",
+        names=names,
+        intent=parsed.intent,
+        reason=parsed.reason,
     )
 
 
@@ -279,19 +285,17 @@ def opt_change(
         pupils = session.scalars(
             select(Pupil).join(PupilContact).where(PupilContact.contact_id == contact.id)
         ).all()
-        names = escape(children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils]))
-        what = (
-            "replied STOP: this family can no longer be reached by text. Phone them instead."
-            if opted_out
-            else "opted back in to texts."
-        )
+        names = children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils])
         post_notice(
             session,
             key=f"opt:{contact.id}:{int(now.timestamp())}:{int(opted_out)}",
             channel=ctx.settings.office_channel,
             school_id=ctx.id,
             now=now,
-            text=f":no_bell: A contact of {names} ({escape(contact.name)}) {what}",
+            notice="opt_change",
+            names=names,
+            contact=contact.name,
+            opted_out=opted_out,
         )
 
 
@@ -307,7 +311,7 @@ def status_changed(session: Session, message: Message, now: datetime) -> None:
 
 def text_undelivered(session: Session, case_ids: Sequence[int], now: datetime) -> None:
     for case in session.scalars(select(AbsenceCase).where(AbsenceCase.id.in_(list(case_ids)))):
-        if TEXT_FAILED not in case.steps_done and case.status in OPEN_STATUSES:
+        if TEXT_FAILED not in case.steps_done and case.status in OPEN_CASE_STATUSES:
             case.steps_done = [*case.steps_done, TEXT_FAILED]
             case.next_due_at = now
             log_event(session, case, "text_undelivered", now)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.slack import arguments, replies
+from bot.slack import arguments, render
 from bot.slack.acting import (
     ANY_STAFF,
     CASE_ROLES,
@@ -96,7 +96,7 @@ def _pupil(request: StaffRequest, words: str) -> Pupil:
 
 def absence_list(request: StaffRequest, _rest: str) -> str:
     member = request.authorise("/absence", CASE_ROLES)
-    return replies.cases_today(
+    return render.cases_today(
         member.ctx, open_cases_today(request.session, member.ctx, request.now), request.now
     )
 
@@ -114,7 +114,7 @@ def absence_approve(request: StaffRequest, rest: str) -> str:
         reason="provisional code confirmed by staff (/absence approve)",
         now=request.now,
     )
-    return f"Done: {replies.short_name(pupil)} ({escape(pupil.class_name)}) is coded *{code}*."
+    return f"Done: {render.short_name(pupil)} ({escape(pupil.class_name)}) is coded *{code}*."
 
 
 def absence_code(request: StaffRequest, rest: str) -> str:
@@ -140,7 +140,7 @@ def absence_code(request: StaffRequest, rest: str) -> str:
             reason=words.reason,
             now=request.now,
         )
-        return f"Done: {replies.short_name(pupil)} ({escape(pupil.class_name)}) is coded *{code}*."
+        return f"Done: {render.short_name(pupil)} ({escape(pupil.class_name)}) is coded *{code}*."
     raise first_miss or NotFound("no pupil matches")
 
 
@@ -153,7 +153,7 @@ def absence_arrived(request: StaffRequest, rest: str) -> str:
     if at > local.time():
         raise UsageError(f"{at:%H:%M} is still to come; give the time they arrived")
     code = arrived(request.session, member.ctx, pupil, member, at=at, now=request.now)
-    return f"Done: {replies.short_name(pupil)} ({escape(pupil.class_name)}) arrived at {at:%H:%M}: marked *{code}*."
+    return f"Done: {render.short_name(pupil)} ({escape(pupil.class_name)}) arrived at {at:%H:%M}: marked *{code}*."
 
 
 # -- /leave -----------------------------------------------------------------------------------
@@ -180,8 +180,8 @@ def leave_request(request: StaffRequest, rest: str) -> str:
         requested_by=f"{member.staff.name} ({member.staff.position})",
     )
     return (
-        f"Leave request #{filed.id} for {replies.short_name(pupil)} ({escape(pupil.class_name)}), "
-        f"{replies.dates(filed.start_date, filed.end_date)}, is with the headteacher."
+        f"Leave request #{filed.id} for {render.short_name(pupil)} ({escape(pupil.class_name)}), "
+        f"{render.dates(filed.start_date, filed.end_date)}, is with the headteacher."
     )
 
 
@@ -209,7 +209,7 @@ def _decide(request: StaffRequest, rest: str, *, approve: bool) -> str:
         note=note.strip(),
         now=request.now,
     )
-    return replies.leave_decided(decided, request.session.get(Pupil, decided.pupil_id))
+    return render.leave_decided(decided, request.session.get(Pupil, decided.pupil_id))
 
 
 # -- /pupil -----------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def _decide(request: StaffRequest, rest: str, *, approve: bool) -> str:
 
 def pupil(request: StaffRequest, rest: str) -> str:
     member = request.authorise("/pupil", PUPIL_ROLES)
-    return replies.pupil_year(
+    return render.pupil_year(
         pupil_year(request.session, member.ctx, _pupil(request, rest), request.now)
     )
 

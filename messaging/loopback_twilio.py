@@ -37,7 +37,7 @@ from typing import Any, Self
 
 from twilio.request_validator import RequestValidator
 
-from messaging.templates import segments as count_segments
+from rules.texts import segments as count_segments
 
 __all__ = ["LoopbackTwilio", "SentMessage", "WebhookDelivery", "count_segments", "sign"]
 
@@ -119,6 +119,7 @@ class _Fault:
     retry_after: int | None = None
     delay: float = 0.0
     accepted: bool = False
+    lose_answer: bool = False  # close the connection instead of answering
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,16 @@ class LoopbackTwilio:
         """
         with self._lock:
             self._faults.extend(_Fault(delay=seconds, accepted=accepted) for _ in range(n))
+
+    def lose_answer_next(self, n: int = 1, accepted: bool = False) -> None:
+        """The next ``n`` sends get no answer at all: the connection closes at once.
+
+        What a timeout does to the app (the request may or may not have reached Twilio), with
+        no clock in it: a client timeout long enough for every ordinary answer, however busy
+        the machine, still sees this one fail. ``accepted`` as for `timeout_next`.
+        """
+        with self._lock:
+            self._faults.extend(_Fault(accepted=accepted, lose_answer=True) for _ in range(n))
 
     def fail_number(self, e164: str, code: int = 21610) -> None:
         """Every send to ``e164`` gets 400 with ``code``.
@@ -598,6 +609,8 @@ class LoopbackTwilio:
                 )
             )
             reply = _json(201, self._resource(message))
+        if fault is not None and fault.lose_answer:  # accepted, but the answer is lost
+            return _Reply(0, drop=True)
         if fault is not None:  # accepted, but the answer arrives after the client gave up
             self._stopping.wait(fault.delay)
         return reply

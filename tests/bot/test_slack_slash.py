@@ -420,7 +420,7 @@ def test_an_unexpected_failure_gives_an_error_id_and_logs_no_personal_data(
     def broken(*_args: object, **_kwargs: object) -> str:
         raise RuntimeError("Jayden Smith, +447911000123: he's been sick all night")
 
-    monkeypatch.setattr("bot.slack.commands.set_case_code", broken)
+    monkeypatch.setattr("bot.slack.slash.set_case_code", broken)
     with caplog.at_level(logging.ERROR, logger="firstcall.slack"):
         reply = harness.slash("/absence", "approve Jayden")
     assert reply.startswith("Sorry, something went wrong on our side (error ")

@@ -7,8 +7,14 @@ from datetime import date
 
 import pytest
 
-from messaging.templates import children_phrase, render, segments, session_phrase, short_date
-from rules.settings import DEFAULT_TEMPLATES
+from rules.texts import (
+    DEFAULT_TEMPLATES,
+    children_phrase,
+    render,
+    segments,
+    session_phrase,
+    short_date,
+)
 from storage.schools import read_settings_file
 from tests.factories import EXAMPLES
 

@@ -15,9 +15,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from messaging.sandbox import LoopbackTwilio, count_segments, sign
+from bot.clock import ManualClock
+from messaging.loopback_twilio import LoopbackTwilio, count_segments, sign
 from tests.messaging.conftest import SCHOOL_NUMBER as SCHOOL
-from tests.messaging.conftest import Clock
 
 PARENT = "+447700900001"
 
@@ -162,7 +162,19 @@ def test_timeout_next_times_the_client_out(fake: LoopbackTwilio, accepted: bool)
     assert len(client_for(fake).messages.list()) == int(accepted)
 
 
-def test_list_filters_by_date_sent_and_pages(fake: LoopbackTwilio, clock: Clock) -> None:
+@pytest.mark.parametrize("accepted", [False, True])
+def test_lose_answer_next_closes_the_connection_unanswered(
+    fake: LoopbackTwilio, accepted: bool
+) -> None:
+    fake.lose_answer_next(1, accepted=accepted)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        client_for(fake).messages.create(to=PARENT, from_=SCHOOL, body="x")
+    assert len(fake.sent) == int(accepted)
+    client_for(fake).messages.create(to=PARENT, from_=SCHOOL, body="y")  # one fault only
+    assert len(fake.sent) == int(accepted) + 1
+
+
+def test_list_filters_by_date_sent_and_pages(fake: LoopbackTwilio, clock: ManualClock) -> None:
     client = client_for(fake)
     start = clock.now
     for minute in range(5):

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot.slack.sandbox import LoopbackSlack, sign
+from bot.slack.loopback_slack import LoopbackSlack, sign
 
 CHANNEL = "C0ATTEND1"
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Sam* absent"}}]
