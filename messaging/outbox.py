@@ -421,12 +421,15 @@ def adopt_orphans(factory: sessionmaker[Session], now: datetime) -> int:
     with factory() as session, session.begin():
         orphans = list(
             session.scalars(
-                select(OutboxItem).where(OutboxItem.status == "sending").with_for_update()
+                select(OutboxItem)
+                .where(OutboxItem.status == OutboxStatus.SENDING)
+                .with_for_update()
             )
         )
         for item in orphans:
             _mark_uncertain(item, (item.claimed_until or now) - LEASE)
-            item.status, item.next_attempt_at, item.claimed_until = "pending", now, None
+            item.status, item.next_attempt_at = OutboxStatus.PENDING, now
+            item.claimed_until = None
             log.warning("outbox %s: claimed by a dispatcher that is gone; due now", item.id)
         return len(orphans)
 

@@ -29,6 +29,7 @@ from storage.models import (
     MessageCase,
     OptOut,
     OutboxItem,
+    OutboxStatus,
     Pupil,
     PupilContact,
     RegisterMark,
@@ -152,8 +153,8 @@ def _erase_queued_texts(session: Session, phone: str) -> int:
         if item.payload.get("to") != phone:
             continue
         item.payload = {**item.payload, "to": ERASED, "body": ""}
-        if item.status in ("pending", "sending"):
-            item.status = "cancelled"
+        if item.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+            item.status = OutboxStatus.CANCELLED
         count += 1
     return count
 
@@ -392,7 +393,7 @@ def expire_message_bodies(
         select(OutboxItem).where(
             OutboxItem.channel == "sms",
             OutboxItem.created_at < before,
-            OutboxItem.status.in_(("sent", "failed", "cancelled")),
+            OutboxItem.status.in_((OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED)),
             OutboxItem.school_id.in_([i for i in ids if i is not None]),
         )
     ):

@@ -23,6 +23,7 @@ from storage.models import (
     JobState,
     LeaveRequest,
     OutboxItem,
+    OutboxStatus,
     RegisterSweep,
     SlackCard,
 )
@@ -117,7 +118,7 @@ def _redact_notices(session: Session, school_id: int, before: datetime, now: dat
         select(OutboxItem).where(
             OutboxItem.channel == "slack",
             OutboxItem.school_id == school_id,
-            OutboxItem.status == "sent",
+            OutboxItem.status == OutboxStatus.SENT,
             OutboxItem.sent_at < before,
         )
     ):
