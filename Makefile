@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench model setup clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# Retrain the reply parser's learned model from rules/replies/corpus/ (commit the result:
+# a test fails while the shipped model is stale against the corpus).
+model: $(STAMP)
+	$(VENV)/bin/python -m rules.replies.training
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/replies.py

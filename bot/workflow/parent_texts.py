@@ -90,9 +90,13 @@ def _reply_for_school(
         record_opt_out(session, contact.phone, keyword="reply", now=now)
         opt_change(session, contact.phone, [contact], opted_out=True, now=now)
         return
-    if parsed.intent == "leave_request":
-        pupils = _named(parsed, list(children.values())) or list(children.values())[:1]
-        for pupil in pupils:
+    if parsed.intent == "leave_request" or parsed.leave is not None:
+        # A leave request, or today's reason with a future leave beside it ("ill today, and
+        # can she have Friday off for Eid"): the leave goes to the headteacher either way.
+        pupils = _named(parsed, list(children.values()))
+        if not pupils and parsed.intent != "leave_request":
+            pupils = [children[c.pupil_id] for c in todays]
+        for pupil in pupils or list(children.values())[:1]:
             file_leave_request(
                 session, ctx, pupil, parsed, text=message.body, contact=contact, now=now
             )

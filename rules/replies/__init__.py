@@ -1,8 +1,11 @@
 """Reading parents' replies to the first-day absence text.
 
 `parse_reply` turns one SMS into an intent, a provisional DfE attendance code, a reason,
-a return date, leave dates and safeguarding flags.  Pure: no I/O, no clock, no database;
-the school calendar comes in as `is_school_day` (weekdays when not given).
+a return date, a future leave, the reply's language and safeguarding flags.  The rule
+engine (classify, dates, safeguarding) reads what rules read exactly; the learned model
+(learned, trained by `make model` on corpus/) decides intent and code and widens
+safeguarding (combine).  Pure: no clock, no database; the school calendar comes in as
+`is_school_day` (weekdays when not given).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from .classify import read
+from .classify import read_rules
+from .combine import combine
+from .learned import Learned, shipped
 from .model import INTENTS, Intent, LeavePeriod, ParsedReply
 
 __all__ = ["INTENTS", "Intent", "LeavePeriod", "ParsedReply", "parse_reply"]
@@ -24,14 +29,19 @@ def parse_reply(
     children: Sequence[str] = (),
     *,
     is_school_day: Callable[[date], bool] | None = None,
+    model: Learned | None = None,
 ) -> ParsedReply:
-    """Read one reply.  Never raises: anything unreadable comes back as unclear, for review."""
+    """Read one reply.  Never raises: anything unreadable comes back as unclear, for review.
+
+    `model` replaces the shipped model (the benchmark's cross-validation folds)."""
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8", errors="replace")
         elif not isinstance(text, str):
             text = "" if text is None else str(text)
         names = [str(c) for c in children if c] if children else []
-        return read(text, today, names, is_school_day)
+        rules = read_rules(text, today, names, is_school_day)
+        learned = model or shipped()
+        return combine(rules, text, today, learned) if learned else rules.parsed
     except Exception:  # the parser must never take the reply pipeline down with it
         return _FALLBACK

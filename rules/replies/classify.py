@@ -89,7 +89,7 @@ class _Reading:
 
 def _prepare(text: str, children: Sequence[str]) -> tuple[Normalised, str, list[str]]:
     tokens = tokenise(text)
-    lang = languages.detect(tokens, text[:MAX_CHARS])
+    lang = languages.detect(tokens, text[:MAX_CHARS], vocabulary.is_known)
     keys = [fold(c).split("-")[0].strip() for c in children]
     fuzzy: set[int] = set()
     if lang == "en":
@@ -427,9 +427,26 @@ def _child_authored(r: _Reading) -> bool:
     return first_person and not third_person and not r.kind("r:caring")
 
 
+@dataclass(frozen=True, slots=True)
+class RuleReading:
+    """What the rules read, with what the learned half and the combiner need besides."""
+
+    parsed: ParsedReply
+    norm: Normalised
+    child_authored: bool
+    is_school_day: dates.SchoolDay
+
+
 def read(
     text: str, today: date, children: Sequence[str], is_school_day: Callable[[date], bool] | None
 ) -> ParsedReply:
+    """The rule engine's reading on its own."""
+    return read_rules(text, today, children, is_school_day).parsed
+
+
+def read_rules(
+    text: str, today: date, children: Sequence[str], is_school_day: Callable[[date], bool] | None
+) -> RuleReading:
     school_day = is_school_day or dates.weekdays_only
     norm, lang, keys = _prepare(text, children)
     hits = _drop_contained(_find(norm, keys))
@@ -508,7 +525,7 @@ def read(
     needs_review = (
         confidence < 0.6 or lang != "en" or bool(per_child) or sg or child_authored or conflict
     )
-    return ParsedReply(
+    parsed = ParsedReply(
         intent=intent,
         code=code,
         per_child=per_child,
@@ -521,6 +538,7 @@ def read(
         needs_review=needs_review,
         language=lang,
     )
+    return RuleReading(parsed, norm, child_authored, school_day)
 
 
 def _per_child(

@@ -300,3 +300,138 @@ def leave_period(
     d = first[2]
     assert d is not None
     return d, d
+
+
+# "Tomorrow" and the weekdays as families write them in English dialect and in the other
+# languages the corpus shows (accent-folded, as the tokens are).  Stems match the start of
+# a token, so inflected forms ("poniedzialek", "pirmadieni") are found too.
+_TOMORROW_WORDS = words(
+    "tomorrow tomoz tomorow tommorow tommorrow tmrw tmr tmoz 2moro 2morrow 2mrw morra morrow "
+    "jutro maine amanha manana demain rytoj zajtra zitra yfory fory berri yarin domani morgen "
+    "завтра غدا بكرة بكره kal"
+)
+_DAY_STEMS: tuple[tuple[str, ...], ...] = (
+    (
+        "monday",
+        "mon",
+        "poniedzial",
+        "luni",
+        "segunda",
+        "lunes",
+        "lundi",
+        "pirmadien",
+        "pondel",
+        "llun",
+        "pazartesi",
+        "isniin",
+        "peer",
+        "pir",
+        "понеділ",
+        "понедель",
+        "الاثنين",
+    ),
+    (
+        "tuesday",
+        "tues",
+        "wtor",
+        "marti",
+        "terca",
+        "martes",
+        "mardi",
+        "antradien",
+        "utor",
+        "mawrth",
+        "sali",
+        "talaado",
+        "mangal",
+        "вівтор",
+        "вторн",
+        "الثلاثاء",
+    ),
+    (
+        "wednesday",
+        "weds",
+        "sroda",
+        "srode",
+        "miercuri",
+        "quarta",
+        "miercoles",
+        "mercredi",
+        "treciadien",
+        "stred",
+        "mercher",
+        "carsamba",
+        "arbaco",
+        "budh",
+        "серед",
+        "الاربعاء",
+    ),
+    (
+        "thursday",
+        "thurs",
+        "czwart",
+        "joi",
+        "quinta",
+        "jueves",
+        "jeudi",
+        "ketvirtadien",
+        "stvrt",
+        "iau",
+        "persembe",
+        "khamiis",
+        "jumeraat",
+        "четвер",
+        "الخميس",
+    ),
+    (
+        "friday",
+        "fri",
+        "piat",
+        "vineri",
+        "sexta",
+        "viernes",
+        "vendredi",
+        "penktadien",
+        "gwener",
+        "cuma",
+        "jimce",
+        "jumma",
+        "пятниц",
+        "пʼятниц",
+        "الجمعة",
+    ),
+)
+# "won't be in tomorrow either", "I'll let you know tomorrow": not a return.
+_PLAIN_BLOCKERS = words(
+    "not no never wont won cant nie nu nao know see update ring call let tell text phone"
+)
+_EXACT_ONLY = frozenset(
+    {"mon", "tues", "weds", "thurs", "fri", "pir", "peer", "iau", "joi", "sali"}
+)
+
+
+def _day_of(token: str) -> int | None:
+    for weekday, stems in enumerate(_DAY_STEMS):
+        for stem in stems:
+            if token == stem or (
+                stem not in _EXACT_ONLY and len(stem) >= 4 and token.startswith(stem)
+            ):
+                return weekday
+    return None
+
+
+def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> date | None:
+    """A return read from a bare "tomorrow" or weekday in a reply explaining today ("Back the
+    morra", "Grįšim pirmadienį", "inshallah Monday"): in such a reply the next day named is
+    the day the child is expected back."""
+    tokens = norm.tokens
+    for i, tok in enumerate(tokens):
+        if _PLAIN_BLOCKERS.intersection(tokens[max(0, i - 4) : i]):
+            continue
+        if tok in _TOMORROW_WORDS:
+            return next_school_day(today, is_school_day)
+        weekday = _day_of(tok)
+        if weekday is not None:
+            ahead = (weekday - today.weekday()) % 7 or 7
+            return today + timedelta(days=ahead)
+    return None

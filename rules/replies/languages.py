@@ -1,17 +1,22 @@
 """Which language a reply is in, and reason vocabulary for the commonest other languages
 of families in English schools.
 
-Detection is by marker words rather than a statistical model: replies are a sentence or
-two, often mixed with English ("Sorry miss Bilal bimar hai"), which defeats n-gram
-detectors, while a handful of very common function words identifies each language well.
-Anything not English is always sent for review, so a wrong guess between two other
-languages costs nothing; only English-versus-other matters.
+Detection runs in three steps, cheapest first.  The script decides where it can (Arabic
+or Urdu letters, Bengali, Gurmukhi, Cyrillic...).  Marker words come next: roman-script
+Urdu and Punjabi ("Sorry miss Bilal bimar hai"), which no detector covers, and the
+commonest function words of Polish, Romanian, Portuguese, Somali and Turkish.  Only a
+Latin-script reply that is neither clearly English nor marked goes to lingua, a detector
+built for short text, limited to the languages families in English schools write in.
+Anything not English is sent for review, so a wrong guess between two other languages
+costs little; English-versus-other is what matters.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
 
 from .normalise import words
 
@@ -102,11 +107,75 @@ _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\uf
 _URDU_LETTERS = re.compile(r"[\u0679\u0688\u0691\u06ba\u06be\u06c1\u06d2\u06af\u067e\u0686]")
 
 
-def detect(tokens: Sequence[str], raw: str) -> str:
-    """ISO 639-1 code of the reply's language; "en" unless the evidence is clear."""
+_SCRIPTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[\u0980-\u09ff]"), "bn"),
+    (re.compile(r"[\u0a00-\u0a7f]"), "pa"),
+    (re.compile(r"[\u0900-\u097f]"), "hi"),
+    (re.compile(r"[\u0a80-\u0aff]"), "gu"),
+    (re.compile(r"[\u0b80-\u0bff]"), "ta"),
+    (re.compile(r"[\u0370-\u03ff]"), "el"),
+    (re.compile(r"[\u4e00-\u9fff]"), "zh"),
+    (re.compile(r"[\u1200-\u137f]"), "am"),
+    (re.compile(r"[\u0590-\u05ff]"), "he"),
+)
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_UKRAINIAN_LETTERS = re.compile(r"[\u0404\u0406\u0407\u0454\u0456\u0457\u0490\u0491]")
+# Latin-script languages lingua weighs against English (others are told by their script).
+_LINGUA_LANGUAGES = "en cy pl ro pt lt lv so es fr tr it de sq nl sk cs hu hr ga yo sw tl"
+_LINGUA_MIN = 0.5  # lingua's confidence under which a reply stays English
+_ENGLISH_SHARE = 0.5  # share of known English words above which lingua is not asked
+
+
+def _script(raw: str) -> str | None:
+    if raw.isascii():
+        return None
+    letters = sum(ch.isalpha() for ch in raw)
     arabic = len(_ARABIC_SCRIPT.findall(raw))
-    if arabic >= 3 and arabic * 2 >= sum(ch.isalpha() for ch in raw):
+    if arabic >= 3 and arabic * 2 >= letters:
         return "ur" if _URDU_LETTERS.search(raw) else "ar"
+    cyrillic = len(_CYRILLIC.findall(raw))
+    if cyrillic >= 3 and cyrillic * 2 >= letters:
+        return "uk" if _UKRAINIAN_LETTERS.search(raw) else "ru"
+    for pattern, code in _SCRIPTS:
+        found = len(pattern.findall(raw))
+        if found >= 2 and found * 2 >= letters:
+            return code
+    return None
+
+
+@lru_cache(maxsize=1)
+def _lingua() -> Any:
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    langs = [
+        Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+        for code in _LINGUA_LANGUAGES.split()
+    ]
+    # Low-accuracy mode loads only trigram models (a third of a second, not five): on a
+    # text message the difference in accuracy is small next to what the markers decide.
+    return LanguageDetectorBuilder.from_languages(*langs).with_low_accuracy_mode().build()
+
+
+def warm() -> None:
+    """Load lingua's models now rather than on the first foreign reply."""
+    _lingua().detect_language_of("dzien dobry")
+
+
+def lingua_guess(raw: str) -> str:
+    values = _lingua().compute_language_confidence_values(raw)
+    if not values or values[0].value < _LINGUA_MIN:
+        return "en"
+    return values[0].language.iso_code_639_1.name.lower()
+
+
+def detect(tokens: Sequence[str], raw: str, is_english: Callable[[str], bool] | None = None) -> str:
+    """ISO 639-1 code of the reply's language; "en" unless the evidence is clear.
+
+    `is_english` says whether a token is an English word the parser knows; without it,
+    lingua is not asked."""
+    script = _script(raw)
+    if script:
+        return script
     english = 0
     scores: dict[str, float] = {}
     for t in tokens:
@@ -120,7 +189,15 @@ def detect(tokens: Sequence[str], raw: str) -> str:
             best, best_score = lang, score
     if best_score >= 2.0 and best_score >= 0.6 * english:
         return best
-    return "en"
+    if is_english is None:
+        return "en"
+    alpha = [t for t in tokens if t.isalpha() and len(t) > 1]
+    if len(alpha) < 3:
+        return "en"
+    known = sum(1 for t in alpha if t in _ENGLISH or is_english(t))
+    if known >= _ENGLISH_SHARE * len(alpha):
+        return "en"
+    return lingua_guess(raw)
 
 
 # Reason and grammar phrases in other languages, in the same phrase syntax and kinds as

@@ -18,13 +18,19 @@ INTENTS: tuple[Intent, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class LeavePeriod:
-    """First and last day of a requested leave (inclusive); JSON keys "from" and "to"."""
+    """A future absence asked for or announced: first and last day (inclusive, None where
+    the reply gives no date) and why; JSON keys "from", "to" and "reason"."""
 
-    start: date
-    end: date
+    start: date | None
+    end: date | None
+    reason: str | None = None
 
-    def to_json(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -377,6 +377,39 @@ def test_a_reply_about_one_sibling_leaves_the_other_escalating(stack: Stack) -> 
     assert calls == [ollie.id]
 
 
+def test_todays_reason_with_a_future_leave_records_both(stack: Stack) -> None:
+    school = School(stack)
+    school.register(DAY1, {"Jayden": "N"})
+    stack.tick(at(DAY1, "08:40"))
+    stack.clock.set(at(DAY1, "08:50"))
+    stack.parent_texts(
+        school.phones["Jayden"],
+        "He's been sick all night so he's staying home today. Also can he have the 20th "
+        "and 21st of April off for Eid?",
+    )
+    stack.tick(at(DAY1, "08:51"))
+    jayden = school.case("Jayden")
+    assert (jayden.status, jayden.provisional_code) == ("explained", "I")
+    with stack.runtime.factory() as s:
+        mark = s.scalar(
+            select(RegisterMark).where(
+                RegisterMark.pupil_id == school.pupils["Jayden"], RegisterMark.date == DAY1
+            )
+        )
+        assert (mark.code, mark.confirmed) == ("I", False)
+        leave = s.scalars(
+            select(LeaveRequest).where(LeaveRequest.pupil_id == school.pupils["Jayden"])
+        ).all()
+    assert [(r.status, str(r.start_date), str(r.end_date)) for r in leave] == [
+        ("pending", "2026-04-20", "2026-04-21")
+    ]
+    # The headteacher decides it like any other request.
+    approved = stack.slash("/leave", f"approve {leave[0].id}", HEAD, LEAVE_CH)
+    assert approved.status_code == 200
+    with stack.runtime.factory() as s:
+        assert s.get(LeaveRequest, leave[0].id).status == "approved"
+
+
 def test_a_reply_without_a_reason_puts_a_call_in_front_of_the_office(stack: Stack) -> None:
     school = School(stack)
     school.register(DAY1, {"Jayden": "N"})

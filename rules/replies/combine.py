@@ -1,0 +1,180 @@
+"""Rules and model together: one reading of a reply.
+
+The rules stay in charge of what they do exactly (dates, per-child splits, STOP, the
+safeguarding cues); the learned model decides intent and today's code, and adds
+safeguarding the cues miss.  `needs_review` is set where a person's reading is worth
+having: another language, a model unsure of itself, rules and model disagreeing, a child
+writing, children with different reasons, a hint of risk just under the alarm threshold.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from . import dates
+from .classify import RuleReading
+from .learned import Learned, Scores, rule_features
+from .model import Intent, LeavePeriod, ParsedReply
+from .vocabulary import AUTHORISED
+
+LATE_CODES = ("U", "M", "J1")
+ABSENCE_CODES = ("I", "M", "R", "C", "G", "O", "Y1", "Y2", "T", "J1", "E")
+# The reason word reported beside a code the model chose (the rules name theirs).
+CODE_REASON = {
+    "I": "illness",
+    "M": "medical",
+    "R": "religious",
+    "C": "bereavement",
+    "G": "holiday",
+    "O": "other",
+    "Y1": "la_transport",
+    "Y2": "travel_disruption",
+    "T": "traveller",
+    "J1": "interview",
+    "E": "excluded",
+    "U": "late",
+}
+LEARNED_INDICATOR = "sg:learned"
+# Languages the corpus teaches (at least a few dozen replies each): only these can pass
+# without review when the model is sure.
+READ_LANGUAGES = frozenset(
+    ["en", "cy", "pl", "ro", "pt", "lt", "bn", "ar", "ur", "pa", "so", "es", "fr", "tr", "uk", "sk"]
+)
+
+# Defaults for a model saved without them; training writes the tuned values.
+THRESHOLDS = {
+    "safeguarding": 0.5,  # model probability that raises the alarm on its own
+    "safeguarding_review": 0.25,  # below the alarm but worth an office look
+    "leave": 0.5,  # a future absence is mentioned beside today's reason
+    "intent_review": 0.5,  # intent probability under which a person checks
+    "code_review": 0.4,  # code probability under which a person checks
+    "authorise": 0.5,  # an authorised code needs at least this, else unauthorised
+    "foreign_sure": 0.85,
+    "confidence_review": 0.5,  # intent and code probabilities multiplied  # another language passes without review only this sure
+}
+
+
+def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedReply:
+    rule = rr.parsed
+    th = {**THRESHOLDS, **model.thresholds}
+    s = model.scores(text, rule_features(rule, rr.child_authored))
+    review = rr.child_authored
+
+    p_sg = s.p("safeguarding")
+    indicators = rule.indicators
+    if p_sg >= th["safeguarding"]:
+        indicators = (*indicators, LEARNED_INDICATOR)
+    elif not indicators and p_sg >= th["safeguarding_review"]:
+        review = True
+    sg = bool(indicators)
+
+    intent: Intent
+    if rule.intent == "opt_out" and rule.confidence >= 0.9:
+        intent, p_intent = "opt_out", 1.0  # STOP is the law's, not a guess
+    else:
+        label, p_intent = s.best("intent")
+        intent = label  # type: ignore[assignment]
+    if p_intent < th["intent_review"]:
+        review = True
+    if intent != rule.intent and rule.confidence >= 0.75:
+        review = True
+
+    if (
+        intent == "leave_request"
+        and rule.intent == "leave_request"
+        and rule.code not in (None, "N")
+    ):
+        # Two things in one reply: today has its own reason ("she's ill today, and can she
+        # have Friday off"), so the reply explains today and the leave rides beside it.
+        intent = "absence_reason"
+
+    code: str | None
+    per_child: dict[str, str] = {}
+    reason = rule.reason
+    p_code = p_intent
+    if intent == "opt_out":
+        code = None
+    elif intent == "unclear":
+        code, reason = "N", None
+    elif intent == "leave_request":
+        code = rule.code if rule.intent == "leave_request" else None
+    elif rule.per_child and rule.intent in ("absence_reason", "late_arrival"):
+        code, per_child = rule.code, dict(rule.per_child)
+        review = True
+    else:
+        allowed = LATE_CODES if intent == "late_arrival" else ABSENCE_CODES
+        code, p_code = s.best("code", allowed)
+        if code in AUTHORISED and p_code < th["authorise"]:
+            # Not sure enough to authorise: record what the school must follow up.
+            code, p_code = s.best("code", [c for c in allowed if c not in AUTHORISED])
+            review = True
+        if (
+            code in AUTHORISED
+            and rule.intent == intent
+            and rule.code in ("O", "G")
+            and rule.confidence >= 0.75
+        ):
+            # The rules read a denied, doubted or someone else's illness ("I think he's
+            # trying it on", "her nan is ill"): only the unauthorised code is supported.
+            code, p_code = rule.code, 1.0 - p_code
+            review = True
+        if p_code < th["code_review"]:
+            review = True
+        if rule.code not in (None, "N") and rule.intent == intent and code != rule.code:
+            review = True
+        if code != rule.code:
+            reason = CODE_REASON.get(code or "", reason)
+
+    return_day: date | None = None
+    if intent in ("absence_reason", "unclear"):
+        if rule.intent in ("absence_reason", "unclear"):
+            return_day = rule.return_date
+        else:
+            return_day = dates.return_date(rr.norm, today, rr.is_school_day)
+
+    leave = _leave(rr, intent, today, return_day, s.p("leave") >= th["leave"], s)
+    if return_day is None and intent == "absence_reason" and leave is None:
+        return_day = dates.plain_return(rr.norm, today, rr.is_school_day)
+    confidence = p_intent * (p_code if code not in (None, "N") else 1.0)
+    if confidence < th["confidence_review"]:
+        review = True
+    if rule.language != "en" and (
+        confidence < th["foreign_sure"] or sg or rule.language not in READ_LANGUAGES
+    ):
+        # Another language is read where the model is sure of it; otherwise a person
+        # who reads the language (or a phone call) checks.
+        review = True
+    return ParsedReply(
+        intent=intent,
+        code=code,
+        per_child=per_child,
+        reason=reason,
+        return_date=return_day,
+        leave=leave,
+        safeguarding=sg,
+        indicators=indicators,
+        confidence=round(max(0.0, min(1.0, confidence)), 2),
+        needs_review=review,
+        language=rule.language,
+    )
+
+
+def _leave(
+    rr: RuleReading,
+    intent: str,
+    today: date,
+    return_day: date | None,
+    mentioned: bool,
+    s: Scores,
+) -> LeavePeriod | None:
+    if intent != "leave_request" and not (intent == "absence_reason" and mentioned):
+        return None
+    reason, _p = s.best("leave_reason")
+    rule_leave = rr.parsed.leave
+    if rule_leave is not None:
+        return LeavePeriod(rule_leave.start, rule_leave.end, reason)
+    period = dates.leave_period(rr.norm, today, rr.is_school_day)
+    if period is None or (intent == "absence_reason" and period[0] == return_day):
+        # The only future date is today's return, not the leave.
+        return LeavePeriod(None, None, reason)
+    return LeavePeriod(period[0], period[1], reason)

@@ -1,0 +1,262 @@
+"""The learned half of the reply parser: linear models over word and character n-grams.
+
+Trained by `make model` (rules/replies/training.py, scikit-learn) and shipped as plain
+arrays (`trained/model.npz`, loaded without pickle) plus `trained/model.json` (vocabulary,
+class names, thresholds and the hash of what it was trained from).  Scoring here is numpy
+and dicts only: the feature function below is the very one the trainer fits on, so a reply
+is scored exactly as scikit-learn would, in a fraction of a millisecond.
+
+Each head is a linear model over the same features: the TF-IDF of the reply's words, word
+pairs and character 2-5-grams within words (which survive misspellings, text-speak and
+other scripts), plus what the rule engine read (its intent, code, safeguarding cue...), so
+the model learns when the exact rules can be trusted and when they miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .model import ParsedReply
+
+MODEL_DIR = Path(__file__).resolve().parent / "trained"
+WEIGHTS_FILE = "model.npz"
+META_FILE = "model.json"
+CHAR_SIZES = (2, 3, 4, 5)
+MAX_CHARS = 2000
+_WORD = re.compile(r"\w+|&")
+_APOSTROPHES = re.compile(r"['\u2019\u2018`]")
+
+
+def clean(text: str) -> str:
+    """Lowercase, compatibility-folded, apostrophes dropped ("she's" = "shes")."""
+    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()
+    return _APOSTROPHES.sub("", text)
+
+
+def _char_grams(word: str) -> list[str]:
+    padded = f" {word} "
+    size = len(padded)
+    return [padded[i : i + n] for n in CHAR_SIZES for i in range(size - n + 1)]
+
+
+def text_features(text: str) -> list[str]:
+    """Every n-gram of a reply: words ("w:"), word pairs ("b:") and characters in words."""
+    toks = _WORD.findall(clean(text))
+    out = [f"w:{t}" for t in toks]
+    out += [f"b:{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+    for t in toks:
+        out += _char_grams(t)
+    return out
+
+
+def rule_features(rule: ParsedReply, child_authored: bool) -> list[str]:
+    """What the rule engine read, as features the model weighs against the text."""
+    out = [f"intent={rule.intent}", f"code={rule.code}", f"lang={rule.language}"]
+    if rule.safeguarding:
+        out.append("sg")
+        out += [f"sg={i}" for i in rule.indicators]
+    if rule.leave is not None:
+        out.append("leave")
+    if rule.per_child:
+        out.append("per_child")
+    if rule.return_date is not None:
+        out.append("return")
+    if child_authored:
+        out.append("child")
+    out.append("sure" if rule.confidence >= 0.75 else "unsure")
+    return out
+
+
+def corpus_hash(files: Iterable[Path]) -> str:
+    """SHA-256 of the corpus files' bytes and of the code that turns them into a model: the
+    parser's own modules, since what the rules read is part of what the model learns from."""
+    digest = hashlib.sha256()
+    # combine.py is not among them: it reads the model's output and is not trained.
+    code = sorted(p for p in Path(__file__).resolve().parent.glob("*.py") if p.name != "combine.py")
+    for path in [*sorted(files), *code]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    name: str
+    classes: tuple[str, ...]
+    start: int  # first column of this head in the weight matrix
+    binary: bool
+
+    @property
+    def stop(self) -> int:
+        return self.start + (1 if self.binary else len(self.classes))
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Class probabilities for each head."""
+
+    heads: dict[str, dict[str, float]]
+
+    def best(self, head: str, allowed: Sequence[str] | None = None) -> tuple[str, float]:
+        probs = self.heads[head]
+        pool = {k: v for k, v in probs.items() if allowed is None or k in allowed} or probs
+        label = max(pool, key=pool.__getitem__)
+        return label, probs[label]
+
+    def p(self, head: str, label: str = "yes") -> float:
+        return self.heads[head].get(label, 0.0)
+
+
+class Learned:
+    """A trained model: vocabulary, idf, one weight matrix for all heads, thresholds."""
+
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        idf: np.ndarray,
+        rule_vocabulary: Sequence[str],
+        weights: np.ndarray,
+        bias: np.ndarray,
+        heads: Sequence[Head],
+        thresholds: dict[str, float],
+        trained_on: str = "",
+    ) -> None:
+        self.index = {g: i for i, g in enumerate(vocabulary)}
+        self.idf = idf.astype(np.float64)
+        self.rule_index = {g: i for i, g in enumerate(rule_vocabulary)}
+        n_text = len(vocabulary)
+        # float64 throughout: mixing types makes numpy copy on every reply.
+        self.text_weights = np.ascontiguousarray(weights[:n_text], dtype=np.float64)
+        self.rule_weights = np.ascontiguousarray(weights[n_text:], dtype=np.float64)
+        self.bias = bias.astype(np.float64)
+        self.heads = {h.name: h for h in heads}
+        self.thresholds = dict(thresholds)
+        self.trained_on = trained_on
+        self._words: dict[str, tuple[int, ...]] = {}
+
+    # -- scoring ---------------------------------------------------------------------
+
+    def _word_grams(self, word: str) -> tuple[int, ...]:
+        """Vocabulary indices of a word's own n-grams, cached: replies repeat words."""
+        known = self._words.get(word)
+        if known is None:
+            index = self.index
+            grams = [f"w:{word}", *_char_grams(word)]
+            known = tuple(index[g] for g in grams if g in index)
+            if len(self._words) > 100_000:
+                self._words.clear()
+            self._words[word] = known
+        return known
+
+    def scores(self, text: str, rule_feats: Sequence[str]) -> Scores:
+        toks = _WORD.findall(clean(text))
+        grams: list[int] = []
+        for t in toks:
+            grams += self._word_grams(t)
+        pairs = map(self.index.get, [f"b:{a} {b}" for a, b in zip(toks, toks[1:], strict=False)])
+        grams += [i for i in pairs if i is not None]
+        z = self.bias.copy()
+        if grams:
+            # Counting by sorting: np.unique does the same with more overhead per call.
+            ids = np.fromiter(grams, dtype=np.int64, count=len(grams))
+            ids.sort()
+            first = np.empty(len(ids), dtype=bool)
+            first[0] = True
+            np.not_equal(ids[1:], ids[:-1], out=first[1:])
+            idx = ids[first]
+            starts = np.flatnonzero(first)
+            tf = np.empty(len(starts), dtype=np.float64)
+            tf[:-1] = starts[1:] - starts[:-1]
+            tf[-1] = len(ids) - starts[-1]
+            values = (1.0 + np.log(tf)) * self.idf[idx]
+            values /= math.sqrt(float(values @ values))
+            z += values @ self.text_weights[idx]
+        rule_idx = [self.rule_index[f] for f in rule_feats if f in self.rule_index]
+        if rule_idx:
+            z += self.rule_weights[rule_idx].sum(axis=0)
+        logits = z.tolist()
+        out: dict[str, dict[str, float]] = {}
+        for head in self.heads.values():
+            part = logits[head.start : head.stop]
+            if head.binary:
+                p = 1.0 / (1.0 + math.exp(-part[0]))
+                out[head.name] = {"yes": p, "no": 1.0 - p}
+            else:
+                top = max(part)
+                e = [math.exp(v - top) for v in part]
+                total = sum(e)
+                out[head.name] = {c: v / total for c, v in zip(head.classes, e, strict=True)}
+        return Scores(out)
+
+    # -- files -----------------------------------------------------------------------
+
+    def save(self, directory: Path, meta_extra: dict[str, object]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        vocabulary = sorted(self.index, key=self.index.__getitem__)
+        weights = np.vstack([self.text_weights, self.rule_weights]).astype(np.float16)
+        np.savez_compressed(
+            directory / WEIGHTS_FILE,
+            idf=self.idf.astype(np.float32),
+            weights=weights,
+            bias=self.bias.astype(np.float32),
+        )
+        meta = {
+            "trained_on": self.trained_on,
+            "heads": [
+                {"name": h.name, "classes": list(h.classes), "start": h.start, "binary": h.binary}
+                for h in self.heads.values()
+            ],
+            "thresholds": self.thresholds,
+            "rule_vocabulary": sorted(self.rule_index, key=self.rule_index.__getitem__),
+            **meta_extra,
+            "vocabulary": vocabulary,
+        }
+        (directory / META_FILE).write_text(
+            json.dumps(meta, ensure_ascii=False, indent=0) + "\n", encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, directory: Path = MODEL_DIR) -> Learned:
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
+            idf, weights, bias = arrays["idf"], arrays["weights"], arrays["bias"]
+        heads = [
+            Head(h["name"], tuple(h["classes"]), int(h["start"]), bool(h["binary"]))
+            for h in meta["heads"]
+        ]
+        return cls(
+            meta["vocabulary"],
+            idf,
+            meta["rule_vocabulary"],
+            weights,
+            bias,
+            heads,
+            meta["thresholds"],
+            meta.get("trained_on", ""),
+        )
+
+
+def shipped_meta(directory: Path = MODEL_DIR) -> dict[str, object]:
+    """The shipped model's description, without its vocabulary."""
+    meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    meta.pop("vocabulary", None)
+    return meta
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Learned | None:
+    """The model in the repository, loaded once per process (None before the first
+    `make model`, when the rules read alone)."""
+    if not (MODEL_DIR / META_FILE).exists():
+        return None
+    return Learned.load(MODEL_DIR)
