@@ -1,12 +1,17 @@
 """Measure the parent SMS gateway end to end on loopback.
 
     python benchmarks/gateway.py [--texts N] [--webhooks N] [--in-flight N] [--clients N]
+                                 [--replies N] [--senders N]
 
 Outbound: texts queued in the outbox and dispatched through `dispatch_due` and the real twilio
 client (`TwilioTransport`) to the loopback Twilio, 16 in flight; texts per second, and a check
 that each reached Twilio exactly once. Inbound: signed webhooks POSTed to the Twilio router
 served by uvicorn (a no-op bot callback, so reply parsing is not measured); webhooks per
-second and p50/p95 latency, with the web app in a process of its own. SQLite in a temporary directory by default; DATABASE_URL (a
+second and p50/p95 latency, with the web app in a process of its own. Replies to open cases:
+the whole web app (`create_app`, the real bot callback) in a process of its own, N parents
+each answering their child's open case, from 16 concurrent senders: every reply parsed, the
+provisional mark set, the acknowledgement queued and the card refreshed before Twilio gets
+its answer; replies per second and p50/p95 latency. SQLite in a temporary directory by default; DATABASE_URL (a
 PostgreSQL server) is honoured, using a scratch database created and dropped for the run.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import multiprocessing
 import os
 import socket
@@ -27,7 +33,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,9 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from bot.jobs import sweep_and_escalate  # noqa: E402
+from bot.runtime import Runtime, SlackSettings  # noqa: E402
+from bot.web import create_app  # noqa: E402
 from messaging.config import TwilioSettings  # noqa: E402
 from messaging.inbound import twilio_router  # noqa: E402
 from messaging.loopback_twilio import LoopbackTwilio, sign  # noqa: E402
@@ -48,8 +57,16 @@ from messaging.sms_deliverer import SmsDeliverer  # noqa: E402
 from messaging.transport import TwilioTransport  # noqa: E402
 from rules.texts import DEFAULT_TEMPLATES, segments  # noqa: E402
 from storage.db import database_url, make_engine, session_factory, upgrade  # noqa: E402
-from storage.models import Contact, Message, OutboxItem, Pupil, PupilContact  # noqa: E402
-from storage.schools import load_school, read_settings_file  # noqa: E402
+from storage.models import (  # noqa: E402
+    AbsenceCase,
+    Contact,
+    Message,
+    OutboxItem,
+    Pupil,
+    PupilContact,
+    RegisterMark,
+)
+from storage.schools import load_school, read_settings_file, settings_from_text  # noqa: E402
 
 NOW = datetime(2026, 3, 10, 8, 40, tzinfo=UTC)
 SCHOOL_NUMBER = "+447911000001"
@@ -183,14 +200,7 @@ def web_process(url: str, settings: TwilioSettings) -> Iterator[tuple[str, int]]
     )
     process.start()
     try:
-        while True:  # start-up, not timing: wait for the socket to listen
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if not process.is_alive():
-                    raise RuntimeError("the web app did not start") from None
-                time.sleep(0.05)
+        _wait_for(port, process)
         yield "127.0.0.1", port
     finally:
         process.terminate()
@@ -207,51 +217,17 @@ def inbound(
 ) -> None:
     requests: list[tuple[bytes, str]] = []
     for n in range(count):
-        params = {
-            "MessageSid": "SM" + uuid.uuid4().hex,
-            "AccountSid": settings.account_sid,
-            "From": contacts[n % len(contacts)].phone,
-            "To": SCHOOL_NUMBER,
-            "Body": "Sorry, she has a temperature and will be back tomorrow",
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "SmsStatus": "received",
-            "ApiVersion": "2010-04-01",
-        }
-        signature = sign(settings.sms_webhook_url, params, settings.auth_token)
-        requests.append((urllib.parse.urlencode(params).encode(), signature))
+        requests.append(
+            signed_text(
+                settings,
+                contacts[n % len(contacts)].phone,
+                "Sorry, she has a temperature and will be back tomorrow",
+            )
+        )
 
     with web_process(url, settings) as (host, port):
-        local = threading.local()
-
-        def post(item: tuple[bytes, str]) -> tuple[float, int]:
-            # http.client with keep-alive: a light load generator, like Twilio's own.
-            if not hasattr(local, "conn"):
-                local.conn = http.client.HTTPConnection(host, port, timeout=30)
-            body, signature = item
-            t0 = time.perf_counter()
-            local.conn.request(
-                "POST",
-                "/twilio/sms",
-                body=body,
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "X-Twilio-Signature": signature,
-                },
-            )
-            response = local.conn.getresponse()
-            response.read()
-            return time.perf_counter() - t0, response.status
-
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(post, requests[:50]))  # warm up connections and code paths
-            start = time.perf_counter()
-            results = list(pool.map(post, requests[50:]))
-            elapsed = time.perf_counter() - start
-    latencies = sorted(seconds for seconds, _ in results)
+        results, elapsed = _post_all(host, [port], requests, clients, warm_up=50)
     ok = sum(1 for _, status in results if status == 200)
-    p50 = statistics.median(latencies) * 1000
-    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
     with factory() as s:
         stored = s.scalar(
             select(func.count()).select_from(Message).where(Message.direction == "inbound")
@@ -261,10 +237,214 @@ def inbound(
         f"senders, {ok} answered 200, {stored} stored (with warm-up)"
     )
     print(f"webhooks per second        {len(results) / elapsed:,.0f}")
-    print(
-        f"webhook latency            p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-        f"max {latencies[-1] * 1000:.1f} ms"
+    print(f"webhook latency            {latency(results)}")
+
+
+def loopback_settings(fake: LoopbackTwilio) -> TwilioSettings:
+    return TwilioSettings(
+        account_sid=fake.account_sid,
+        auth_token=fake.auth_token,
+        from_number=SCHOOL_NUMBER,
+        messaging_service_sid=None,
+        api_url=fake.url,
+        public_base_url=PUBLIC,
     )
+
+
+def signed_text(settings: TwilioSettings, phone: str, body: str) -> tuple[bytes, str]:
+    """A parent's text as Twilio's webhook POSTs it: the form body and its signature."""
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": settings.account_sid,
+        "From": phone,
+        "To": SCHOOL_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+    signature = sign(settings.sms_webhook_url, params, settings.auth_token)
+    return urllib.parse.urlencode(params).encode(), signature
+
+
+def latency(results: list[tuple[float, int]]) -> str:
+    latencies = sorted(seconds for seconds, _ in results)
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
+    return f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+
+
+REPLY_DAY = datetime(2026, 3, 10, 8, 40, tzinfo=UTC)  # 08:40 GMT: Crofton's register closes
+
+
+def _serve_app(url: str, twilio: TwilioSettings, slack: SlackSettings, port: int) -> None:
+    """The web process: the whole app, with the real bot behind the Twilio webhook."""
+    runtime = Runtime(
+        factory=session_factory(make_engine(url)),
+        clock=lambda: REPLY_DAY + timedelta(minutes=10),
+        twilio=twilio,
+        slack=slack,
+    )
+    uvicorn.run(
+        create_app(runtime),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+    )
+
+
+def replies_to_open_cases(url: str, count: int, senders: int, web_processes: int = 1) -> None:
+    """Parents answering their children's open cases: the real work behind each webhook."""
+    settings_text = (ROOT / "examples" / "crofton.toml").read_text()
+    # Every child is absent; the mass-absence hold would stop the texts, so lift it.
+    settings_text = settings_text.replace("[policy]\n", "[policy]\nmass_absence_share = 1.0\n")
+    with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: REPLY_DAY) as fake:
+        twilio = loopback_settings(fake)
+        slack = SlackSettings("xoxb-bench", "bench-signing-secret", "http://127.0.0.1:9/api/")
+        engine = make_engine(url)
+        factory = session_factory(engine)
+        with factory() as s, s.begin():
+            settings = settings_from_text(settings_text, "crofton.toml")
+            school = load_school(s, settings, settings_text, now=REPLY_DAY)
+            s.flush()
+            pupils = [
+                Pupil(
+                    school_id=school.id,
+                    upn=f"R{n:012d}",
+                    first_name=f"Child{n}",
+                    last_name="Bench",
+                    year_group="1",
+                    class_name="1A",
+                )
+                for n in range(count)
+            ]
+            contacts = [
+                Contact(school_id=school.id, phone=f"+447800{n:06d}", name=f"Parent {n}")
+                for n in range(count)
+            ]
+            s.add_all(pupils + contacts)
+            s.flush()
+            s.add_all(
+                PupilContact(pupil_id=p.id, contact_id=c.id, relationship_="Mother", priority=1)
+                for p, c in zip(pupils, contacts, strict=True)
+            )
+            s.add_all(
+                RegisterMark(
+                    pupil_id=p.id,
+                    date=REPLY_DAY.date(),
+                    session="AM",
+                    code="N",
+                    source="import",
+                    updated_at=REPLY_DAY,
+                )
+                for p in pupils
+            )
+            phones = [(c.phone, p.first_name) for p, c in zip(pupils, contacts, strict=True)]
+        runtime = Runtime(factory=factory, clock=lambda: REPLY_DAY, twilio=twilio, slack=slack)
+        swept = sweep_and_escalate(runtime, REPLY_DAY)
+        with factory() as s:
+            opened = s.scalar(select(func.count()).select_from(AbsenceCase))
+        print(f"open cases                 {opened} ({swept.swept})")
+
+        requests: list[tuple[bytes, str]] = []
+        for phone, child in phones:
+            requests.append(
+                signed_text(
+                    twilio, phone, f"Sorry, {child} has a temperature and will be back tomorrow"
+                )
+            )
+
+        # As in production, several web processes may share the load behind one address.
+        ports = [free_port() for _ in range(web_processes)]
+        processes = [
+            multiprocessing.get_context("spawn").Process(
+                target=_serve_app, args=(url, twilio, slack, port), daemon=True
+            )
+            for port in ports
+        ]
+        for process in processes:
+            process.start()
+        try:
+            for port, process in zip(ports, processes, strict=True):
+                _wait_for(port, process)
+            results, elapsed = _post_all("127.0.0.1", ports, requests, senders, warm_up=0)
+        finally:
+            for process in processes:
+                process.terminate()
+                process.join(10)
+        with factory() as s:
+            explained = s.scalar(
+                select(func.count())
+                .select_from(AbsenceCase)
+                .where(AbsenceCase.provisional_code == "I")
+            )
+            acks = s.scalar(
+                select(func.count()).select_from(OutboxItem).where(OutboxItem.key.like("sms:ack:%"))
+            )
+            cards = s.scalar(
+                select(func.count())
+                .select_from(OutboxItem)
+                .where(OutboxItem.key.like("slack:case:%:v2"))
+            )
+        engine.dispose()
+    ok = sum(1 for _, status in results if status == 200)
+    print(
+        f"replies to open cases      {len(results)} in {elapsed:.2f} s from {senders} senders "
+        f"to {web_processes} web process(es), "
+        f"{ok} answered 200; {explained} cases coded I (provisional), {acks} acknowledgements "
+        f"and {cards} card edits queued"
+    )
+    print(f"replies per second         {len(results) / elapsed:,.0f}")
+    print(f"reply latency              {latency(results)}")
+
+
+def _wait_for(port: int, process: multiprocessing.process.BaseProcess) -> None:
+    while True:  # start-up, not timing: wait for the socket to listen
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if not process.is_alive():
+                raise RuntimeError("the web app did not start") from None
+            time.sleep(0.05)
+
+
+def _post_all(
+    host: str, ports: list[int], requests: list[tuple[bytes, str]], clients: int, *, warm_up: int
+) -> tuple[list[tuple[float, int]], float]:
+    """POST every signed webhook from `clients` senders, each on a keep-alive connection
+    to one of `ports` in turn (a light load generator, like Twilio's own); (latency, status)
+    each, and the wall time after the first `warm_up` requests."""
+    local = threading.local()
+    senders = itertools.count()
+
+    def post(item: tuple[bytes, str]) -> tuple[float, int]:
+        if not hasattr(local, "conn"):
+            port = ports[next(senders) % len(ports)]
+            local.conn = http.client.HTTPConnection(host, port, timeout=60)
+        body, signature = item
+        t0 = time.perf_counter()
+        local.conn.request(
+            "POST",
+            "/twilio/sms",
+            body=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+        )
+        response = local.conn.getresponse()
+        response.read()
+        return time.perf_counter() - t0, response.status
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(post, requests[:warm_up]))
+        start = time.perf_counter()
+        results = list(pool.map(post, requests[warm_up:]))
+        return results, time.perf_counter() - start
 
 
 def template_segments() -> None:
@@ -295,10 +475,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhooks", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--clients", type=int, default=4, help="concurrent webhook senders")
+    parser.add_argument("--replies", type=int, default=2000, help="replies to open cases")
+    parser.add_argument("--senders", type=int, default=16, help="concurrent reply senders")
+    parser.add_argument(
+        "--web-processes", type=int, default=1, help="web processes sharing the replies"
+    )
+    parser.add_argument(
+        "--only-replies", action="store_true", help="only the replies-to-open-cases run"
+    )
     args = parser.parse_args(argv)
     os.environ.pop("TWILIO_REGION", None)
     os.environ.pop("TWILIO_EDGE", None)
-    template_segments()
+    if not args.only_replies:
+        template_segments()
+    if args.replies:
+        with scratch_database() as url:
+            print(f"database                   {make_url(url).get_backend_name()}")
+            replies_to_open_cases(url, args.replies, args.senders, args.web_processes)
+    if args.only_replies:
+        return 0
 
     with scratch_database() as url:
         # A connection for each send in flight, plus the claiming loop.
@@ -307,14 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database                   {engine.dialect.name}")
         contacts = roster(factory, max(args.texts, 1))
         with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: NOW) as fake:
-            settings = TwilioSettings(
-                account_sid=fake.account_sid,
-                auth_token=fake.auth_token,
-                from_number=SCHOOL_NUMBER,
-                messaging_service_sid=None,
-                api_url=fake.url,
-                public_base_url=PUBLIC,
-            )
+            settings = loopback_settings(fake)
             outbound(factory, contacts, fake, settings, args.in_flight)
             inbound(factory, url, contacts, settings, args.webhooks + 50, args.clients)
         engine.dispose()

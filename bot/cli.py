@@ -101,6 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--school", help="URN")
     export.set_defaults(run=cli_data.register_export)
 
+    data = sub.add_parser("data", help="personal data: export and erasure").add_subparsers(
+        dest="data_command", required=True
+    )
+    erase = data.add_parser("erase", help="erase a contact's or a pupil's personal data")
+    erase.add_argument("--contact", metavar="PHONE", help="a phone number, at every school")
+    erase.add_argument("--pupil", metavar="UPN", help="a pupil (register marks are kept)")
+    erase.add_argument("--school", help="URN, when the UPN is on several schools' rolls")
+    erase.add_argument("--by", required=True, help="who asked, for the audit record")
+    erase.set_defaults(run=cli_data.data_erase)
+    sar = data.add_parser("export", help="everything held about a pupil, as JSON")
+    sar.add_argument("--pupil", metavar="UPN", required=True)
+    sar.add_argument("--school", help="URN, when the UPN is on several schools' rolls")
+    sar.add_argument("--by", required=True, help="who asked, for the audit record")
+    sar.set_defaults(run=cli_data.data_export)
+
     _run_commands(sub)
     return parser
 

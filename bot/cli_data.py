@@ -4,12 +4,16 @@ storage function and prints a short report."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 
 from bot.clock import clock_from_env
+from bot.workflow.privacy import redact_cards
 from bot.workflow.roll import pupils_left
+from rules.phones import PhoneError, parse_phone
 from storage.db import database_url, make_engine, session_factory, transaction, upgrade
+from storage.privacy import NotFound, erase_contact, erase_pupil, export_pupil
 from storage.register import export_marks, import_marks
 from storage.roster import import_roster
 from storage.schools import find_school, load_school, read_settings_file
@@ -93,4 +97,44 @@ def register_export(args: argparse.Namespace) -> int:
     with _factory(args)() as session:
         count = export_marks(session, sys.stdout, start=start, end=end, school_urn=args.school)
     print(f"exported {count} marks from {start} to {end}", file=sys.stderr)
+    return 0
+
+
+# -- personal data (UK GDPR): a subject access export and erasure, each audited --------------
+
+
+def data_erase(args: argparse.Namespace) -> int:
+    if bool(args.contact) == bool(args.pupil):
+        raise CommandError("give --contact PHONE or --pupil UPN (one of them)")
+    now = clock_from_env()()
+    try:
+        with transaction(_factory(args)) as session:
+            if args.contact:
+                result = erase_contact(
+                    session, parse_phone(args.contact).e164, actor=args.by, now=now
+                )
+                what = "contact"
+            else:
+                result = erase_pupil(
+                    session, args.pupil, actor=args.by, now=now, school_urn=args.school
+                )
+                redact_cards(session, result.cards, result.school_id or 0, now)
+                what = f"pupil {args.pupil.strip().upper()}"
+    except (NotFound, PhoneError) as exc:
+        raise CommandError(str(exc).strip("'\"")) from None
+    print(f"erased {what}: {result.summary()} (audited, by {args.by})")
+    if args.pupil:
+        print("kept, as the law requires: the pupil's register marks and their amendment record")
+    return 0
+
+
+def data_export(args: argparse.Namespace) -> int:
+    try:
+        with transaction(_factory(args)) as session:
+            export = export_pupil(
+                session, args.pupil, actor=args.by, now=clock_from_env()(), school_urn=args.school
+            )
+    except NotFound as exc:
+        raise CommandError(str(exc).strip("'\"")) from None
+    print(json.dumps(export, ensure_ascii=False, indent=2))
     return 0

@@ -24,6 +24,7 @@ from bot.workflow.faults import (
     texts_dispatched,
 )
 from bot.workflow.parent_texts import opt_change, reply_received, text_undelivered
+from bot.workflow.privacy import enforce_retention, retention_due
 from bot.workflow.school import context_for
 from bot.workflow.sweep import due_sessions, register_closed
 from bot.workflow.timers import process_due
@@ -47,6 +48,7 @@ class TickReport:
     reconciled: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # urn, what could not run
     busy: bool = False  # another process was sweeping: this tick left it to that one
+    retention: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"swept {urn} {day} {label}: {status}" for urn, day, label, status in self.swept]
@@ -60,6 +62,7 @@ class TickReport:
         if self.dispatch is not None:
             out.append(f"outbox: {self.dispatch}")
         out.append(f"replies recovered by reconciliation: {self.reconciled}")
+        out += self.retention
         return out
 
 
@@ -159,14 +162,34 @@ def dispatch(
     return report
 
 
+def retention(runtime: Runtime, now: datetime) -> list[str]:
+    """Each school's nightly retention run, if it is due (once a night, after 02:30)."""
+    lines = []
+    with runtime.factory() as session:
+        schools = list(session.scalars(select(School.id).order_by(School.id)))
+    for school_id in schools:
+        what = "settings"  # the same failure as the sweep's: the office is told once
+        try:  # one school's failure must not stop the rest, as in the sweep
+            with transaction(runtime.factory) as session:
+                ctx = context_for(session.get_one(School, school_id))
+                what = "retention"
+                if retention_due(session, ctx, now):
+                    lines.append(f"{ctx.school.urn} {enforce_retention(session, ctx, now)}")
+        except Exception as exc:  # noqa: BLE001 - recorded and reported by school_failed
+            school_failed(runtime.factory, school_id, what, exc, now)
+    return lines
+
+
 def tick(
     runtime: Runtime,
     now: datetime,
     *,
-    jobs: Sequence[str] = ("sweep", "dispatch", "reconcile"),
+    jobs: Sequence[str] = ("sweep", "dispatch", "reconcile", "retention"),
     wait: float = SWEEP_WAIT,
 ) -> TickReport:
     report = sweep_and_escalate(runtime, now, wait=wait) if "sweep" in jobs else TickReport()
+    if "retention" in jobs:
+        report.retention = retention(runtime, now)
     if "reconcile" in jobs:
         report.reconciled = reconcile(
             runtime.factory,

@@ -67,7 +67,11 @@ class Runtime:
 
     @cached_property
     def slack_client(self) -> WebClient:
-        return WebClient(token=self.slack.bot_token, base_url=self.slack.api_url, timeout=10)
+        # No retry inside the SDK: its default re-sends a chat.postMessage whose connection
+        # dropped, which posts a card twice. The outbox retries, finding a lost post first.
+        return WebClient(
+            token=self.slack.bot_token, base_url=self.slack.api_url, timeout=10, retry_handlers=[]
+        )
 
     @cached_property
     def bolt(self) -> App:

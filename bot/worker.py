@@ -17,12 +17,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.jobs import CHANNELS, dispatch, sweep_and_escalate, tick
+from bot.jobs import CHANNELS, TickReport, dispatch, retention, sweep_and_escalate, tick
 from bot.locks import database_lock
 from bot.runtime import Runtime
 from bot.workflow.faults import text_quarantined
 from bot.workflow.parent_texts import opt_change, reply_received
+from bot.workflow.privacy import RETENTION_AT
 from bot.workflow.school import all_contexts
+from messaging.outbox import adopt_orphans
 from messaging.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,15 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
         )
     scheduler.add_job(
         run,
+        CronTrigger(hour=RETENTION_AT.hour, minute=RETENTION_AT.minute + 1),
+        args=["retention", lambda t: retention(runtime, t)],
+        id="retention",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        run,
         IntervalTrigger(minutes=5),
         args=[
             "reconcile",
@@ -139,7 +150,13 @@ def run_worker(runtime: Runtime) -> None:
     with leadership(runtime) as leading:
         if not leading:
             return
-        started: datetime = runtime.clock()
-        log.info("catching up on anything due")
-        tick(runtime, started)
+        take_over(runtime, runtime.clock())
         build_scheduler(runtime).start()
+
+
+def take_over(runtime: Runtime, now: datetime) -> TickReport:
+    """What a worker does the moment it leads: the last leader's claims are re-checked and
+    sent (or adopted) now, not after their five-minute lease; then everything due."""
+    orphans = adopt_orphans(runtime.factory, now)
+    log.info("catching up on anything due (%s outbox rows left claimed)", orphans)
+    return tick(runtime, now)

@@ -20,7 +20,6 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -30,7 +29,7 @@ from messaging.config import TwilioSettings
 from messaging.edge import TWILIO_BODY_LIMIT, Refused, clean_text, decoded, read_body
 from messaging.optout import KeywordKind, keyword_kind, record_opt_out
 from rules.texts import DEFAULT_TEMPLATES, render
-from storage.db import transaction
+from storage.db import transaction, upsert
 from storage.models import Contact, Message, School
 from storage.schools import settings_for
 
@@ -130,35 +129,35 @@ def ingest(
             raise Unstorable(f"{name} is too long (at most {FIELD_LIMITS[name]} characters)")
     if not sid:
         raise Unstorable("MessageSid is empty")
-    existing = session.scalar(select(Message).where(Message.sid == sid))
-    if existing is not None:
-        return Ingested(existing.id, False, None, None)
     contacts = contacts_for(session, from_)
     kind = keyword_kind(body)
     schools = {c.school_id for c in contacts}
-    message = Message(
-        school_id=contacts[0].school_id if len(schools) == 1 else None,
-        direction="inbound",
-        sid=sid,
-        contact_id=contacts[0].id if contacts else None,
-        from_phone=from_,
-        to_phone=to,
-        body=body,
-        status="received",
-        error_code=None,
-        outbox_id=None,
-        # Nothing for the bot to do: a keyword nobody needs telling about, or a stranger.
-        handled=not contacts or kind == "help",
-        created_at=now,
-        updated_at=now,
+    # One round trip: the insert says whether this MessageSid is new (a duplicate delivery,
+    # or the webhook and reconciliation at once, inserts nothing).
+    message_id = session.scalar(
+        upsert(session, Message)
+        .values(
+            school_id=contacts[0].school_id if len(schools) == 1 else None,
+            direction="inbound",
+            sid=sid,
+            contact_id=contacts[0].id if contacts else None,
+            from_phone=from_,
+            to_phone=to,
+            body=body,
+            status="received",
+            error_code=None,
+            outbox_id=None,
+            # Nothing for the bot to do: a keyword nobody needs telling about, or a stranger.
+            handled=not contacts or kind == "help",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["sid"])
+        .returning(Message.id)
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        # The same text arriving twice at once (webhook and reconciliation): the other won.
-        winner = session.scalars(select(Message).where(Message.sid == sid)).one()
-        return Ingested(winner.id, False, None, None)
+    if message_id is None:
+        winner = session.scalar(select(Message.id).where(Message.sid == sid))
+        return Ingested(winner, False, None, None)
     if kind in ("opt_out", "opt_in"):
         record_opt_out(
             session,
@@ -172,25 +171,25 @@ def ingest(
         reply = _template(session, contacts, "opted_in")
     elif kind == "help":
         reply = _template(session, contacts, "help")
-    elif kind is None and not contacts and not _stranger_answered(session, message, now):
+    elif kind is None and not contacts and not _stranger_answered(session, from_, message_id, now):
         # A stranger gets the school's number and nothing about any child, once a day: each
         # reply is billed, and sixty texts must not cost sixty replies.
         reply = _template(session, contacts, "unknown_number")
     # (STOP gets no reply from us: Twilio sends its own confirmation.)
-    return Ingested(message.id, True, kind, reply)
+    return Ingested(message_id, True, kind, reply)
 
 
-def _stranger_answered(session: Session, message: Message, now: datetime) -> bool:
+def _stranger_answered(session: Session, phone: str, message_id: int, now: datetime) -> bool:
     """Whether this unknown number texted us (and so was answered) within the last day."""
     return (
         session.scalar(
             select(Message.id)
             .where(
                 Message.direction == "inbound",
-                Message.from_phone == message.from_phone,
+                Message.from_phone == phone,
                 Message.contact_id.is_(None),
                 Message.created_at > now - STRANGER_REPLY_EVERY,
-                Message.id != message.id,
+                Message.id != message_id,
             )
             .limit(1)
         )

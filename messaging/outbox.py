@@ -423,6 +423,27 @@ def _claim(
         return [(row.id, row.channel) for row in candidates if row.id in taken], more
 
 
+def adopt_orphans(factory: sessionmaker[Session], now: datetime) -> int:
+    """A new leader's first act. Only the leader dispatches, so every row still claimed
+    belongs to a dispatcher that is gone: make each due now as "maybe sent" rather than wait
+    out its lease. Its next attempt asks Twilio (or Slack) whether it already went, and
+    adopts it if so, before sending anything. Returns how many rows were adopted."""
+    with factory() as session, session.begin():
+        orphans = list(
+            session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.status == OutboxStatus.SENDING)
+                .with_for_update()
+            )
+        )
+        for item in orphans:
+            _mark_uncertain(item, (item.claimed_until or now) - LEASE)
+            item.status, item.next_attempt_at = OutboxStatus.PENDING, now
+            item.claimed_until = None
+            log.warning("outbox %s: claimed by a dispatcher that is gone; due now", item.id)
+        return len(orphans)
+
+
 def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:
     """Deliver one claimed row and record the outcome; returns a DispatchReport field name
     (None if another dispatcher took the row over meanwhile)."""

@@ -69,7 +69,25 @@ class Policy:
     # A text Twilio will not take is retried until this time of the school day (school time),
     # then given up: the office is there to make the call instead.
     texts_until: time = time(17, 0)
+    # One acknowledgement per contact per case within this many minutes.
+    acknowledgement_quiet_minutes: int = 30
     ladder: tuple[LadderStep, ...] = field(default_factory=lambda: default_ladder({}))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long FirstCall keeps each kind of personal data (UK GDPR storage limitation).
+    The register and its amendments are not here: the law sets their period."""
+
+    # A parent's words: the register keeps the reason once a person confirms it.
+    message_bodies_days: int = 90
+    # Contacts of a pupil who has left the roll.
+    leaver_contacts_days: int = 30
+    # The text of Slack cards and notices (names, reasons); edited to a stub after.
+    slack_text_days: int = 30
+
+
+_RETENTION_KEYS = ("message_bodies_days", "leaver_contacts_days", "slack_text_days")
 
 
 @dataclass(frozen=True)
@@ -86,6 +104,7 @@ class SchoolSettings:
     staff: Mapping[str, StaffEntry]
     policy: Policy
     templates: Mapping[str, str]
+    retention: Retention = field(default_factory=Retention)
     source: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -220,7 +239,11 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def parse_settings(data: Mapping[str, Any], source: str = "settings") -> SchoolSettings:
     """Validate a parsed TOML document; raise SettingsError listing every problem."""
     c = _Checker(source)
-    c.unknown(data, "", {"school", "sessions", "terms", "slack", "staff", "policy", "templates"})
+    c.unknown(
+        data,
+        "",
+        {"school", "sessions", "terms", "slack", "staff", "policy", "templates", "retention"},
+    )
 
     school = c.table(data, "school")
     c.unknown(school, "school", {"name", "urn", "timezone", "phone"})
@@ -261,6 +284,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "settings") -> SchoolS
     staff = _parse_staff(c, c.table(data, "staff"))
     policy = _parse_policy(c, c.table(data, "policy", required=False))
     templates = _parse_templates(c, c.table(data, "templates", required=False))
+    retention = _parse_retention(c, c.table(data, "retention", required=False))
 
     if staff and not any("headteacher" in s.roles for s in staff.values()):
         c.problem("staff", "no staff member has the headteacher role (leave decisions need one)")
@@ -282,6 +306,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "settings") -> SchoolS
         staff=staff,
         policy=policy,
         templates=templates,
+        retention=retention,
         source=source,
         raw=dict(data),
     )
@@ -371,8 +396,20 @@ _POLICY_INTS = (
     "penalty_notice_sessions",
     "penalty_notice_weeks",
     "lateness_warning_sessions",
+    "acknowledgement_quiet_minutes",
 )
 _POLICY_PERCENTS = ("persistent_absence_below", "severe_absence_below")
+
+
+def _parse_retention(c: _Checker, raw: Mapping[str, Any]) -> Retention:
+    defaults = Retention()
+    c.unknown(raw, "retention", set(_RETENTION_KEYS))
+    return Retention(
+        **{
+            key: c.positive(raw, "retention", key, getattr(defaults, key))
+            for key in _RETENTION_KEYS
+        }
+    )
 
 
 def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:

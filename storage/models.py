@@ -127,6 +127,9 @@ class Pupil(Base):
     vulnerable: Mapped[list[Any]] = mapped_column(default=list)
     la_transport: Mapped[bool] = mapped_column(Boolean, default=False)
     on_roll: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When a roster import last found the pupil gone from the MIS: their contacts are
+    # erased after the school's retention period.
+    left_at: Mapped[datetime | None] = mapped_column(default=None)
 
     links: Mapped[list[PupilContact]] = relationship(back_populates="pupil")
 
@@ -387,6 +390,8 @@ class SlackCard(Base):
     channel: Mapped[str] = mapped_column(String(40))
     ts: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once the retention period has passed: the card shows a stub, no names or reasons.
+    redacted_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime]
 
 

@@ -270,7 +270,7 @@ def import_roster(
     _write_pupils(session, school, pupil_rows, existing, report)
     if not partial:
         leavers = [p for upn, p in existing.items() if p.on_roll and upn not in pupil_rows]
-        _take_off_roll(session, leavers, report)
+        _take_off_roll(session, leavers, report, now)
     if not dry_run:
         session.flush()
     pupil_ids = {
@@ -304,7 +304,9 @@ def import_roster(
     return report
 
 
-def _take_off_roll(session: Session, leavers: list[Pupil], report: RosterReport) -> None:
+def _take_off_roll(
+    session: Session, leavers: list[Pupil], report: RosterReport, now: datetime
+) -> None:
     report.left = sorted(p.id for p in leavers)
     if not leavers:
         return
@@ -317,7 +319,8 @@ def _take_off_roll(session: Session, leavers: list[Pupil], report: RosterReport)
         or 0
     )
     for pupil in leavers:
-        pupil.on_roll = False
+        # left_at starts the retention clock for the leaver's contacts.
+        pupil.on_roll, pupil.left_at = False, now
     report.updated += len(leavers)
 
 
@@ -349,7 +352,7 @@ def _write_pupils(
     school: School,
     rows: dict[str, PupilRow],
     existing: dict[str, Pupil],
-    report: ImportReport,
+    report: RosterReport,
 ) -> None:
     new: list[dict[str, Any]] = []
     for row in rows.values():
@@ -361,6 +364,7 @@ def _write_pupils(
             "vulnerable": list(row.vulnerable),
             "la_transport": row.la_transport,
             "on_roll": True,  # a pupil back in the file is back on roll
+            "left_at": None,
         }
         pupil = existing.get(row.upn)
         if pupil is None:

@@ -44,7 +44,7 @@ __all__ = [
 
 _METHOD = re.compile(r"^/(?:api/)?(?P<method>[a-zA-Z]+(?:\.[a-zA-Z]+)+)$")
 _RESPONSE_URL = re.compile(r"^/response_url/(?P<id>[^/]+)$")
-_JSON_FIELDS = ("blocks", "attachments")  # sent as JSON strings inside form bodies
+_JSON_FIELDS = ("blocks", "attachments", "metadata")  # sent as JSON strings inside form bodies
 
 
 def sign(body: bytes | str, timestamp: int, secret: str) -> str:
@@ -102,6 +102,9 @@ class _Fault:
     method: str | None
 
 
+_LOST = -1  # status for "did the work, then the connection dropped before the answer"
+
+
 class _ApiError(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
@@ -130,6 +133,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         status, body, headers = self.server.fake._handle(self.path, self.headers, raw)
+        if status == _LOST:
+            self.close_connection = True  # the call happened; its answer never arrives
+            return
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -303,6 +309,12 @@ class LoopbackSlack:
         with self._lock:
             self._faults.extend(_Fault(status, error, None, method) for _ in range(n))
 
+    def lose_answer_next(self, method: str, n: int = 1) -> None:
+        """The next ``n`` calls of ``method`` take effect (a message is posted), then the
+        connection drops before the answer: the caller cannot know it worked."""
+        with self._lock:
+            self._faults.extend(_Fault(_LOST, "", None, method) for _ in range(n))
+
     # -- signed inbound requests -----------------------------------------------------------------
 
     def slash_command_request(
@@ -447,7 +459,13 @@ class LoopbackSlack:
             token = bearer.removeprefix("Bearer ")
 
         status, extra = 200, {}
-        if (fault := self._take_fault(method)) is not None:
+        fault = self._take_fault(method)
+        if fault is not None and fault.status == _LOST:
+            self._answer(method, params, token)  # the call takes effect; its answer is lost
+            with self._lock:
+                self._calls.append(SlackCall(method, params, _LOST, None))
+            return _LOST, b"", {}
+        if fault is not None:
             # Slack refused before doing anything: no state changes.
             status, answer = fault.status, {"ok": False, "error": fault.error}
             if fault.retry_after is not None:
@@ -487,6 +505,7 @@ class LoopbackSlack:
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "conversations.history": self._history,
             "chat.postEphemeral": self._post_ephemeral,
             "conversations.open": self._open,
             "users.info": self._users_info,
@@ -520,6 +539,23 @@ class LoopbackSlack:
         )
         self._messages.setdefault(channel, []).append(message)
         return {"channel": channel, "ts": message.ts, "message": self._wire(message)}
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, from ``oldest`` on; metadata only with include_all_metadata, as on
+        Slack. No paging: the loopback holds few messages."""
+        channel = self._channel(params)
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = []
+        for message in reversed(self._messages.get(channel, [])):
+            if float(message.ts) < oldest:
+                continue
+            wire = self._wire(message)
+            if with_metadata and message.metadata:
+                wire["metadata"] = message.metadata
+            found.append(wire)
+        limit = int(params.get("limit") or 100)
+        return {"messages": found[:limit], "has_more": len(found) > limit}
 
     def _update(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params)

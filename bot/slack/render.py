@@ -179,6 +179,14 @@ def _actions(block_id: str, buttons: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "actions", "block_id": block_id, "elements": buttons}
 
 
+# What a card or notice becomes once its retention period has passed, or its pupil erased.
+REDACTED = ":wastebasket: Details removed (past the school's retention period, or erased)."
+
+
+def redacted() -> tuple[str, Blocks]:
+    return REDACTED, [_section(REDACTED)]
+
+
 def render_card(session: Session, key: str) -> tuple[str, Blocks] | None:
     """The card's text and blocks, or None if what it shows no longer exists."""
     kind, _, ident = key.partition(":")

@@ -4,7 +4,7 @@ their children's open cases, acknowledge it, and put it in front of the right st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from bot.workflow.school import SchoolContext, context_for
 from bot.workflow.tasks import open_task
 from messaging.optout import record_opt_out
 from messaging.outbox import enqueue_sms
+from rules.acknowledgement import acknowledge
 from rules.codes import is_absence_needing_reason, is_n_code
 from rules.replies import ParsedReply, parse_reply
 from rules.texts import children_phrase, render
@@ -28,6 +29,7 @@ from storage.marks import Actor, set_mark
 from storage.models import (
     OPEN_CASE_STATUSES,
     AbsenceCase,
+    CaseEvent,
     CaseStatus,
     Contact,
     Message,
@@ -39,6 +41,7 @@ from storage.models import (
 )
 
 PARENT = "parent"
+ACKNOWLEDGED = "acknowledged"
 
 
 def reply_received(
@@ -71,6 +74,8 @@ def _reply_for_school(
                 AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_CASE_STATUSES)
             )
             .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)
+            # One reply at a time per case: the code, and the quiet period's acknowledgement.
+            .with_for_update()
         )
     )
     # Today's cases first: a reply answers this morning's text, not last week's.
@@ -107,6 +112,8 @@ def _reply_for_school(
         session.add(MessageCase(message_id=message.id, case_id=case.id))
     for case in answered:
         _apply(session, ctx, case, children[case.pupil_id], parsed, message, now)
+    if not _acknowledge(session, ctx, contact, answered, now):
+        return
     enqueue_sms(
         session,
         key=f"sms:ack:{message.id}",
@@ -124,6 +131,31 @@ def _reply_for_school(
             school_phone=ctx.settings.phone,
         ),
     )
+
+
+def _acknowledge(
+    session: Session,
+    ctx: SchoolContext,
+    contact: Contact,
+    cases: Sequence[AbsenceCase],
+    now: datetime,
+) -> bool:
+    """Whether to acknowledge this reply (the school's quiet period); if so, it is recorded
+    on each case, so the next reply within the period is not."""
+    quiet = timedelta(minutes=ctx.settings.policy.acknowledgement_quiet_minutes)
+    recent = session.execute(
+        select(CaseEvent.at, CaseEvent.detail).where(
+            CaseEvent.case_id.in_([c.id for c in cases]),
+            CaseEvent.kind == ACKNOWLEDGED,
+            CaseEvent.at > now - quiet,
+        )
+    ).all()
+    mine = [at for at, detail in recent if detail.get("contact") == contact.id]
+    if not acknowledge(mine, now, quiet):
+        return False
+    for case in cases:
+        log_event(session, case, ACKNOWLEDGED, now, contact=contact.id)
+    return True
 
 
 def _concerns(parsed: ParsedReply, pupil: Pupil) -> bool:

@@ -12,6 +12,7 @@ from storage.marks import Actor, set_mark
 from storage.models import (
     AbsenceCase,
     AuditLog,
+    CaseEvent,
     LeaveRequest,
     MarkAmendment,
     Message,
@@ -433,3 +434,26 @@ def test_a_reply_without_a_reason_puts_a_call_in_front_of_the_office(stack: Stac
             )
             == 1
         )
+
+
+def test_a_parent_who_texts_eight_times_is_acknowledged_once_and_every_text_reaches_staff(
+    stack: Stack,
+) -> None:
+    school = School(stack)
+    school.register(DAY1, {"Jayden": "N"})
+    stack.tick(at(DAY1, "08:40"))
+    for minute in range(50, 58):  # eight texts inside Crofton's 30 quiet minutes
+        stack.clock.set(at(DAY1, f"08:{minute}"))
+        stack.parent_texts(school.phones["Jayden"], f"Jayden is ill, text {minute}")
+    stack.tick(at(DAY1, "08:58"))
+    sent = school.sent_to("Jayden")
+    assert len(sent) == 2 and "Thank you" in sent[1]  # the first text, one acknowledgement
+    with stack.runtime.factory() as s:
+        replies = s.scalars(
+            select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "reply")
+        ).one()
+    assert replies == 8
+    stack.clock.set(at(DAY1, "09:30"))  # 40 minutes after the first: acknowledged again
+    stack.parent_texts(school.phones["Jayden"], "Jayden is ill, sorry for all the texts")
+    stack.tick(at(DAY1, "09:31"))
+    assert len(school.sent_to("Jayden")) == 3

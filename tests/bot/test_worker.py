@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.worker import leadership
+from bot.demo.stack import Stack
+from bot.jobs import tick
+from bot.worker import leadership, take_over
+from messaging.outbox import LEASE
+from storage.models import OutboxItem
+from tests.bot.conftest import DAY1, at
+from tests.bot.test_school_day import ABSENT, School
 
 
 @dataclass
@@ -77,3 +85,31 @@ def test_the_scheduler_wakes_each_school_at_its_register_close(stack) -> None:  
     fields = {f.name: str(f) for f in crofton_am.fields}
     assert (fields["hour"], fields["minute"], fields["day_of_week"]) == ("8", "40", "mon-fri")
     assert sum(1 for name in jobs if name.startswith("sweep-")) == 4  # two schools, AM and PM
+
+
+def test_a_new_leader_sends_or_adopts_a_dead_leader_s_claimed_texts_at_once(
+    stack: Stack,
+) -> None:
+    school = School(stack)
+    school.register(DAY1, ABSENT)
+    closed = at(DAY1, "08:40")
+    stack.clock.set(closed)
+    tick(stack.runtime, closed, jobs=("sweep",))
+    # The leader claims the morning's texts, gets one to Twilio and is killed (kill -9).
+    with stack.runtime.factory() as s, s.begin():
+        rows = list(s.scalars(select(OutboxItem).where(OutboxItem.channel == "sms")))
+        for row in rows:
+            row.status, row.attempts, row.claimed_until = "sending", 1, closed + LEASE
+        ids, first = [row.id for row in rows], dict(rows[0].payload)
+    callback = stack.runtime.twilio.public_base_url + "/twilio/status"
+    stack.runtime.transport.send(first["to"], first["body"], status_callback=callback)
+    # The standby takes over 3.5 s later: every claimed text is out in its first tick,
+    # the one Twilio already had adopted, not sent again.
+    stack.clock.set(closed + timedelta(seconds=3.5))
+    report = take_over(stack.runtime, stack.clock())
+    assert report.dispatch is not None and report.dispatch.sent >= len(ids) == 5
+    assert len(stack.twilio.sent) == len({(m.to, m.body) for m in stack.twilio.sent}) == 5
+    with stack.runtime.factory() as s:
+        rows = list(s.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))))
+    assert {r.status for r in rows} == {"sent"}
+    assert [r.result.get("adopted", False) for r in rows].count(True) == 1

@@ -103,3 +103,18 @@ def test_thresholds_default_when_absent() -> None:
         0.15,
         10,
     )
+
+
+def test_retention_defaults_and_a_school_s_own_periods() -> None:
+    assert parse_settings(load("beecroft"), "b").retention.message_bodies_days == 90
+    data = load("beecroft")
+    data["retention"] = {"message_bodies_days": 30, "slack_text_days": 7}
+    retention = parse_settings(data, "b").retention
+    assert (retention.message_bodies_days, retention.leaver_contacts_days) == (30, 30)
+    assert retention.slack_text_days == 7
+    data["retention"] = {"message_bodies_days": 0, "bodies": 3}
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(data, "b.toml")
+    assert len(caught.value.problems) == 2
+    assert any("retention.message_bodies_days" in p for p in caught.value.problems)
+    assert any("retention.bodies" in p for p in caught.value.problems)

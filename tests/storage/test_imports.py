@@ -201,3 +201,38 @@ def test_register_rows_must_be_school_days_known_pupils_and_codes(session, tmp_p
         "minutes_late must be a whole number, got 'late'",
     ]
     assert count(session, RegisterMark) == 0
+
+
+def test_a_pupil_missing_from_the_roster_leaves_the_roll_and_a_return_rejoins(
+    session, tmp_path: Path
+) -> None:
+    school = make_school(session)
+    first = import_roster(
+        session, school, EXAMPLES / "crofton-pupils.csv", EXAMPLES / "crofton-contacts.csv", now=NOW
+    )
+    session.commit()
+    lines = (EXAMPLES / "crofton-pupils.csv").read_text().splitlines()
+    gone = lines[1].split(",")[0]
+    pupils = write(tmp_path, "pupils.csv", "\n".join([lines[0], *lines[2:]]) + "\n")
+    contacts = write(
+        tmp_path,
+        "contacts.csv",
+        "".join(
+            line + "\n"
+            for line in (EXAMPLES / "crofton-contacts.csv").read_text().splitlines()
+            if not line.startswith(gone)
+        ),
+    )
+    later = NOW.replace(day=11)
+    report = import_roster(session, school, pupils, contacts, now=later)
+    session.commit()
+    pupil = session.scalar(select(Pupil).where(Pupil.upn == gone))
+    assert report.left == [pupil.id]
+    assert (pupil.on_roll, pupil.left_at) == (False, later)
+    import_roster(
+        session, school, EXAMPLES / "crofton-pupils.csv", EXAMPLES / "crofton-contacts.csv", now=NOW
+    )
+    session.commit()
+    session.refresh(pupil)
+    assert (pupil.on_roll, pupil.left_at) == (True, None)
+    assert first.created > 0
