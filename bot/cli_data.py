@@ -7,6 +7,8 @@ import argparse
 import sys
 from datetime import date
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from bot.clock import clock_from_env
 from bot.workflow.roll import pupils_left
 from storage.db import database_url, make_engine, session_factory, transaction, upgrade
@@ -19,7 +21,7 @@ class CommandError(ValueError):
     pass
 
 
-def _factory(args: argparse.Namespace):  # noqa: ANN202 - sessionmaker
+def _factory(args: argparse.Namespace) -> sessionmaker[Session]:
     return session_factory(make_engine(args.db))
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import RequestValidator
 
 from messaging.config import TwilioSettings
@@ -363,7 +363,10 @@ def twilio_router(
             kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
             if kind != FORM:
                 raise Refused(415, f"Twilio webhooks are {FORM}")
-            form = FormData(parse_qsl(decoded(body), keep_blank_values=True))
+            fields: list[tuple[str, str | UploadFile]] = list(
+                parse_qsl(decoded(body), keep_blank_values=True)
+            )
+            form = FormData(fields)
             query = request.url.query
             url = f"{signed_url}?{query}" if query else signed_url
             # Every parameter received is signed, including ones Twilio adds in future.

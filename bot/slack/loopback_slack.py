@@ -215,7 +215,7 @@ class LoopbackSlack:
     def root(self) -> str:
         if self._server is None:
             raise RuntimeError("not started")
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     @property
@@ -447,6 +447,7 @@ class LoopbackSlack:
             token = bearer.removeprefix("Bearer ")
 
         status, extra = 200, {}
+        answer: dict[str, Any]
         if (fault := self._take_fault(method)) is not None:
             # Slack refused before doing anything: no state changes.
             status, answer = fault.status, {"ok": False, "error": fault.error}
