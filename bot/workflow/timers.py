@@ -185,7 +185,7 @@ STEP_HANDLERS: dict[str, Callable[[_Step], None]] = {
 
 
 def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None:
-    """N must not stay on the register past the deadline: record O (DOMAIN.md)."""
+    """N must not stay on the register past the deadline: record O (docs/domain.md)."""
     for mark in session.scalars(
         select(RegisterMark).where(
             RegisterMark.pupil_id == case.pupil_id,
