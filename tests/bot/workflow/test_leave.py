@@ -28,21 +28,27 @@ def request_leave(morning: Morning, start: date, end: date) -> LeaveRequest:
     )
 
 
+def decide(
+    morning: Morning, request: LeaveRequest, *, approve: bool, note: str = "", hhmm: str = "09:00"
+) -> LeaveRequest:
+    return decide_leave(
+        morning.session,
+        morning.ctx,
+        request,
+        approve=approve,
+        decided_by=morning.staff(HEAD).actor,
+        note=note,
+        now=at(hhmm, date(2026, 3, 3)),
+    )
+
+
 def test_approved_leave_pre_marks_c_and_the_sweep_leaves_the_pupil_alone(
     morning: Morning,
 ) -> None:
     request = request_leave(morning, date(2026, 3, 11), date(2026, 3, 13))
     assert request.status == "pending" and f"leave:{request.id}" in morning.cards()
 
-    decide_leave(
-        morning.session,
-        morning.ctx,
-        request,
-        approve=True,
-        decided_by=morning.staff(HEAD).actor,
-        note="",
-        now=at("09:00", date(2026, 3, 3)),
-    )
+    decide(morning, request, approve=True)
 
     assert request.status == "approved" and request.decided_by == "Mrs Lindley (Headteacher)"
     marks = morning.session.scalars(
@@ -62,15 +68,7 @@ def test_declined_leave_warns_of_a_penalty_and_absence_then_is_g_without_a_text(
     start, end = date(2026, 3, 16), date(2026, 3, 20)  # five school days
     request = request_leave(morning, start, end)
 
-    decide_leave(
-        morning.session,
-        morning.ctx,
-        request,
-        approve=False,
-        decided_by=morning.staff(HEAD).actor,
-        note="not exceptional",
-        now=at("09:00", date(2026, 3, 3)),
-    )
+    decide(morning, request, approve=False, note="not exceptional")
 
     declined = morning.texts(morning.mum)[-1]
     assert declined["kind"] == "leave_declined" and "penalty notice" in declined["body"]
@@ -89,27 +87,10 @@ def test_declined_leave_warns_of_a_penalty_and_absence_then_is_g_without_a_text(
 
 def test_a_request_is_decided_once(morning: Morning) -> None:
     request = request_leave(morning, date(2026, 3, 11), date(2026, 3, 11))
-    head = morning.staff(HEAD).actor
-    decide_leave(
-        morning.session,
-        morning.ctx,
-        request,
-        approve=True,
-        decided_by=head,
-        note="",
-        now=at("09:00"),
-    )
+    decide(morning, request, approve=True)
 
     with pytest.raises(LeaveError, match="already approved"):
-        decide_leave(
-            morning.session,
-            morning.ctx,
-            request,
-            approve=False,
-            decided_by=head,
-            note="",
-            now=at("09:05"),
-        )
+        decide(morning, request, approve=False, hhmm="09:05")
     assert request.status == "approved"
 
 
