@@ -44,6 +44,7 @@ TASK_ROLES = {
 
 
 class SchoolOwned(Protocol):
+    __tablename__: str
     id: int
     school_id: int
 
