@@ -8,6 +8,8 @@ import json
 import sys
 from datetime import date
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from bot.clock import clock_from_env
 from bot.workflow.privacy import redact_cards
 from bot.workflow.roll import pupils_left
@@ -23,7 +25,7 @@ class CommandError(ValueError):
     pass
 
 
-def _factory(args: argparse.Namespace):  # noqa: ANN202 - sessionmaker
+def _factory(args: argparse.Namespace) -> sessionmaker[Session]:
     return session_factory(make_engine(args.db))
 
 

@@ -111,7 +111,7 @@ def _sweep_and_escalate(
         what = "settings"
         try:
             with runtime.factory() as session:
-                ctx = context_for(session.get(School, school_id))
+                ctx = context_for(session.get_one(School, school_id))
             what = "register-close sweep"
             with transaction(runtime.factory) as session:
                 for day, label in due_sessions(session, ctx, now):

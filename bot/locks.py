@@ -8,7 +8,7 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,7 +75,7 @@ def database_lock(
 
 
 def _wait_for(
-    attempt,  # noqa: ANN001 - () -> bool
+    attempt: Callable[[], bool],
     stop: threading.Event,
     deadline: float | None,
     poll_seconds: float,

@@ -34,7 +34,11 @@ def where(tb: TracebackType | None, depth: int = 8) -> str:
 class ScrubbingFormatter(logging.Formatter):
     """A formatter that never writes an exception's message, nor its cause's."""
 
-    def formatException(self, ei) -> str:  # noqa: ANN001, N802 - logging's own signature
+    def formatException(
+        self,
+        ei: tuple[type[BaseException], BaseException, TracebackType | None]
+        | tuple[None, None, None],
+    ) -> str:
         exc = ei[1]
         lines = []
         while exc is not None:
@@ -44,7 +48,7 @@ class ScrubbingFormatter(logging.Formatter):
                 break
         return "\n  caused by ".join(lines)
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's own signature
+    def formatStack(self, stack_info: str) -> str:
         return ""
 
     def format(self, record: logging.LogRecord) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -72,10 +72,10 @@ def build_scheduler(runtime: Runtime) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="Europe/London")
     now = runtime.clock
 
-    def run(name: str, job) -> None:  # noqa: ANN001 - a callable taking `now`
+    def run(name: str, job: Callable[[datetime], object]) -> None:
         try:
             job(now())
-        except Exception:  # noqa: BLE001 - one failed run must not stop the scheduler
+        except Exception:
             log.exception("job %s failed; the next run will pick up what is due", name)
 
     # Each school's register-close times wake the sweep at once; the minute tick is the

@@ -1,5 +1,5 @@
 """Twilio settings from the environment. A missing or malformed setting stops start-up with
-one line that names it (DESIGN.md), never a traceback at 8:40 on a Monday."""
+one line that names it (docs/architecture.md), never a traceback at 8:40 on a Monday."""
 
 from __future__ import annotations
 

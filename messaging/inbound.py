@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import RequestValidator
 
 from messaging.config import TwilioSettings
@@ -156,7 +156,7 @@ def ingest(
         .returning(Message.id)
     )
     if message_id is None:
-        winner = session.scalar(select(Message.id).where(Message.sid == sid))
+        winner = session.scalars(select(Message.id).where(Message.sid == sid)).one()
         return Ingested(winner, False, None, None)
     if kind in ("opt_out", "opt_in"):
         record_opt_out(
@@ -362,7 +362,10 @@ def twilio_router(
             kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
             if kind != FORM:
                 raise Refused(415, f"Twilio webhooks are {FORM}")
-            form = FormData(parse_qsl(decoded(body), keep_blank_values=True))
+            fields: list[tuple[str, str | UploadFile]] = list(
+                parse_qsl(decoded(body), keep_blank_values=True)
+            )
+            form = FormData(fields)
             query = request.url.query
             url = f"{signed_url}?{query}" if query else signed_url
             # Every parameter received is signed, including ones Twilio adds in future.

@@ -273,7 +273,7 @@ class LoopbackTwilio:
         """Base URL for ``client.api.base_url``, e.g. ``http://127.0.0.1:54321``."""
         if self._server is None:
             raise RuntimeError("not started")
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     # -- what happened ---------------------------------------------------------------------------

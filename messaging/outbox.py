@@ -348,10 +348,13 @@ def _outcome(
         return _cancelled(session, run, item, plan)
     if isinstance(outcome, TransportError):
         return _failed(session, item, outcome, run.now, run.hook, run.max_attempts)
-    if not isinstance(outcome, tuple):
+    if isinstance(outcome, Exception):
         return _failed(
             session, item, _internal(item.id, outcome), run.now, run.hook, run.max_attempts
         )
+    if outcome is None:
+        # Every planned text is submitted above, so only a bug here leaves one without.
+        raise RuntimeError(f"outbox {item.id}: a planned text has no send outcome")
     sent, adopted = outcome
     return _sent(item, deliverer.record(session, item, sent, adopted, run.now), run.now)
 
@@ -460,12 +463,12 @@ def _attempt(run: _Run, deliverer: Deliverer, item_id: int) -> str | None:
                 return _failed(session, item, error, run.now, run.hook, run.max_attempts)
             return _sent(item, result, run.now)
     except Exception as exc:  # noqa: BLE001 - recorded on the row below, then bounded by attempts
-        error = _internal(item_id, exc)
+        internal = _internal(item_id, exc)
         with run.factory() as session, session.begin():
             item = session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
             if item is None or item.status != OutboxStatus.SENDING:
                 return None
-            return _failed(session, item, error, run.now, run.hook, run.max_attempts)
+            return _failed(session, item, internal, run.now, run.hook, run.max_attempts)
 
 
 def _sent(item: OutboxItem, result: dict[str, Any], now: datetime) -> str:

@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from messaging.config import TwilioSettings
+from messaging.delivery import TransportError
 from messaging.inbound import OptChangeHook, ReplyHook, contacts_for, handle_stored, ingest
-from messaging.transport import InboundText, SmsTransport, TransportError
+from messaging.transport import InboundText, SmsTransport
 from storage.db import database_fault, transaction
 from storage.models import JobState, Message, QuarantinedText, School
 

@@ -175,7 +175,7 @@ class _HttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout)
         # requests takes (connect, read). A dropped SYN is only resent after a second or more,
         # so a short read timeout must not also cut short opening the connection.
-        self.timeout = (connect_timeout, timeout)  # type: ignore[assignment]
+        self.timeout = (connect_timeout, timeout)
         self._local = threading.local()
         if self.session is not None:
             # One connection per send in flight; the SDK only sizes the https pool.

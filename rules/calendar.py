@@ -8,12 +8,43 @@ over-reports absences to staff rather than missing them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
 import holidays
+
+# The two ways staff and MIS exports write a day; UK order, so 03/04/2026 is 3 April.
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+class NotADate(ValueError):
+    """Text that is not a day; the message finishes a sentence about the text ("is not a
+    date: ..."), so each caller can quote the text its own way."""
+
+
+def looks_like_date(text: str) -> bool:
+    """Shaped like a date (it may still be impossible, e.g. 31/02/2026)."""
+    text = text.strip()
+    return bool(_ISO.match(text) or _UK.match(text))
+
+
+def parse_date(text: str) -> date:
+    """A day written YYYY-MM-DD or DD/MM/YYYY (a four-digit year either way)."""
+    text = text.strip()
+    if found := _ISO.match(text):
+        year, month, day = map(int, found.groups())
+    elif found := _UK.match(text):
+        day, month, year = map(int, found.groups())
+    else:
+        raise NotADate("is not a date: use YYYY-MM-DD or DD/MM/YYYY")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise NotADate("is not a date on the calendar") from None
 
 
 @dataclass(frozen=True, slots=True)

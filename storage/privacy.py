@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -98,7 +98,8 @@ def erase_contact(session: Session, phone: str, *, actor: str, now: datetime) ->
     if not contacts and texts is None:
         raise NotFound("no contact or text has that number")
     result = _erase_contacts(session, contacts, phone=phone)
-    for school_id in sorted({c.school_id for c in contacts}) or [None]:
+    school_ids: list[int | None] = [*sorted({c.school_id for c in contacts})] or [None]
+    for school_id in school_ids:
         audit(
             session,
             school_id=school_id,
@@ -114,9 +115,9 @@ def _erase_contacts(session: Session, contacts: Sequence[Contact], *, phone: str
     result = Erasure()
     ids = [c.id for c in contacts]
     if ids:
-        result.links = session.execute(
-            delete(PupilContact).where(PupilContact.contact_id.in_(ids))
-        ).rowcount
+        result.links = _updated(
+            session, delete(PupilContact).where(PupilContact.contact_id.in_(ids))
+        )
         session.execute(
             update(LeaveRequest)
             .where(LeaveRequest.contact_id.in_(ids))
@@ -130,12 +131,13 @@ def _erase_contacts(session: Session, contacts: Sequence[Contact], *, phone: str
         session.execute(delete(Contact).where(Contact.id.in_(ids)))
         result.contacts = len(ids)
         return result
-    result.message_bodies = session.execute(
+    result.message_bodies = _updated(
+        session,
         update(Message)
         .where(or_(Message.from_phone == phone, Message.to_phone == phone))
         .values(body="", parse=None, from_phone=ERASED, to_phone=ERASED, contact_id=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     result.queued_texts = _erase_queued_texts(session, phone)
     if not session.scalar(select(OptOut.opted_out).where(OptOut.phone == phone)):
         session.execute(delete(OptOut).where(OptOut.phone == phone))
@@ -184,28 +186,31 @@ def erase_pupil(
         session.scalars(select(LeaveRequest.id).where(LeaveRequest.pupil_id == pupil.id))
     )
     if case_ids:
-        result.cases = session.execute(
-            update(AbsenceCase).where(AbsenceCase.id.in_(case_ids)).values(reason=None)
-        ).rowcount
+        result.cases = _updated(
+            session, update(AbsenceCase).where(AbsenceCase.id.in_(case_ids)).values(reason=None)
+        )
         session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(case_ids)).values(detail={}))
-        result.tasks = session.execute(
+        result.tasks = _updated(
+            session,
             update(StaffTask)
             .where(StaffTask.case_id.in_(case_ids))
-            .values(detail={}, outcome_note="")
-        ).rowcount
+            .values(detail={}, outcome_note=""),
+        )
         message_ids = select(MessageCase.message_id).where(MessageCase.case_id.in_(case_ids))
-        result.message_bodies = session.execute(
+        result.message_bodies = _updated(
+            session,
             update(Message)
             .where(Message.id.in_(message_ids))
             .values(body="", parse=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
     if leave_ids:
-        result.leave_requests = session.execute(
+        result.leave_requests = _updated(
+            session,
             update(LeaveRequest)
             .where(LeaveRequest.id.in_(leave_ids))
-            .values(reason="", note="", requested_by=ERASED)
-        ).rowcount
+            .values(reason="", note="", requested_by=ERASED),
+        )
     # Contacts who were this pupil's alone go entirely; a sibling's contact stays theirs.
     links = list(session.scalars(select(PupilContact).where(PupilContact.pupil_id == pupil.id)))
     for link in links:
@@ -217,7 +222,7 @@ def erase_pupil(
         session.delete(link)
         result.links += 1
         if others is None:
-            contact = session.get(Contact, link.contact_id)
+            contact = session.get_one(Contact, link.contact_id)
             session.flush()
             erased = _erase_contacts(session, [contact], phone=contact.phone)
             result.contacts += erased.contacts
@@ -247,7 +252,7 @@ def export_pupil(
     """Everything FirstCall holds about a pupil, as JSON-ready data, for a subject access
     request; the export itself is audited."""
     [pupil] = find_pupils(session, upn, school_urn)
-    school = session.get(School, pupil.school_id)
+    school = session.get_one(School, pupil.school_id)
     links = session.execute(
         select(PupilContact, Contact)
         .join(Contact, Contact.id == PupilContact.contact_id)
@@ -380,15 +385,16 @@ def expire_message_bodies(
     """Blank the words of texts older than `before` (the row stays: when, to whom, status)."""
     ids = list(school_ids)
     where = [Message.created_at < before, Message.body != ""]
-    scope = Message.school_id.in_([i for i in ids if i is not None])
+    scope: ColumnElement[bool] = Message.school_id.in_([i for i in ids if i is not None])
     if None in ids:
         scope = or_(scope, Message.school_id.is_(None))
-    blanked = session.execute(
+    blanked = _updated(
+        session,
         update(Message)
         .where(*where, scope)
         .values(body="", parse=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     for item in session.scalars(
         select(OutboxItem).where(
             OutboxItem.channel == "sms",
@@ -418,7 +424,7 @@ def expire_leavers(session: Session, school_id: int, before: datetime, *, now: d
     for contact_id in sorted(contact_ids):
         if session.scalar(select(PupilContact.id).where(PupilContact.contact_id == contact_id)):
             continue
-        contact = session.get(Contact, contact_id)
+        contact = session.get_one(Contact, contact_id)
         erased = _erase_contacts(session, [contact], phone=contact.phone)
         result.contacts += erased.contacts
         result.message_bodies += erased.message_bodies
@@ -432,3 +438,8 @@ def expire_leavers(session: Session, school_id: int, before: datetime, *, now: d
             now=now,
         )
     return result
+
+
+def _updated(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and say how many rows it touched."""
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount

@@ -11,6 +11,7 @@ from typing import IO
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from rules.calendar import NotADate, parse_date
 from rules.codes import N_CODE, UnknownCode, normalise
 from rules.settings import SESSIONS
 from storage.csvfile import CsvWriter, ImportFailed, ImportReport, RowError, read_rows
@@ -31,17 +32,6 @@ class MarkRow:
     code: str | None
     minutes_late: int | None
     note: str
-
-
-def parse_csv_date(raw: str) -> date:
-    text = raw.strip()
-    try:
-        if "/" in text:
-            day, month, year = text.split("/")
-            return date(int(year), int(month), int(day))
-        return date.fromisoformat(text)
-    except ValueError:
-        raise RowError(f"date {raw!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from None
 
 
 def import_marks(
@@ -75,7 +65,10 @@ def import_marks(
             if len(matches) > 1:
                 raise RowError(f"upn {upn} is on roll at several schools; give --school URN")
             pupil = matches[0]
-            day = parse_csv_date(raw["date"])
+            try:
+                day = parse_date(raw["date"])
+            except NotADate as problem:
+                raise RowError(f"date {raw['date']!r} {problem}") from None
             why_closed = calendars[pupil.school_id].closure_reason(day)
             if why_closed:
                 raise RowError(f"{day.isoformat()} is not a school day ({why_closed})")

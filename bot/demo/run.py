@@ -10,6 +10,7 @@ import random
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,7 +26,7 @@ from bot.demo.parents import Plan, plan_reply
 from bot.demo.roster import build_school, write_roster
 from bot.demo.stack import Stack, loopback_stack
 from bot.demo.timeline import Timeline
-from bot.workflow.school import context_for
+from bot.workflow.school import SchoolContext, context_for
 from rules.texts import short_date
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import (
@@ -67,7 +68,7 @@ class Timings:
     counts: Counter[str] = field(default_factory=Counter)
 
     @contextmanager
-    def step(self, name: str):  # noqa: ANN201 - a context manager
+    def step(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
         try:
             yield
@@ -129,9 +130,9 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
     return summary
 
 
-def context_for_school(stack: Stack):  # noqa: ANN201 - SchoolContext
+def context_for_school(stack: Stack) -> SchoolContext:
     with stack.runtime.factory() as session:
-        return context_for(session.scalar(select(School)))
+        return context_for(session.scalars(select(School)).one())
 
 
 def _replay_day(

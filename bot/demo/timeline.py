@@ -25,7 +25,7 @@ class Timeline:
         self._texts = 0
         self._calls = 0
         with stack.runtime.factory() as session:
-            settings = context_for(session.scalar(select(School))).settings
+            settings = context_for(session.scalars(select(School)).one()).settings
         self.tz = settings.tz
         self.channels = {
             settings.office_channel: "#office",

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.workflow.staff import NotFound, RoleError, StaffMember, authorise, identify
 from storage.models import AuditLog
 
-# Who may do what. The headteacher alone decides leave (DOMAIN.md).
+# Who may do what. The headteacher alone decides leave (docs/domain.md).
 ANY_STAFF = ("office", "attendance_lead", "dsl", "headteacher")
 CASE_ROLES = ANY_STAFF
 PUPIL_ROLES = ANY_STAFF
@@ -44,6 +44,7 @@ TASK_ROLES = {
 
 
 class SchoolOwned(Protocol):
+    __tablename__: str
     id: int
     school_id: int
 

@@ -8,29 +8,17 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from bot.slack.errors import UsageError
+from rules.calendar import NotADate, looks_like_date, parse_date
 from rules.codes import UnknownCode, lookup
 
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 
 
-def is_date(word: str) -> bool:
-    """Shaped like a date (it may still be impossible, e.g. 31/02/2026)."""
-    return bool(_ISO.match(word) or _UK.match(word))
-
-
-def parse_date(word: str) -> date:
-    if found := _ISO.match(word):
-        year, month, day = map(int, found.groups())
-    elif found := _UK.match(word):
-        day, month, year = map(int, found.groups())
-    else:
-        raise UsageError(f"“{word}” is not a date: use YYYY-MM-DD or DD/MM/YYYY")
+def date_argument(word: str) -> date:
     try:
-        return date(year, month, day)
-    except ValueError:
-        raise UsageError(f"“{word}” is not a date on the calendar") from None
+        return parse_date(word)
+    except NotADate as problem:
+        raise UsageError(f"“{word}” {problem}") from None
 
 
 def parse_time(word: str) -> time:
@@ -61,15 +49,15 @@ class LeaveWords:
 def leave_request(text: str) -> LeaveWords:
     """PUPIL FROM [TO] REASON: the pupil is every word before the first date."""
     words = text.split()
-    first = next((i for i, w in enumerate(words) if is_date(w)), None)
+    first = next((i for i, w in enumerate(words) if looks_like_date(w)), None)
     if first is None or first == 0:
         raise UsageError(
             "say who and when: /leave request PUPIL FROM TO REASON, "
             "e.g. /leave request Zara Smith 04/05/2026 08/05/2026 family wedding"
         )
-    start = parse_date(words[first])
+    start = date_argument(words[first])
     rest = words[first + 1 :]
-    end = parse_date(rest.pop(0)) if rest and is_date(rest[0]) else start
+    end = date_argument(rest.pop(0)) if rest and looks_like_date(rest[0]) else start
     if not rest:
         raise UsageError("give the reason for the leave after the dates")
     return LeaveWords(" ".join(words[:first]), start, end, " ".join(rest))

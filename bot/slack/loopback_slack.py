@@ -221,7 +221,7 @@ class LoopbackSlack:
     def root(self) -> str:
         if self._server is None:
             raise RuntimeError("not started")
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     @property
@@ -459,6 +459,7 @@ class LoopbackSlack:
             token = bearer.removeprefix("Bearer ")
 
         status, extra = 200, {}
+        answer: dict[str, Any]
         fault = self._take_fault(method)
         if fault is not None and fault.status == _LOST:
             self._answer(method, params, token)  # the call takes effect; its answer is lost

@@ -34,7 +34,8 @@ from storage.models import (
 
 Blocks = list[dict[str, Any]]
 
-STATUS_WORDS = {
+# Keyed by the stored string, which is what a row's status reads back as.
+STATUS_WORDS: dict[str, str] = {
     CaseStatus.OPEN: "No reason yet",
     CaseStatus.EXPLAINED: "Reason given: needs confirming",
     CaseStatus.CONFIRMED: "Code confirmed",
@@ -220,10 +221,10 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     case = session.get(AbsenceCase, case_id)
     if case is None:
         return None
-    pupil = session.get(Pupil, case.pupil_id)
-    days = context_for(session.get(School, case.school_id)).settings.calendar.school_days_between(
-        case.opened_on, case.last_absent_on
-    )
+    pupil = session.get_one(Pupil, case.pupil_id)
+    days = context_for(
+        session.get_one(School, case.school_id)
+    ).settings.calendar.school_days_between(case.opened_on, case.last_absent_on)
     title = f"*{short_name(pupil)}* ({escape(pupil.class_name)}) absent {case.opened_session} {short_date(case.opened_on)}"
     if days > 1:
         title += f", day {days}"
@@ -260,7 +261,7 @@ def _dsl_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     case = session.get(AbsenceCase, case_id)
     if case is None:
         return None
-    pupil = session.get(Pupil, case.pupil_id)
+    pupil = session.get_one(Pupil, case.pupil_id)
     whys = [
         e.detail.get("why", "")
         for e in session.scalars(
@@ -300,8 +301,8 @@ def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
     request = session.get(LeaveRequest, request_id)
     if request is None:
         return None
-    ctx = context_for(session.get(School, request.school_id))
-    pupil = session.get(Pupil, request.pupil_id)
+    ctx = context_for(session.get_one(School, request.school_id))
+    pupil = session.get_one(Pupil, request.pupil_id)
     facts = leave_facts(session, ctx, request)
     att = facts["attendance"]
     policy = ctx.settings.policy
@@ -347,7 +348,7 @@ def _sweep_card(session: Session, sweep_id: int) -> tuple[str, Blocks] | None:
     sweep = session.get(RegisterSweep, sweep_id)
     if sweep is None:
         return None
-    ctx = context_for(session.get(School, sweep.school_id))
+    ctx = context_for(session.get_one(School, sweep.school_id))
     count = sweep.summary.get("new_cases", 0)
     roll = sweep.summary.get("roll", 0) or 1
     share = ctx.settings.policy.mass_absence_share

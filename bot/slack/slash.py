@@ -242,7 +242,7 @@ def _decide(request: StaffRequest, rest: str, *, approve: bool) -> str:
         note=note.strip(),
         now=request.now,
     )
-    return render.leave_decided(decided, request.session.get(Pupil, decided.pupil_id))
+    return render.leave_decided(decided, request.session.get_one(Pupil, decided.pupil_id))
 
 
 # -- /pupil -----------------------------------------------------------------------------------

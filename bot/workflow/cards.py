@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from messaging.outbox import Outgoing, enqueue, enqueue_all
@@ -34,7 +35,7 @@ def refresh_cards(
         {"key": key, "channel": channel, "version": 1, "updated_at": now}
         for key, channel in wanted.items()
     ]
-    versions = []
+    versions: list[Row[str, int]] = []
     for start in range(0, len(rows), 500):
         statement = upsert(session, SlackCard).values(rows[start : start + 500])
         statement = statement.on_conflict_do_update(

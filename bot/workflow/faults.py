@@ -39,7 +39,7 @@ def text_quarantined(session: Session, sid: str, school_ids: Sequence[int], now:
     """Reconciliation's hook: tell each school's office, by MessageSid only (the text may be
     a parent's words about a child; it stays in Twilio, where staff can read it)."""
     for school_id in school_ids:
-        ctx = context_for(session.get(School, school_id))
+        ctx = context_for(session.get_one(School, school_id))
         post_notice(
             session,
             key=f"quarantined:{school_id}:{sid}",

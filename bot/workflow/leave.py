@@ -100,7 +100,7 @@ def leave_facts(session: Session, ctx: SchoolContext, request: LeaveRequest) -> 
         "penalty_warning": days >= policy.leave_penalty_warning_days,
         # This school year up to when it was asked: future pre-marks are not attendance yet.
         "attendance": pupil_year(
-            session, ctx, session.get(Pupil, request.pupil_id), request.requested_at
+            session, ctx, session.get_one(Pupil, request.pupil_id), request.requested_at
         ).attendance,
     }
 
@@ -120,7 +120,7 @@ def decide_leave(
     request.status = "approved" if approve else "declined"
     request.decided_by = f"{decided_by.name} ({decided_by.position})"
     request.decided_at, request.note = now, note
-    pupil = session.get(Pupil, request.pupil_id)
+    pupil = session.get_one(Pupil, request.pupil_id)
     if approve:
         for day in ctx.settings.calendar.school_days(request.start_date, request.end_date):
             for label in SESSIONS:
@@ -137,7 +137,7 @@ def decide_leave(
                 )
     facts = leave_facts(session, ctx, request)
     if request.contact_id:
-        contact = session.get(Contact, request.contact_id)
+        contact = session.get_one(Contact, request.contact_id)
         warning = (
             " Taking 5 or more days of term-time leave without approval may lead to a "
             "penalty notice."

@@ -49,7 +49,7 @@ def reply_received(
 ) -> None:
     """The bot's handler for an inbound text from a known number (messaging's callback)."""
     for contact in contacts:
-        ctx = context_for(session.get(School, contact.school_id))
+        ctx = context_for(session.get_one(School, contact.school_id))
         _reply_for_school(session, ctx, message, contact, now)
 
 
@@ -285,7 +285,7 @@ def opt_change(
 ) -> None:
     """Tell the office that a family can (no longer) be reached by text."""
     for contact in contacts:
-        ctx = context_for(session.get(School, contact.school_id))
+        ctx = context_for(session.get_one(School, contact.school_id))
         pupils = session.scalars(
             select(Pupil).join(PupilContact).where(PupilContact.contact_id == contact.id)
         ).all()

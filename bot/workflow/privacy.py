@@ -31,7 +31,12 @@ from storage.privacy import expire_leavers, expire_message_bodies
 
 RETENTION_AT = time(2, 30)
 _LAST_RUN = "retention:{school_id}"
-_CARD_OWNERS = {"case": AbsenceCase, "dsl": AbsenceCase, "leave": LeaveRequest}
+_CARD_OWNERS: dict[str, type[AbsenceCase | LeaveRequest | RegisterSweep]] = {
+    "case": AbsenceCase,
+    "dsl": AbsenceCase,
+    "leave": LeaveRequest,
+    "sweep": RegisterSweep,
+}
 
 
 @dataclass
@@ -102,7 +107,7 @@ def _old_cards(session: Session, school_id: int, before: datetime) -> list[str]:
     ours = []
     for key in keys:
         kind, _, ident = key.partition(":")
-        owner = _CARD_OWNERS.get(kind, RegisterSweep if kind == "sweep" else None)
+        owner = _CARD_OWNERS.get(kind)
         if owner is None or not ident.isdigit():
             continue
         if session.scalar(select(owner.school_id).where(owner.id == int(ident))) == school_id:

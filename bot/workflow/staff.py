@@ -63,11 +63,11 @@ def identify(
     if not rows:
         return None
     for row in rows:
-        ctx = context_for(session.get(School, row.school_id))
+        ctx = context_for(session.get_one(School, row.school_id))
         s = ctx.settings
         if channel_id in (s.office_channel, s.dsl_channel, s.leave_channel) or len(rows) == 1:
             return StaffMember(row, ctx)
-    return StaffMember(rows[0], context_for(session.get(School, rows[0].school_id)))
+    return StaffMember(rows[0], context_for(session.get_one(School, rows[0].school_id)))
 
 
 def authorise(

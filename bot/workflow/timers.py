@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,7 +89,7 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
     return ran
 
 
-def _next_morning(ctx: SchoolContext, today) -> datetime:  # noqa: ANN001 - date
+def _next_morning(ctx: SchoolContext, today: date) -> datetime:
     # Just after the next AM sweep, which continues the case first if the pupil is absent.
     return ctx.register_closes(ctx.settings.calendar.next_school_day(today), "AM") + timedelta(
         minutes=1
@@ -185,7 +185,7 @@ STEP_HANDLERS: dict[str, Callable[[_Step], None]] = {
 
 
 def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None:
-    """N must not stay on the register past the deadline: record O (DOMAIN.md)."""
+    """N must not stay on the register past the deadline: record O (docs/domain.md)."""
     for mark in session.scalars(
         select(RegisterMark).where(
             RegisterMark.pupil_id == case.pupil_id,

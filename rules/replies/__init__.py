@@ -43,5 +43,5 @@ def parse_reply(
         rules = read_rules(text, today, names, is_school_day)
         learned = model or shipped()
         return combine(rules, text, today, learned) if learned else rules.parsed
-    except Exception:  # the parser must never take the reply pipeline down with it
+    except Exception:  # noqa: BLE001 - the parser must never take the reply pipeline down with it
         return _FALLBACK

@@ -159,7 +159,9 @@ def _is_future(r: _Reading, h: Hit) -> bool:
     tokens = r.norm.tokens
     tok = tokens[h.start]
     before = tokens[max(0, h.start - 3) : h.start]
-    if any(t in _RETURN_WORDS for t in before) or before[-2:] in (["be", "in"], ["be", "on"]):
+    # No "be in" exception: "won't be in tomorrow, hospital appointment" is a plan for
+    # tomorrow, not today's reason (the tokens are a tuple; a list test here never matched).
+    if any(t in _RETURN_WORDS for t in before):
         return False
     # "travelling with the fair till the end of October" is a duration, not a plan.
     clause = r.norm.clause[h.start]

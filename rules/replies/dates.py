@@ -65,7 +65,7 @@ def weekdays_only(day: date) -> bool:
 def _safe(is_school_day: SchoolDay, day: date) -> bool:
     try:
         return bool(is_school_day(day))
-    except Exception:  # a broken calendar must not break parsing
+    except Exception:  # noqa: BLE001 - a broken calendar must not break parsing
         return weekdays_only(day)
 
 

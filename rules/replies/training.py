@@ -114,7 +114,7 @@ def _fit(train: Sequence[Example], thresholds: dict[str, float] | None) -> Learn
     start = 0
     for name in ("intent", "code", "safeguarding", "leave", "leave_reason"):
         keep = [i for i, lab in enumerate(labels) if lab[name] is not None]
-        y = [labels[i][name] for i in keep]
+        y = [v for i in keep if (v := labels[i][name]) is not None]
         binary = name in ("safeguarding", "leave")
         classes = sorted(set(y))
         model = LogisticRegression(

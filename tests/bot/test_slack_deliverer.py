@@ -46,7 +46,7 @@ def test_a_post_recorded_after_the_database_went_away_is_adopted(stack: Stack) -
     broken = {"left": 1}
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _drop(conn, cursor, statement, params, context, executemany) -> None:  # noqa: ANN001
+    def _drop(conn, cursor, statement, params, context, executemany) -> None:
         if statement.startswith("UPDATE slack_cards") and broken["left"]:
             broken["left"] -= 1
             raise ConnectionResetError("the database went away")

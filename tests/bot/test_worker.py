@@ -68,7 +68,7 @@ def test_a_standby_told_to_stop_never_leads(factory: sessionmaker[Session]) -> N
             assert second is False
 
 
-def test_the_scheduler_wakes_each_school_at_its_register_close(stack) -> None:  # noqa: ANN001
+def test_the_scheduler_wakes_each_school_at_its_register_close(stack: Stack) -> None:
     from apscheduler.triggers.cron import CronTrigger
 
     from bot.worker import build_scheduler

@@ -1,6 +1,8 @@
 from datetime import date
 
-from rules.calendar import SchoolCalendar, Term
+import pytest
+
+from rules.calendar import NotADate, SchoolCalendar, Term, looks_like_date, parse_date
 
 CAL = SchoolCalendar(
     terms=(
@@ -36,3 +38,13 @@ def test_without_terms_every_weekday_but_bank_holidays_is_open() -> None:
     open_all = SchoolCalendar()
     assert open_all.is_school_day(date(2026, 8, 3))
     assert not open_all.is_school_day(date(2026, 12, 25))
+
+
+def test_a_date_is_read_iso_or_uk_day_first_with_a_four_digit_year() -> None:
+    assert parse_date("2026-03-04") == parse_date("2026-3-4") == date(2026, 3, 4)
+    assert parse_date(" 04/03/2026 ") == parse_date("4/3/2026") == date(2026, 3, 4)
+    with pytest.raises(NotADate, match="use YYYY-MM-DD or DD/MM/YYYY"):
+        parse_date("04/03/26")  # a two-digit year would be read as the year 26
+    with pytest.raises(NotADate, match="on the calendar"):
+        parse_date("31/02/2026")
+    assert looks_like_date("31/02/2026") and not looks_like_date("Thursday")

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from rules.settings import SchoolSettings
 from rules.texts import (
     DEFAULT_TEMPLATES,
     children_phrase,
@@ -20,7 +21,7 @@ from tests.factories import EXAMPLES
 
 
 @pytest.fixture(scope="module")
-def crofton():  # noqa: ANN201 - SchoolSettings
+def crofton() -> SchoolSettings:
     return read_settings_file(EXAMPLES / "crofton.toml")[0]
 
 
@@ -31,7 +32,7 @@ def test_children_phrase() -> None:
     assert children_phrase(["Amy", "Ben", "Amy", "Cal"]) == "Amy, Ben and Cal"
 
 
-def test_first_contact_reads_right_for_one_and_for_two(crofton) -> None:  # noqa: ANN001
+def test_first_contact_reads_right_for_one_and_for_two(crofton: SchoolSettings) -> None:
     one = render(
         crofton,
         "first_contact",
@@ -57,7 +58,7 @@ def test_first_contact_reads_right_for_one_and_for_two(crofton) -> None:  # noqa
     assert "Mia and Ollie were not in school when the register closed this afternoon" in two
 
 
-def test_a_missing_field_reads_as_empty_without_double_spaces(crofton) -> None:  # noqa: ANN001
+def test_a_missing_field_reads_as_empty_without_double_spaces(crofton: SchoolSettings) -> None:
     text = render(
         crofton,
         "leave_approved",

@@ -188,7 +188,9 @@ def test_register_rows_must_be_school_days_known_pupils_and_codes(session, tmp_p
         + f"{upn},2026-03-10,AM,Q9,,\n"
         + f"{GOOD_UPN},2026-03-10,AM,/,,\n"
         + f"{upn},2026-03-10,AM,L,late,\n"
-        + f"{upn},10/03/2026,PM,\\,,\n",
+        + f"{upn},10/03/2026,PM,\\,,\n"
+        + f"{upn},10/03/26,PM,/,,\n"
+        + f"{upn},31/02/2026,PM,/,,\n",
     )
     with pytest.raises(ImportFailed) as caught:
         import_marks(session, marks, now=NOW)
@@ -199,6 +201,8 @@ def test_register_rows_must_be_school_days_known_pupils_and_codes(session, tmp_p
         "code 'Q9' is not an attendance code",
         f"upn {GOOD_UPN} is not on roll",
         "minutes_late must be a whole number, got 'late'",
+        "date '10/03/26' is not a date: use YYYY-MM-DD or DD/MM/YYYY",
+        "date '31/02/2026' is not a date on the calendar",
     ]
     assert count(session, RegisterMark) == 0
 
