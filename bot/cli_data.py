@@ -8,6 +8,7 @@ import sys
 from datetime import date
 
 from bot.clock import clock_from_env
+from bot.workflow.marks import marks_arrived
 from storage.db import database_url, make_engine, session_factory, transaction, upgrade
 from storage.register import export_marks, import_marks
 from storage.roster import import_roster
@@ -68,12 +69,17 @@ def roster_import(args: argparse.Namespace) -> int:
 def register_import(args: argparse.Namespace) -> int:
     factory = _factory(args)
     with factory() as session, session.begin():
+        now = clock_from_env()()
         report = import_marks(
-            session, args.file, now=clock_from_env()(), school_urn=args.school, dry_run=args.dry_run
+            session, args.file, now=now, school_urn=args.school, dry_run=args.dry_run
         )
+        # The register is the truth: marks after a sweep end, explain or open cases now.
+        applied = marks_arrived(session, report.changed, now)
         if args.dry_run:
             session.rollback()
     print(report.summary(f"marks from {args.file}"))
+    for line in applied.lines():
+        print(("would have " if args.dry_run else "") + line)
     return 0
 
 

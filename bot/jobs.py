@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
+from bot.workflow.deadlines import code_deadlines
 from bot.workflow.faults import text_quarantined
 from bot.workflow.parent_texts import opt_change, reply_received, text_undelivered
 from bot.workflow.school import all_contexts
@@ -75,6 +76,7 @@ def _sweep_and_escalate(
                 report.swept.append((ctx.school.urn, day.isoformat(), label, result.status))
         with transaction(runtime.factory) as session:
             report.steps += process_due(session, ctx, now)
+            code_deadlines(session, ctx, now)
     return report
 
 
