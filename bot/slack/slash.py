@@ -24,7 +24,7 @@ from bot.workflow.decisions import arrived, current_case, set_case_code
 from bot.workflow.leave import LeaveError, decide_leave, file_leave_request
 from bot.workflow.overview import open_cases_today, pupil_year
 from bot.workflow.staff import NotFound, find_pupil
-from rules.codes import LEAVE_CODES
+from rules.codes import CODES
 from storage.models import LeaveRequest, Pupil
 
 Handler = Callable[[StaffRequest, str], str]
@@ -202,9 +202,10 @@ def _decide(request: StaffRequest, rest: str, *, approve: bool) -> str:
     if not ident:
         raise UsageError(f"give the request's number: /leave {verb} ID [NOTE]")
     leave = request.load(LeaveRequest, arguments.parse_id(ident, "leave request"), "leave request")
-    # "/leave approve 12 R Eid": a leave code as the first word chooses the code.
+    # "/leave approve 12 R Eid": a code as the first word chooses the leave's code (a code
+    # that is no leave code is refused, not taken as the note; "I" is a word, not illness).
     first, _, after = note.strip().partition(" ")
-    code = first if approve and first in LEAVE_CODES else None
+    code = first if approve and first in CODES and first != "I" else None
     decided = decide_leave(
         request.session,
         member.ctx,

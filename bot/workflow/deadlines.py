@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.workflow.cards import refresh_card
 from bot.workflow.school import SchoolContext
-from bot.workflow.tasks import open_task
+from bot.workflow.tasks import TASK_KINDS, open_task
 from rules.ladder import code_deadline
 from storage.marks import Actor, set_mark
 from storage.models import Pupil, RegisterMark
@@ -63,7 +63,9 @@ def code_deadlines(session: Session, ctx: SchoolContext, now: datetime) -> int:
                 existing=mark,
             )
             continue
-        due = calendar.add_school_days(mark.date, (deadline.o_day or deadline.nudge_day or 1) - 1)
+        # The last school day to resolve it: the day before O, or the nudge day itself.
+        last_day = deadline.o_day - 1 if deadline.o_day else (deadline.nudge_day or 1)
+        due = calendar.add_school_days(mark.date, max(0, last_day - 1))
         listed.append(
             {
                 "pupil_id": pupil.id,
@@ -81,7 +83,7 @@ def code_deadlines(session: Session, ctx: SchoolContext, now: datetime) -> int:
         ctx,
         None,
         kind="decide_code",
-        role="attendance_lead",
+        role=TASK_KINDS["decide_code"].role,
         key=f"deadlines:{ctx.id}:{today.isoformat()}",
         now=now,
         sessions=listed,

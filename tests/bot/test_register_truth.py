@@ -256,3 +256,78 @@ def test_item5_a_return_date_carries_the_reason_to_it_and_no_further(
     _morning(school, WED18, {"Leo": "N"})  # not back on the day they said: ask again
     assert school.marks("Leo")[(WED18.isoformat(), "AM")] == ("N", True)
     assert "we still have no reason" in school.texts_to("Leo")[-1]
+
+
+def test_item6_each_n_session_has_its_own_deadline(school: RegisterDay, stack: Stack) -> None:
+    # Leo: absent Tue 10 (AM and PM), back Wed, absent again Thu 12. Mia: a cold on Wed 11,
+    # which nobody confirms.
+    school.import_marks(at(DAY1, "08:35"), DAY1, {"Leo": "N"})
+    stack.tick(at(DAY1, "08:40"))
+    school.import_marks(at(DAY1, "12:55"), DAY1, {"Leo": "N"}, session="PM")
+    stack.tick(at(DAY1, "13:00"))
+    _morning(school, WED, {"Mia": "N"})
+    stack.clock.set(at(WED, "09:50"))
+    stack.parent_texts(school.phones["Mia"][0], "she has a cold")
+    _morning(school, THU, {"Leo": "N"})
+    _morning(school, FRI, {})
+    # Mon 16 is day 5 of Tue 10's sessions (Crofton: decide by day 5, O from day 6).
+    _morning(school, MON16, {"Jay": "N"})
+    card = school.card_text(OFFICE_CH, "Codes nearing their deadline")
+    assert "Leo S. (1A) AM Tue 10 Mar: N, due by Mon 16 Mar" in card
+    assert "Leo S. (1A) PM Tue 10 Mar: N, due by Mon 16 Mar" in card
+    assert "Thu 12 Mar" not in card and "Jay" not in card  # not near theirs yet
+    with stack.runtime.factory() as s:
+        [task] = s.scalars(select(StaffTask).where(StaffTask.case_id.is_(None))).all()
+        assert (task.kind, task.role) == ("decide_code", "attendance_lead")
+    # Tue 17: Tue 10's N become O; Thu 12's and this week's stay N; Mia's provisional
+    # I is never O, it is nudged (day 5 of Wed 11).
+    _morning(school, TUE17, {"Jay": "N"})
+    leo = school.marks("Leo")
+    assert leo[(DAY1.isoformat(), "AM")] == ("O", True)
+    assert leo[(DAY1.isoformat(), "PM")] == ("O", True)
+    assert leo[(THU.isoformat(), "AM")] == ("N", True)
+    assert school.marks("Jay")[(MON16.isoformat(), "AM")] == ("N", True)
+    assert school.marks("Jay")[(TUE17.isoformat(), "AM")] == ("N", True)  # this morning's
+    assert school.marks("Mia")[(WED.isoformat(), "AM")] == ("I", False)
+    card = school.card_text(OFFICE_CH, "Codes nearing their deadline")
+    assert "Mia S. (1A) AM Wed 11 Mar: I (provisional: confirm it), due by Tue 17 Mar" in card
+    _morning(school, date(2026, 3, 19), {})  # Thu 19: day 6 of Thu 12
+    assert school.marks("Leo")[(THU.isoformat(), "AM")] == ("O", True)
+
+
+def test_item7_leave_exports_under_its_code_and_a_declined_day_is_provisional_g(
+    school: RegisterDay, stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.clock.set(at(DAY1, "10:00"))
+    requests = {
+        "Leo": "request Leo Smith 2026-03-23 2026-03-23 Eid, religious observance",
+        "Mia": "request Mia Smith 2026-03-23 2026-03-23 family wedding abroad",
+        "Jay": "request Jay Smith 2026-03-23 2026-03-23 family holiday",
+    }
+    for words in requests.values():
+        stack.slash("/leave", words, OFFICE, OFFICE_CH)
+    with stack.runtime.factory() as s:
+        ids = {
+            name: s.scalar(select(LeaveRequest.id).where(LeaveRequest.pupil_id == school.ids[name]))
+            for name in requests
+        }
+        assert s.get(LeaveRequest, ids["Leo"]).code == "R"  # the default from its reason
+    stack.tick(at(DAY1, "10:01"))
+    assert "Code if approved: *R*" in school.card_text(LEAVE_CH, f"Leave request #{ids['Leo']}")
+    stack.slash("/leave", f"approve {ids['Leo']}", HEAD, LEAVE_CH)
+    stack.slash("/leave", f"approve {ids['Mia']} C1 performing abroad", HEAD, LEAVE_CH)
+    wrong = stack.slash("/leave", f"approve {ids['Jay']} Q holiday", HEAD, LEAVE_CH)
+    assert "Q is not a leave code" in wrong.text
+    day = date(2026, 3, 23)
+    stack.slash("/leave", f"decline {ids['Jay']} Not exceptional", HEAD, LEAVE_CH)
+    school.import_marks(at(day, "08:35"), day, {"Leo": "R", "Mia": "C1", "Jay": "N"})
+    stack.tick(at(day, "08:40"))
+    stack.tick(at(day, "09:45"))  # Crofton's no-reply step: nothing for the declined day
+    assert [t for t in school.texts_to("Jay") if "leave" not in t.lower()] == []
+    assert school.texts_to("Jay", 1) == [] and school.tasks("Jay") == []
+    rows = {(r[0], r[2]): r[3] for r in school.export(day, day, capsys) if r[1] == "2026-03-23"}
+    upn = {name: school.upns[pid] for name, pid in school.ids.items()}
+    assert rows[(upn["Leo"], "AM")] == "R" and rows[(upn["Leo"], "PM")] == "R"
+    assert rows[(upn["Mia"], "AM")] == "C1"
+    assert rows[(upn["Jay"], "AM")] == "N"  # G is provisional until the office confirms it
+    assert school.marks("Jay")[(day.isoformat(), "AM")] == ("G", False)
