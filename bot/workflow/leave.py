@@ -142,7 +142,9 @@ def decide_leave(
                     day=day,
                     session_label=label,
                     code=request.code,
-                    actor=decided_by,
+                    # The headteacher's decision, written ahead of the register ("leave"):
+                    # it does not make a class's register taken (bot.workflow.sweep).
+                    actor=Actor(decided_by.name, decided_by.position, "leave"),
                     reason=f"leave of absence approved (request {request.id})",
                     now=now,
                 )

@@ -89,7 +89,7 @@ def register_closed(
     not_taken = sorted(
         name
         for name, members in by_class.items()
-        if all(marks.get(p.id) is None or marks[p.id].code is None for p in members)
+        if not any(_from_the_register(marks.get(p.id)) for p in members)
     )
     taken = [p for p in pupils.values() if p.class_name not in not_taken]
     result = SweepResult(status="done", not_taken=not_taken)
@@ -128,7 +128,9 @@ def sweep_late(
         {
             pupils[pid].class_name
             for pid in pupil_ids
-            if pid in pupils and pupils[pid].class_name in not_taken and marks.get(pid)
+            if pid in pupils
+            and pupils[pid].class_name in not_taken
+            and _from_the_register(marks.get(pid))
         }
     )
     in_time = now <= ctx.session_ends(sweep.date, sweep.session)
@@ -162,6 +164,12 @@ def sweep_late(
     result.texts = _start_or_hold(session, ctx, sweep, new_cases, pupils, now)
     result.status = sweep.status
     return result
+
+
+def _from_the_register(mark: RegisterMark | None) -> bool:
+    """A mark the class's register gave (the MIS, a member of staff), not one FirstCall or a
+    leave decision wrote ahead of it: only these show that the register was taken."""
+    return mark is not None and mark.code is not None and mark.source not in ("leave", "system")
 
 
 def _sweep_of(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from datetime import date, datetime
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,6 @@ class RegisterDay:
     ) -> None:
         self.stack, self.db_url, self.tmp = stack, db_url, tmp_path
         self.monkeypatch = monkeypatch
-        self.imports = 0
         with stack.runtime.factory() as s, s.begin():
             row = make_school(s, school)
             self.school_id, self.urn = row.id, row.urn
@@ -59,8 +59,7 @@ class RegisterDay:
                 make_pupil(s, row, f"Class{i}", class_name="1A") for i in range(classmates)
             ]
             self.class_2b = [make_pupil(s, row, f"Bee{i}", class_name="2B") for i in range(3)]
-            for pupil in self.class_2b:
-                make_contact(s, row, pupil)
+            self.bee_phones = [make_contact(s, row, pupil).phone for pupil in self.class_2b]
             s.flush()
             self.upns = {p.id: p.upn for p in [*self.pupils.values(), *self.classmates]}
             self.upns.update({p.id: p.upn for p in self.class_2b})
@@ -79,12 +78,33 @@ class RegisterDay:
         everyone: bool = True,
         class_2b: dict[int, str] | None = None,
         take_2b: bool = True,
-    ) -> str:
-        """`firstcall register import` at `when`: the named pupils' codes and (with
-        `everyone`) the rest of 1A present; 2B present but for the codes in `class_2b`
-        (index -> code), or not taken at all with `take_2b=False`."""
-        self.imports += 1
-        path = self.tmp / f"marks-{self.imports}.csv"
+    ) -> None:
+        """`firstcall register import` at `when` of this school's register (`rows`)."""
+        rows = self.rows(
+            day,
+            marks,
+            session=session,
+            minutes_late=minutes_late,
+            everyone=everyone,
+            class_2b=class_2b,
+            take_2b=take_2b,
+        )
+        import_rows(self.tmp, self.monkeypatch, self.db_url, when, rows)
+
+    def rows(
+        self,
+        day: date,
+        marks: dict[str, str | None],
+        *,
+        session: str = "AM",
+        minutes_late: dict[str, int] | None = None,
+        everyone: bool = True,
+        class_2b: dict[int, str] | None = None,
+        take_2b: bool = True,
+    ) -> list[list[str]]:
+        """The MIS's rows: the named pupils' codes and (with `everyone`) the rest of 1A
+        present; 2B present but for the codes in `class_2b` (index -> code), or not taken
+        at all with `take_2b=False`."""
         present = "/" if session == "AM" else "\\"
         rows: list[tuple[int, str | None]] = [(self.ids[n], c) for n, c in marks.items()]
         if everyone:
@@ -94,24 +114,18 @@ class RegisterDay:
             codes = class_2b or {}
             rows += [(p.id, codes.get(i, present)) for i, p in enumerate(self.class_2b)]
         late = minutes_late or {}
-        with path.open("w", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(["upn", "date", "session", "code", "minutes_late", "note"])
-            for pupil_id, code in rows:
-                name = next((n for n, i in self.ids.items() if i == pupil_id), None)
-                writer.writerow(
-                    [
-                        self.upns[pupil_id],
-                        day.isoformat(),
-                        session,
-                        code or "",
-                        late.get(name, ""),
-                        "",
-                    ]
-                )
-        self.monkeypatch.setenv("FIRSTCALL_CLOCK", when.isoformat())
-        assert main(["--db", self.db_url, "register", "import", str(path)]) == 0
-        return str(path)
+        names = {pid: name for name, pid in self.ids.items()}
+        return [
+            [
+                self.upns[pid],
+                day.isoformat(),
+                session,
+                code or "",
+                str(late.get(names.get(pid, ""), "")),
+                "",
+            ]
+            for pid, code in rows
+        ]
 
     def export(self, start: date, end: date, capsys: pytest.CaptureFixture[str]) -> list[list[str]]:
         capsys.readouterr()
@@ -139,6 +153,18 @@ class RegisterDay:
     def texts_to(self, name: str, contact: int = 0) -> list[str]:
         phone = self.phones[name][contact]
         return [m.body for m in self.stack.twilio.sent if m.to == phone]
+
+    def texts(self) -> dict[str, list[str]]:
+        """Every text this school's families received, by contact ("Leo", "Leo#2", "Bee0"),
+        as the kind of text it was."""
+        owners = {first: name for name, (first, _) in self.phones.items()}
+        owners |= {second: f"{name}#2" for name, (_, second) in self.phones.items()}
+        owners |= {phone: f"Bee{i}" for i, phone in enumerate(self.bee_phones)}
+        found: dict[str, list[str]] = {}
+        for message in self.stack.twilio.sent:
+            if message.to in owners:
+                found.setdefault(owners[message.to], []).append(text_kind(message.body))
+        return found
 
     def cases(self, name: str) -> list[AbsenceCase]:
         with self.stack.runtime.factory() as s:
@@ -198,4 +224,38 @@ class RegisterDay:
         return found[-1] if found else ""
 
 
-__all__ = ["RegisterDay", "at"]
+_imports = count(1)
+
+
+def import_rows(
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    when: datetime,
+    rows: list[list[str]],
+) -> None:
+    """Write the rows as the MIS's CSV and run `firstcall register import` at `when`."""
+    path = folder / f"marks-{next(_imports)}.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["upn", "date", "session", "code", "minutes_late", "note"])
+        writer.writerows(rows)
+    monkeypatch.setenv("FIRSTCALL_CLOCK", when.isoformat())
+    assert main(["--db", db_url, "register", "import", str(path)]) == 0
+
+
+def text_kind(body: str) -> str:
+    for needle, kind in (
+        ("was not in school", "first"),
+        ("were not in school", "first"),
+        ("still have no reason", "follow_up"),
+        ("has your message", "ack"),
+        ("medical evidence", "medical_evidence"),
+        ("leave", "leave"),
+    ):
+        if needle in body:
+            return kind
+    return body
+
+
+__all__ = ["RegisterDay", "at", "import_rows", "text_kind"]

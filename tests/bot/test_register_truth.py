@@ -331,3 +331,7 @@ def test_item7_leave_exports_under_its_code_and_a_declined_day_is_provisional_g(
     assert rows[(upn["Mia"], "AM")] == "C1"
     assert rows[(upn["Jay"], "AM")] == "N"  # G is provisional until the office confirms it
     assert school.marks("Jay")[(day.isoformat(), "AM")] == ("G", False)
+    # Leave written ahead does not make a register taken: no PM register, no N for anyone.
+    stack.tick(at(day, "13:00"))
+    assert (day.isoformat(), "PM") not in school.marks("Jay")
+    assert "Register not taken for 1A" in school.card_text(OFFICE_CH, "1A (PM")
