@@ -79,7 +79,7 @@ def register_import(args: argparse.Namespace) -> int:
             session.rollback()
     print(report.summary(f"marks from {args.file}"))
     for line in applied.lines():
-        print(("would have " if args.dry_run else "") + line)
+        print(("dry run, nothing done: " if args.dry_run else "") + line)
     return 0
 
 
