@@ -17,7 +17,7 @@ from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import TASK_KINDS, open_task
 from rules.ladder import code_deadline
 from storage.marks import Actor, set_mark
-from storage.models import Pupil, RegisterMark
+from storage.models import JobState, Pupil, RegisterMark
 
 DEADLINE = Actor("FirstCall", "automatic: N unresolved by the school's deadline", "system")
 # Far enough back for any deadline a school sets; older N is a matter for a person.
@@ -25,14 +25,24 @@ LOOK_BACK_DAYS = 60
 
 
 def code_deadlines(session: Session, ctx: SchoolContext, now: datetime) -> int:
-    """Run once the AM register has closed on a school day (again is harmless). Returns how
-    many sessions were listed for the attendance lead."""
+    """Run once a school day, after the AM register has closed (later ticks that day do
+    nothing). Returns how many sessions were listed for the attendance lead."""
     today = ctx.today(now)
     if not ctx.is_school_day(today) or now < ctx.register_closes(today, "AM"):
         return 0
     deadline = code_deadline(ctx.settings.policy.ladder)
     if deadline.nudge_day is None and deadline.o_day is None:
         return 0
+    # Once a school day: the worker ticks every minute, the list is for the morning.
+    done = session.get(JobState, f"code-deadlines:{ctx.id}", with_for_update=True)
+    if done is not None and done.value == today.isoformat():
+        return 0
+    if done is None:
+        session.add(
+            JobState(name=f"code-deadlines:{ctx.id}", value=today.isoformat(), updated_at=now)
+        )
+    else:
+        done.value, done.updated_at = today.isoformat(), now
     calendar = ctx.settings.calendar
     rows = session.execute(
         select(RegisterMark, Pupil)
@@ -88,8 +98,6 @@ def code_deadlines(session: Session, ctx: SchoolContext, now: datetime) -> int:
         now=now,
         sessions=listed,
     )
-    if task.detail.get("sessions") != listed:
-        task.detail = {**task.detail, "sessions": listed}
     refresh_card(
         session,
         key=f"deadlines:{task.id}",
