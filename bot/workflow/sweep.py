@@ -335,13 +335,7 @@ def release_held(session: Session, ctx: SchoolContext, sweep_id: int, now: datet
         for p in session.scalars(select(Pupil).where(Pupil.id.in_([c.pupil_id for c in cases])))
     }
     texts = start_cases(session, ctx, cases, pupils, sweep.date, sweep.session, now)
-    refresh_card(
-        session,
-        key=f"sweep:{sweep.id}",
-        channel=ctx.settings.office_channel,
-        school_id=ctx.id,
-        now=now,
-    )
+    _refresh_sweep_card(session, ctx, sweep, now)
     return SweepResult(status="released", new_cases=[c.id for c in cases], texts=texts)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -68,28 +69,10 @@ class RegisterDay:
     # -- the MIS ----------------------------------------------------------------------------
 
     def import_marks(
-        self,
-        when: datetime,
-        day: date,
-        marks: dict[str, str | None],
-        *,
-        session: str = "AM",
-        minutes_late: dict[str, int] | None = None,
-        everyone: bool = True,
-        class_2b: dict[int, str] | None = None,
-        take_2b: bool = True,
+        self, when: datetime, day: date, marks: dict[str, str | None], **options: Any
     ) -> None:
-        """`firstcall register import` at `when` of this school's register (`rows`)."""
-        rows = self.rows(
-            day,
-            marks,
-            session=session,
-            minutes_late=minutes_late,
-            everyone=everyone,
-            class_2b=class_2b,
-            take_2b=take_2b,
-        )
-        import_rows(self.tmp, self.monkeypatch, self.db_url, when, rows)
+        """`firstcall register import` at `when` of this school's register (see `rows`)."""
+        import_rows(self.tmp, self.monkeypatch, self.db_url, when, self.rows(day, marks, **options))
 
     def rows(
         self,

@@ -36,6 +36,15 @@ def _morning(school: RegisterDay, day: date, marks: dict[str, str | None]) -> No
     school.stack.tick(at(day, "09:45"))
 
 
+def _tummy_bug_then_back(school: RegisterDay, stack: Stack) -> None:
+    """Leo absent on Tuesday with a tummy bug nobody confirms; back on Wednesday."""
+    _morning(school, DAY1, {"Leo": "N"})
+    stack.clock.set(at(DAY1, "09:50"))
+    stack.parent_texts(school.phones["Leo"][0], "he has a tummy bug")
+    stack.tick(at(DAY1, "09:51"))
+    _morning(school, WED, {})  # back in school: the absence is over
+
+
 def test_item1_an_imported_late_mark_ends_the_case(school: RegisterDay, stack: Stack) -> None:
     school.import_marks(at(DAY1, "08:35"), DAY1, {"Leo": "N"})
     stack.tick(at(DAY1, "08:40"))
@@ -179,11 +188,7 @@ def hallmoor_staff() -> list[str]:
 def test_item4_a_later_absence_is_a_new_case_with_a_first_text(
     school: RegisterDay, stack: Stack
 ) -> None:
-    _morning(school, DAY1, {"Leo": "N"})
-    stack.clock.set(at(DAY1, "09:50"))
-    stack.parent_texts(school.phones["Leo"][0], "he has a tummy bug")
-    stack.tick(at(DAY1, "09:51"))
-    _morning(school, WED, {})  # back in school: the absence is over
+    _tummy_bug_then_back(school, stack)
     [first] = school.cases("Leo")
     assert first.status == "closed" and "Back in school AM Wed 11 Mar" in school.card_text(
         OFFICE_CH, "Leo"
@@ -229,11 +234,7 @@ def test_item4_a_declined_leave_day_is_never_chased(school: RegisterDay, stack: 
 
 
 def test_item5_a_stale_reason_is_never_reused(school: RegisterDay, stack: Stack) -> None:
-    _morning(school, DAY1, {"Leo": "N"})
-    stack.clock.set(at(DAY1, "09:50"))
-    stack.parent_texts(school.phones["Leo"][0], "he has a tummy bug")
-    stack.tick(at(DAY1, "09:51"))
-    _morning(school, WED, {})
+    _tummy_bug_then_back(school, stack)
     school.import_marks(at(FRI, "08:35"), FRI, {"Leo": "N"})
     stack.tick(at(FRI, "08:40"))
     assert school.marks("Leo")[(FRI.isoformat(), "AM")] == ("N", True)  # not I
