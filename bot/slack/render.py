@@ -8,15 +8,16 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.slack.mrkdwn import escape, mention, quote
+from bot.workflow.decisions import has_uncoded_sessions
 from bot.workflow.leave import leave_facts
 from bot.workflow.overview import PupilYear
 from bot.workflow.school import SchoolContext, context_for
 from bot.workflow.tasks import DONE, TASK_KINDS, tasks_for
-from rules.codes import N_CODE, is_n_code, lookup
+from rules.codes import is_n_code, lookup
 from rules.texts import short_date
 from storage.models import (
     AbsenceCase,
@@ -26,7 +27,6 @@ from storage.models import (
     Message,
     MessageCase,
     Pupil,
-    RegisterMark,
     RegisterSweep,
     School,
     StaffTask,
@@ -211,7 +211,7 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
         lines.append(":shield: With the DSL")
     blocks: Blocks = [_section("\n".join(lines))]
     if case.status in (CaseStatus.OPEN, CaseStatus.EXPECTED, CaseStatus.EXPLAINED) or (
-        case.status == CaseStatus.CLOSED and _uncoded_sessions(session, case)
+        case.status == CaseStatus.CLOSED and has_uncoded_sessions(session, case)
     ):
         buttons = []
         if case.provisional_code and not is_n_code(case.provisional_code):
@@ -224,21 +224,6 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     return (
         f"{short_name(pupil)} ({escape(pupil.class_name)}): {STATUS_WORDS.get(case.status, case.status)}",
         blocks,
-    )
-
-
-def _uncoded_sessions(session: Session, case: AbsenceCase) -> bool:
-    """An ended case whose absent sessions still carry N or an unconfirmed code."""
-    return (
-        session.scalar(
-            select(RegisterMark.id).where(
-                RegisterMark.pupil_id == case.pupil_id,
-                RegisterMark.date >= case.opened_on,
-                RegisterMark.date <= case.last_absent_on,
-                or_(RegisterMark.code == N_CODE, RegisterMark.confirmed.is_(False)),
-            )
-        )
-        is not None
     )
 
 

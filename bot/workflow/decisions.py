@@ -32,14 +32,44 @@ class DecisionError(ValueError):
 
 
 def current_case(session: Session, pupil: Pupil) -> AbsenceCase:
+    """The pupil's open case or, once they are back, the latest case whose absent sessions
+    still carry N or a code nobody has confirmed: those still need a code."""
     case = session.scalar(
         select(AbsenceCase)
         .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_CASE_STATUSES))
         .order_by(AbsenceCase.id.desc())
     )
     if case is None:
+        latest = session.scalar(
+            select(AbsenceCase)
+            .where(AbsenceCase.pupil_id == pupil.id)
+            .order_by(AbsenceCase.id.desc())
+        )
+        if latest is not None and has_uncoded_sessions(session, latest):
+            return latest
         raise DecisionError(f"{pupil.first_name} {pupil.last_name} has no open absence")
     return case
+
+
+def _case_marks(session: Session, case: AbsenceCase) -> list[RegisterMark]:
+    return list(
+        session.scalars(
+            select(RegisterMark).where(
+                RegisterMark.pupil_id == case.pupil_id,
+                RegisterMark.date >= case.opened_on,
+                RegisterMark.date <= case.last_absent_on,
+            )
+        )
+    )
+
+
+def _uncoded(marks: list[RegisterMark]) -> bool:
+    return any(is_n_code(m.code) or not m.confirmed for m in marks)
+
+
+def has_uncoded_sessions(session: Session, case: AbsenceCase) -> bool:
+    """Whether any absent session of the case still carries N or an unconfirmed code."""
+    return _uncoded(_case_marks(session, case))
 
 
 def set_case_code(
@@ -54,19 +84,9 @@ def set_case_code(
 ) -> str:
     """Confirm the provisional code (code None) or set another, on every session of the case
     that is still N or provisional."""
-    marks = list(
-        session.scalars(
-            select(RegisterMark).where(
-                RegisterMark.pupil_id == case.pupil_id,
-                RegisterMark.date >= case.opened_on,
-                RegisterMark.date <= case.last_absent_on,
-            )
-        )
-    )
+    marks = _case_marks(session, case)
     # An ended case (the pupil is back) still has its absent sessions to code.
-    if case.status not in OPEN_CASE_STATUSES and not any(
-        is_n_code(m.code) or not m.confirmed for m in marks
-    ):
+    if case.status not in OPEN_CASE_STATUSES and not _uncoded(marks):
         raise DecisionError("that absence is closed")
     final = normalise(code) if code else (case.confirmed_code or case.provisional_code or None)
     if not final or is_n_code(final):

@@ -481,7 +481,7 @@ def register_shows(
             at=ctx.local(arrived).strftime("%H:%M") if arrived else None,
         )
         return
-    if mark.source in ("system", "parent") or code in (case.confirmed_code, case.provisional_code):
+    if mark.source in ("system", "parent") or code == case.confirmed_code:
         return  # FirstCall's own entry (a carried or parent's reason), already on the case
     if mark.confirmed:
         case.status, case.confirmed_code = CaseStatus.CONFIRMED, code

@@ -336,3 +336,15 @@ def test_item7_leave_exports_under_its_code_and_a_declined_day_is_provisional_g(
     stack.tick(at(day, "13:00"))
     assert (day.isoformat(), "PM") not in school.marks("Jay")
     assert "Register not taken for 1A" in school.card_text(OFFICE_CH, "1A (PM")
+
+
+def test_an_ended_case_keeps_its_absent_sessions_to_code(school: RegisterDay, stack: Stack) -> None:
+    _tummy_bug_then_back(school, stack)
+    assert "Confirm I" in school.card_text(OFFICE_CH, "Back in school")
+    stack.clock.set(at(WED, "10:00"))
+    answer = stack.slash("/absence", "approve Leo", OFFICE, OFFICE_CH)
+    assert answer.status_code == 200
+    assert school.marks("Leo")[(DAY1.isoformat(), "AM")] == ("I", True)
+    assert school.cases("Leo")[0].status == "closed"  # confirming does not reopen it
+    again = stack.slash("/absence", "approve Leo", OFFICE, OFFICE_CH)
+    assert "no open absence" in again.text
