@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import clock_from_env
+from bot.workflow.marks import marks_arrived
 from bot.workflow.privacy import redact_cards
 from bot.workflow.roll import pupils_left
 from rules.phones import PhoneError, parse_phone
@@ -79,12 +80,17 @@ def roster_import(args: argparse.Namespace) -> int:
 def register_import(args: argparse.Namespace) -> int:
     factory = _factory(args)
     with factory() as session, session.begin():
+        now = clock_from_env()()
         report = import_marks(
-            session, args.file, now=clock_from_env()(), school_urn=args.school, dry_run=args.dry_run
+            session, args.file, now=now, school_urn=args.school, dry_run=args.dry_run
         )
+        # The register is the truth: marks after a sweep end, explain or open cases now.
+        applied = marks_arrived(session, report.changed, now)
         if args.dry_run:
             session.rollback()
     print(report.summary(f"marks from {args.file}"))
+    for line in applied.lines():
+        print(("dry run, nothing done: " if args.dry_run else "") + line)
     return 0
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.locks import database_lock
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
+from bot.workflow.deadlines import code_deadlines
 from bot.workflow.faults import (
     call_instead,
     school_failed,
@@ -120,6 +121,7 @@ def _sweep_and_escalate(
             what = "escalation ladder"
             with transaction(runtime.factory) as session:
                 report.steps += process_due(session, ctx, now)
+                code_deadlines(session, ctx, now)
         except Exception as exc:  # noqa: BLE001 - one school's failure must not stop the rest
             report.failed.append((urn, what))
             school_failed(runtime.factory, school_id, what, exc, now)

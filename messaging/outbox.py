@@ -599,3 +599,27 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
         return max(timedelta(seconds=retry_after), timedelta(seconds=1))
     step = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
     return max(step * (0.5 + random.random() / 2), timedelta(seconds=1))
+
+
+def cancel_queued_texts(
+    session: Session, school_id: int, case_ids: Sequence[int], kinds: Sequence[str], why: str
+) -> int:
+    """Cancel the texts of these kinds still waiting to go (not yet claimed for sending)
+    whose cases are all among `case_ids`: a text naming a sibling who is still absent goes.
+    Returns how many were cancelled."""
+    ended = set(case_ids)
+    if not ended:
+        return 0
+    cancelled = 0
+    for item in session.scalars(
+        select(OutboxItem).where(
+            OutboxItem.school_id == school_id,
+            OutboxItem.channel == "sms",
+            OutboxItem.status == OutboxStatus.PENDING,
+        )
+    ):
+        ids = set(item.payload.get("case_ids") or [])
+        if item.payload.get("kind") in kinds and ids and ids <= ended:
+            item.status, item.last_error = OutboxStatus.CANCELLED, why
+            cancelled += 1
+    return cancelled

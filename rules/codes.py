@@ -4,6 +4,7 @@ Regulations 2024), with what each code counts as in the statistics."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from enum import StrEnum
 
 
@@ -100,6 +101,8 @@ CODES: dict[str, Code] = {
 }
 
 PRESENT_MARKS = frozenset({"/", "\\"})
+# The codes the headteacher chooses from when approving leave (its reason decides which).
+LEAVE_CODES = ("C", "R", "T", "C1", "J1", "S", "C2", "M")
 # Codes a parent's reply can make provisional; everything else is for staff to set.
 N_CODE = "N"  # absent, no reason yet established
 UNEXPLAINED = frozenset({N_CODE})
@@ -130,3 +133,44 @@ def is_n_code(code: str | None) -> bool:
 def is_absence_needing_reason(code: str | None) -> bool:
     """An unexplained absence: no mark at all, or N."""
     return code is None or code in UNEXPLAINED
+
+
+def in_school(code: str | None) -> bool:
+    """The register shows the pupil in school (or at approved education) for the session:
+    present, late (L, or U after the late cut-off) or an approved activity. An absence case
+    ends here."""
+    if code is None:
+        return False
+    entry = lookup(code)
+    return entry.category in (Category.PRESENT, Category.APPROVED_ACTIVITY) or entry.code == "U"
+
+
+def arrival_code(session_label: str, arrival: time, closes: time, late_cutoff: time) -> str:
+    """The mark for a pupil who arrived at `arrival`: present by the close, L by the late
+    cut-off (the school's `late_until`; the close when it has none), U after it."""
+    if arrival <= closes:
+        return "/" if session_label == "AM" else "\\"
+    return "L" if arrival <= late_cutoff else "U"
+
+
+# The words of a leave request that point to the code the headteacher would choose; the
+# head can always choose another (`/leave approve ID CODE`). Checked in this order.
+_LEAVE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("C2", ("part-time timetable", "part time timetable", "reduced timetable")),
+    ("S", ("study leave", "revision")),
+    ("J1", ("interview",)),
+    ("C1", ("perform", "audition", "filming", "acting", "licence", "license", "modelling")),
+    ("R", ("religio", "eid", "diwali", "vaisakhi", "yom kippur", "rosh hashanah", "festival")),
+    ("T", ("traveller", "travelling show", "fair", "circus", "occupational")),
+    ("M", ("dentist", "doctor", "hospital", "medical", "appointment", "orthodont", "clinic")),
+)
+
+
+def leave_code_for(reason: str) -> str:
+    """The default code for approved leave, from the request's reason: C (exceptional
+    circumstances) unless the reason names one of the specific leave codes."""
+    text = reason.lower()
+    for code, words in _LEAVE_WORDS:
+        if any(word in text for word in words):
+            return code
+    return "C"

@@ -111,6 +111,37 @@ class CaseState:
     steps_done: frozenset[str]
 
 
+# Steps about the register's codes, which run per session, not per case: each N session
+# must be resolved by its own deadline (bot.workflow.deadlines), whatever its case did.
+SESSION_STEPS = frozenset({"decide_code", "set_code_o"})
+
+
+@dataclass(frozen=True, slots=True)
+class CodeDeadline:
+    """From the ladder: the school day of a session (1 = the session's own day) on which the
+    attendance lead is told it is nearing its deadline, and the one from which N becomes O
+    (None: the school does not write O)."""
+
+    nudge_day: int | None
+    o_day: int | None
+
+    def stage(self, day_number: int) -> str | None:
+        """ "overdue" (O is due), "nearing" (tell the lead), or None (not yet)."""
+        if self.o_day is not None and day_number >= self.o_day:
+            return "overdue"
+        if self.nudge_day is not None and day_number >= self.nudge_day:
+            return "nearing"
+        return None
+
+
+def code_deadline(steps: Sequence[LadderStep]) -> CodeDeadline:
+    def first(kind: str) -> int | None:
+        days = [s.on_day or s.every_day_from for s in steps if s.kind == kind]
+        return min((d for d in days if d), default=None)
+
+    return CodeDeadline(first("decide_code"), first("set_code_o"))
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     kind: str
@@ -122,7 +153,8 @@ def condition_holds(step: LadderStep, case: CaseState) -> bool:
         case "always":
             return True
         case "no_reply":
-            return not case.replied
+            # A reason already known (the register's, a declined leave's G) is no silence.
+            return not case.replied and not case.explained
         case "unexplained":
             return not case.explained
         case "vulnerable_unreached":
@@ -153,6 +185,8 @@ def due_actions(steps: Sequence[LadderStep], case: CaseState, now: datetime) -> 
     actions: list[Action] = []
     for step in steps:
         key = _key(step, case)
+        if step.kind in SESSION_STEPS:
+            continue
         if key in case.steps_done or not condition_holds(step, case):
             continue
         if step.after_minutes is not None:
@@ -167,10 +201,24 @@ def due_actions(steps: Sequence[LadderStep], case: CaseState, now: datetime) -> 
                 first_day is not None
                 and case.day_number >= first_day
                 and (case.still_absent or step.when == "n_code")
+                and not _overtaken(step, steps, case.day_number)
             )
         if due:
             actions.append(Action(step.kind, key))
     return actions
+
+
+def _overtaken(step: LadderStep, steps: Sequence[LadderStep], day_number: int) -> bool:
+    """A day step whose day has passed while a later step of the same kind is due too (a
+    worker that was down): only the later one runs, never two home visits at once."""
+    if step.on_day is None or step.on_day == day_number:
+        return False
+    return any(
+        other.kind == step.kind
+        and other.on_day is not None
+        and step.on_day < other.on_day <= day_number
+        for other in steps
+    )
 
 
 def next_due(steps: Sequence[LadderStep], case: CaseState, now: datetime) -> datetime | None:

@@ -21,6 +21,7 @@ from rules.texts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS, template_problem
 
 ROLES = ("office", "dsl", "headteacher", "attendance_lead")
 SESSIONS = ("AM", "PM")
+DEFAULT_ENDS = {"AM": time(12, 0), "PM": time(15, 30)}
 
 
 class SettingsError(ValueError):
@@ -37,6 +38,17 @@ class SessionTimes:
     # A pupil arriving after `register_closes` but by `late_until` is L (counted present),
     # after it U; without it every arrival after close is U.
     late_until: time | None = None
+    # The end of the session: marks for it that arrive after the close but before this are
+    # still swept (a late register is chased, not left "not taken"), and an arrival before
+    # it is booked to this session. AM ends at noon (or the PM close, if earlier), PM at
+    # 15:30, unless the school sets `ends`.
+    ends: time = time(12, 0)
+
+    @property
+    def late_cutoff(self) -> time:
+        """Arrivals after the close and by this are L, after it U; without `late_until`
+        every arrival after the close is U."""
+        return self.late_until or self.register_closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,19 +277,32 @@ def parse_settings(data: Mapping[str, Any], source: str = "settings") -> SchoolS
     for label in SESSIONS:
         prefix = f"sessions.{label}"
         block = c.table(sessions_raw, prefix)
-        c.unknown(block, prefix, {"register_closes", "late_until"})
+        c.unknown(block, prefix, {"register_closes", "late_until", "ends"})
         closes = c.time(block, prefix, "register_closes", required=True)
         late = c.time(block, prefix, "late_until", required=False)
+        ends = c.time(block, prefix, "ends", required=False)
         if closes and late and late < closes:
             c.problem(f"{prefix}.late_until", "must not be before register_closes")
+        if closes and ends and ends <= max(closes, late or closes):
+            c.problem(f"{prefix}.ends", "must be after register_closes and late_until")
         if closes:
-            sessions[label] = SessionTimes(closes, late)
+            sessions[label] = SessionTimes(closes, late, ends or DEFAULT_ENDS[label])
     if (
         "AM" in sessions
         and "PM" in sessions
         and sessions["PM"].register_closes <= sessions["AM"].register_closes
     ):
         c.problem("sessions.PM.register_closes", "must be after sessions.AM.register_closes")
+    elif "AM" in sessions and "PM" in sessions:
+        am, pm = sessions["AM"], sessions["PM"]
+        if "ends" not in c.table(sessions_raw, "sessions.AM"):
+            # The default AM end never runs past the PM close.
+            ends = min(am.ends, pm.register_closes)
+            if ends <= max(am.register_closes, am.late_cutoff):
+                ends = pm.register_closes
+            sessions["AM"] = SessionTimes(am.register_closes, am.late_until, ends)
+        elif am.ends > pm.register_closes:
+            c.problem("sessions.AM.ends", "must not be after sessions.PM.register_closes")
 
     calendar = _parse_terms(c, c.table(data, "terms"))
     office, dsl, leave = _parse_slack(c, c.table(data, "slack"))

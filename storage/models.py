@@ -56,17 +56,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class CaseStatus(StrEnum):
-    """An absence case: waiting for a reason, a reason known (staff to confirm), the code
-    confirmed, or closed (the pupil is back, or the case ended)."""
+    """An absence case: waiting for a reason, the child on the way (the family says so), a
+    reason known (staff to confirm), the code confirmed, or closed: the register shows the
+    pupil in school, which alone ends a case (one case is one unbroken absence)."""
 
     OPEN = "open"
+    EXPECTED = "expected"
     EXPLAINED = "explained"
     CONFIRMED = "confirmed"
     CLOSED = "closed"
 
 
 # The cases the ladder still works on.
-OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.EXPLAINED, CaseStatus.CONFIRMED)
+OPEN_CASE_STATUSES = (
+    CaseStatus.OPEN,
+    CaseStatus.EXPECTED,
+    CaseStatus.EXPLAINED,
+    CaseStatus.CONFIRMED,
+)
 
 
 class TaskStatus(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
@@ -21,6 +21,12 @@ from storage.roster import check_upn
 from storage.schools import settings_for
 
 MARK_COLUMNS = ("upn", "date", "session", "code", "minutes_late", "note")
+
+
+@dataclass
+class MarksImport(ImportReport):
+    # (pupil, day, session) of every mark created or changed, for the cases to follow.
+    changed: list[tuple[int, date, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +47,10 @@ def import_marks(
     now: datetime,
     school_urn: str | None = None,
     dry_run: bool = False,
-) -> ImportReport:
+) -> MarksImport:
     """Check every row, then write the marks; a change to an existing mark is recorded as an
-    amendment by the MIS import."""
+    amendment by the MIS import. The report lists the marks changed: the caller hands them
+    to the cases (bot.workflow.marks.marks_arrived) in the same transaction."""
     problems: list[str] = []
     schools = {s.id: s for s in session.scalars(select(School))}
     scope = [s for s in schools.values() if school_urn in (None, s.urn)]
@@ -105,7 +112,7 @@ def import_marks(
 
     existing = _existing_marks(session, seen)
     actor = Actor(name="MIS import", position=f"register import from {path.name}", source="import")
-    report = ImportReport(rows=len(rows), dry_run=dry_run)
+    report = MarksImport(rows=len(rows), dry_run=dry_run)
     for row in rows:
         mark = existing.get((row.pupil_id, row.day, row.session))
         changed = set_mark(
@@ -123,7 +130,9 @@ def import_marks(
         )
         if changed is None:
             report.unchanged += 1
-        elif mark is None:
+            continue
+        report.changed.append((row.pupil_id, row.day, row.session))
+        if mark is None:
             report.created += 1
         else:
             report.updated += 1

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.slack.mrkdwn import escape, mention, quote
+from bot.workflow.decisions import has_uncoded_sessions
 from bot.workflow.leave import leave_facts
 from bot.workflow.overview import PupilYear
 from bot.workflow.school import SchoolContext, context_for
 from bot.workflow.tasks import DONE, TASK_KINDS, tasks_for
-from rules.codes import is_n_code
+from rules.codes import is_n_code, lookup
 from rules.texts import short_date
 from storage.models import (
     AbsenceCase,
@@ -37,6 +38,7 @@ Blocks = list[dict[str, Any]]
 # Keyed by the stored string, which is what a row's status reads back as.
 STATUS_WORDS: dict[str, str] = {
     CaseStatus.OPEN: "No reason yet",
+    CaseStatus.EXPECTED: "On the way, the family says",
     CaseStatus.EXPLAINED: "Reason given: needs confirming",
     CaseStatus.CONFIRMED: "Code confirmed",
     CaseStatus.CLOSED: "Closed",
@@ -96,14 +98,6 @@ def _opt_change(f: dict[str, Any]) -> str:
     return f":no_bell: A contact of {escape(f['names'])} ({escape(f['contact'])}) {what}"
 
 
-def _register_not_taken(f: dict[str, Any]) -> str:
-    return (
-        f":clipboard: Register not taken for {escape(f['class_name'])} "
-        f"({f['session_label']}, {short_date(date.fromisoformat(f['day']))}): "
-        "no texts sent for this class."
-    )
-
-
 def _text_quarantined(f: dict[str, Any]) -> str:
     return (
         ":warning: A text to the school's number could not be stored by FirstCall "
@@ -145,7 +139,6 @@ NOTICES: dict[str, Callable[[dict[str, Any]], str]] = {
     "late_reply_safeguarding": _late_reply_safeguarding,
     "late_reply": _late_reply,
     "opt_change": _opt_change,
-    "register_not_taken": _register_not_taken,
 }
 
 
@@ -191,7 +184,13 @@ def redacted() -> tuple[str, Blocks]:
 def render_card(session: Session, key: str) -> tuple[str, Blocks] | None:
     """The card's text and blocks, or None if what it shows no longer exists."""
     kind, _, ident = key.partition(":")
-    renderers = {"case": _case_card, "dsl": _dsl_card, "leave": _leave_card, "sweep": _sweep_card}
+    renderers = {
+        "case": _case_card,
+        "dsl": _dsl_card,
+        "leave": _leave_card,
+        "sweep": _sweep_card,
+        "deadlines": _deadlines_card,
+    }
     render = renderers.get(kind)
     return render(session, int(ident)) if render and ident.isdigit() else None
 
@@ -222,9 +221,8 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
     if case is None:
         return None
     pupil = session.get_one(Pupil, case.pupil_id)
-    days = context_for(
-        session.get_one(School, case.school_id)
-    ).settings.calendar.school_days_between(case.opened_on, case.last_absent_on)
+    ctx = context_for(session.get_one(School, case.school_id))
+    days = ctx.settings.calendar.school_days_between(case.opened_on, case.last_absent_on)
     title = f"*{short_name(pupil)}* ({escape(pupil.class_name)}) absent {case.opened_session} {short_date(case.opened_on)}"
     if days > 1:
         title += f", day {days}"
@@ -235,14 +233,25 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
             f"Reason: {escape(case.reason or 'not given')} · code *{code or 'N'}*"
             + ("" if case.confirmed_code else " (provisional)")
         )
-    if case.first_text_at and not case.last_reply_at:
+    if case.return_date and case.status in ("explained", "confirmed"):
+        lines.append(f"Off until {short_date(case.return_date)}, the family says")
+    if case.status == "expected" and case.expected_arrival:
+        lines.append(
+            f"Expected by {case.expected_arrival.astimezone(ctx.settings.tz):%H:%M}; "
+            "the ladder waits until then"
+        )
+    if case.status == CaseStatus.CLOSED:
+        lines.append(_how_it_ended(session, case))
+    elif case.first_text_at and not case.last_reply_at:
         lines.append("Family texted; no reply yet")
     if case.dsl_alerted:
         lines.append(":shield: With the DSL")
     if not pupil.on_roll:
         lines.append("Off roll: not in the MIS export any more. Case closed; no more texts.")
     blocks: Blocks = [_section("\n".join(lines))]
-    if case.status in (CaseStatus.OPEN, CaseStatus.EXPLAINED):
+    if case.status in (CaseStatus.OPEN, CaseStatus.EXPECTED, CaseStatus.EXPLAINED) or (
+        case.status == CaseStatus.CLOSED and has_uncoded_sessions(session, case)
+    ):
         buttons = []
         if case.provisional_code and not is_n_code(case.provisional_code):
             buttons.append(
@@ -255,6 +264,23 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
         f"{short_name(pupil)} ({escape(pupil.class_name)}): {STATUS_WORDS.get(case.status, case.status)}",
         blocks,
     )
+
+
+def _how_it_ended(session: Session, case: AbsenceCase) -> str:
+    """ "Arrived 08:50, L": what the register showed when the case ended."""
+    event = session.scalar(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == "arrived")
+        .order_by(CaseEvent.id.desc())
+    )
+    if event is None:
+        return "Closed"
+    detail = event.detail
+    code = escape(detail.get("code") or "")
+    if detail.get("at"):
+        return f":white_check_mark: Arrived {detail['at']}, {code}"
+    when = f"{detail.get('session', '')} {short_date(date.fromisoformat(detail['day']))}"
+    return f":white_check_mark: Back in school {when} ({code})"
 
 
 def _dsl_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
@@ -315,6 +341,9 @@ def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
         f"Attendance this year: {att.percent if att.percent is not None else '–'}% "
         f"({att.band(policy.persistent_absence_below, policy.severe_absence_below)})",
         f"Reason: {escape(request.reason[:300])}",
+        f"Code {'recorded' if request.status == 'approved' else 'if approved'}: *{request.code}* "
+        f"({escape(lookup(request.code).meaning)})"
+        + ("" if request.status != "pending" else "; `/leave approve ID CODE` to choose another"),
     ]
     if request.note and request.status == "pending":
         lines.append(f"_{escape(request.note)}_")
@@ -349,16 +378,31 @@ def _sweep_card(session: Session, sweep_id: int) -> tuple[str, Blocks] | None:
     if sweep is None:
         return None
     ctx = context_for(session.get_one(School, sweep.school_id))
+    when = f"{sweep.session} {short_date(sweep.date)}"
+    lines = [
+        f":clipboard: Register not taken for {escape(name)} ({when}): no texts sent for this class."
+        for name in sweep.summary.get("not_taken", [])
+    ]
+    lines += [
+        f":white_check_mark: {escape(name)} ({when}): register came in at {at}; absences followed up."
+        for name, at in sweep.summary.get("late", {}).items()
+    ]
+    lines += [
+        f":warning: {escape(name)} ({when}): register came in at {at}, after the session ended: "
+        "no texts; the office follows up its absences."
+        for name, at in sweep.summary.get("too_late", {}).items()
+    ]
     count = sweep.summary.get("new_cases", 0)
     roll = sweep.summary.get("roll", 0) or 1
     share = ctx.settings.policy.mass_absence_share
     if sweep.status == "held":
-        text = (
-            f":raised_hand: {sweep.session} {short_date(sweep.date)}: {count} pupils "
+        held = (
+            f":raised_hand: {when}: {count} pupils "
             f"({100 * count / roll:.0f}% of the roll) have no mark or N, above the "
             f"{100 * share:.0f}% the school allows before texting. Check the registers; "
             "if they are right, send the texts."
         )
+        text = "\n".join([held, *lines])
         return text, [
             _section(text),
             _actions(
@@ -366,7 +410,9 @@ def _sweep_card(session: Session, sweep_id: int) -> tuple[str, Blocks] | None:
                 [_button("sweep_release", f"Send {count} texts", sweep.id, "primary")],
             ),
         ]
-    text = f":white_check_mark: {sweep.session} {short_date(sweep.date)}: the office confirmed; {count} texts sent"
+    if sweep.status == "released":
+        lines.insert(0, f":white_check_mark: {when}: the office confirmed; {count} texts sent")
+    text = "\n".join(lines) or f":white_check_mark: {when}: every register taken"
     return text, [_section(text)]
 
 
@@ -438,3 +484,32 @@ def pupil_year(year: PupilYear) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _deadlines_card(session: Session, task_id: int) -> tuple[str, Blocks] | None:
+    """The attendance lead's list of sessions whose code is nearing (or past) its deadline."""
+    task = session.get(StaffTask, task_id)
+    if task is None or not task.key.startswith("deadlines:"):
+        return None
+    entries = task.detail.get("sessions", [])
+    pupils = {
+        p.id: p
+        for p in session.scalars(
+            select(Pupil).where(Pupil.id.in_({e["pupil_id"] for e in entries}))
+        )
+    }
+    lines = [f":hourglass: *{TASK_KINDS['decide_code'].title}*: {len(entries)} sessions"]
+    for entry in entries:
+        pupil = pupils.get(entry["pupil_id"])
+        if pupil is None:
+            continue
+        code = entry["code"] or "N"
+        what = f"{code} (provisional: confirm it)" if not entry["confirmed"] else code
+        lines.append(
+            f"• {short_name(pupil)} ({escape(pupil.class_name)}) "
+            f"{entry['session']} {short_date(date.fromisoformat(entry['date']))}: {what}, "
+            f"due by {short_date(date.fromisoformat(entry['due']))}"
+        )
+    blocks: Blocks = [_section("\n".join(lines))]
+    blocks += _task_blocks([task], roles=("attendance_lead",))
+    return lines[0], blocks

@@ -26,6 +26,7 @@ from bot.workflow.decisions import arrived, current_case, set_case_code
 from bot.workflow.leave import LeaveError, decide_leave, file_leave_request
 from bot.workflow.overview import open_cases_today, pupil_year
 from bot.workflow.staff import NotFound, find_pupil
+from rules.codes import CODES
 from storage.models import LeaveRequest, Pupil, SlackRequest
 
 Handler = Callable[[StaffRequest, str], str]
@@ -41,8 +42,9 @@ USAGE = {
     "/leave": (
         "*/leave request PUPIL FROM TO REASON*: dates as YYYY-MM-DD or DD/MM/YYYY, "
         "e.g. `/leave request Zara Smith 04/05/2026 08/05/2026 family wedding`\n"
-        "*/leave approve ID [NOTE]*, */leave decline ID [NOTE]*: the headteacher's decision "
-        "(the ID is on the request's card)"
+        "*/leave approve ID [CODE] [NOTE]*, */leave decline ID [NOTE]*: the headteacher's decision "
+        "(the ID is on the request's card; CODE, when approving, is C, R, T, C1, J1, S, C2 or M, "
+        "default from the reason)"
     ),
     "/pupil": "*/pupil PUPIL*: attendance this year, open absences and recent codes. PUPIL is a UPN or a name.",
 }
@@ -229,18 +231,23 @@ def leave_decline(request: StaffRequest, rest: str) -> str:
 def _decide(request: StaffRequest, rest: str, *, approve: bool) -> str:
     verb = "approve" if approve else "decline"
     member = request.authorise(f"/leave {verb}", LEAVE_DECISION_ROLES)
-    ident, _, note = rest.partition(" ")
+    ident, _, note = rest.strip().partition(" ")
     if not ident:
         raise UsageError(f"give the request's number: /leave {verb} ID [NOTE]")
     leave = request.load(LeaveRequest, arguments.parse_id(ident, "leave request"), "leave request")
+    # "/leave approve 12 R Eid": a code as the first word chooses the leave's code (a code
+    # that is no leave code is refused, not taken as the note; "I" is a word, not illness).
+    first, _, after = note.strip().partition(" ")
+    code = first if approve and first in CODES and first != "I" else None
     decided = decide_leave(
         request.session,
         member.ctx,
         leave,
         approve=approve,
         decided_by=member.actor,
-        note=note.strip(),
+        note=(after if code else note).strip(),
         now=request.now,
+        code=code,
     )
     return render.leave_decided(decided, request.session.get_one(Pupil, decided.pupil_id))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.workflow.cards import refresh_cards
 from bot.workflow.school import SchoolContext
-from messaging.outbox import Outgoing, enqueue_all, sms
+from messaging.outbox import Outgoing, cancel_queued_texts, enqueue_all, sms
 from rules.codes import is_absence_needing_reason, lookup
 from rules.families import families
 from rules.ladder import CaseState, LadderStep
@@ -26,7 +26,12 @@ from storage.models import (
     OptOut,
     Pupil,
     PupilContact,
+    StaffTask,
+    TaskStatus,
 )
+
+# The texts that chase a family for a reason: cancelled when the case ends.
+CHASING_TEXTS = ("first_contact", "follow_up", "medical_evidence")
 
 
 def log_event(
@@ -212,4 +217,43 @@ def alert_dsl(
     """Put the case in front of the DSL at once (the office card only says it went there)."""
     case.dsl_alerted = True
     log_event(session, case, "dsl_alert", now, why=why)
+    refresh_case_cards(session, ctx, case, now)
+
+
+def stop_chasing(
+    session: Session,
+    ctx: SchoolContext,
+    case: AbsenceCase,
+    why: str,
+    *,
+    task_kinds: Collection[str] | None = None,
+) -> None:
+    """Nothing more goes to the family for this case: its queued chasing texts are
+    cancelled, and its open tasks (of `task_kinds`, or all) closed as not needed."""
+    cancel_queued_texts(session, ctx.id, [case.id], CHASING_TEXTS, why)
+    query = select(StaffTask).where(
+        StaffTask.case_id == case.id, StaffTask.status != TaskStatus.DONE
+    )
+    if task_kinds is not None:
+        query = query.where(StaffTask.kind.in_(list(task_kinds)))
+    for task in session.scalars(query):
+        task.status, task.outcome, task.outcome_note = TaskStatus.DONE, "not_needed", why
+
+
+def end_case(
+    session: Session,
+    ctx: SchoolContext,
+    case: AbsenceCase,
+    now: datetime,
+    /,
+    *,
+    kind: str,
+    **detail: Any,
+) -> None:
+    """The register shows the pupil in school: the absence, and so the case, is over. The
+    ladder ends, queued texts and open tasks are cancelled, the cards say why."""
+    case.status, case.closed_at, case.next_due_at = CaseStatus.CLOSED, now, None
+    case.expected_arrival = None
+    stop_chasing(session, ctx, case, "the pupil is in school")
+    log_event(session, case, kind, now, **detail)
     refresh_case_cards(session, ctx, case, now)

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.workflow.cases import alert_dsl, log_event, refresh_case_cards
+from bot.workflow.marks import marks_arrived
 from bot.workflow.school import SchoolContext
 from bot.workflow.staff import StaffMember
 from bot.workflow.tasks import OUTCOMES, open_task
-from rules.codes import PRESENT_MARKS, is_n_code, normalise
+from rules.codes import PRESENT_MARKS, arrival_code, is_n_code, normalise
 from storage.marks import set_mark
 from storage.models import (
     OPEN_CASE_STATUSES,
@@ -31,14 +32,44 @@ class DecisionError(ValueError):
 
 
 def current_case(session: Session, pupil: Pupil) -> AbsenceCase:
+    """The pupil's open case or, once they are back, the latest case whose absent sessions
+    still carry N or a code nobody has confirmed: those still need a code."""
     case = session.scalar(
         select(AbsenceCase)
         .where(AbsenceCase.pupil_id == pupil.id, AbsenceCase.status.in_(OPEN_CASE_STATUSES))
         .order_by(AbsenceCase.id.desc())
     )
     if case is None:
+        latest = session.scalar(
+            select(AbsenceCase)
+            .where(AbsenceCase.pupil_id == pupil.id)
+            .order_by(AbsenceCase.id.desc())
+        )
+        if latest is not None and has_uncoded_sessions(session, latest):
+            return latest
         raise DecisionError(f"{pupil.first_name} {pupil.last_name} has no open absence")
     return case
+
+
+def _case_marks(session: Session, case: AbsenceCase) -> list[RegisterMark]:
+    return list(
+        session.scalars(
+            select(RegisterMark).where(
+                RegisterMark.pupil_id == case.pupil_id,
+                RegisterMark.date >= case.opened_on,
+                RegisterMark.date <= case.last_absent_on,
+            )
+        )
+    )
+
+
+def _uncoded(marks: list[RegisterMark]) -> bool:
+    return any(is_n_code(m.code) or not m.confirmed for m in marks)
+
+
+def has_uncoded_sessions(session: Session, case: AbsenceCase) -> bool:
+    """Whether any absent session of the case still carries N or an unconfirmed code."""
+    return _uncoded(_case_marks(session, case))
 
 
 def set_case_code(
@@ -53,7 +84,9 @@ def set_case_code(
 ) -> str:
     """Confirm the provisional code (code None) or set another, on every session of the case
     that is still N or provisional."""
-    if case.status not in OPEN_CASE_STATUSES:
+    marks = _case_marks(session, case)
+    # An ended case (the pupil is back) still has its absent sessions to code.
+    if case.status not in OPEN_CASE_STATUSES and not _uncoded(marks):
         raise DecisionError("that absence is closed")
     final = normalise(code) if code else (case.confirmed_code or case.provisional_code or None)
     if not final or is_n_code(final):
@@ -62,13 +95,7 @@ def set_case_code(
         )
     if final in PRESENT_MARKS:
         raise DecisionError(f"{final} means present; use /absence arrived for a late arrival")
-    for mark in session.scalars(
-        select(RegisterMark).where(
-            RegisterMark.pupil_id == case.pupil_id,
-            RegisterMark.date >= case.opened_on,
-            RegisterMark.date <= case.last_absent_on,
-        )
-    ):
+    for mark in marks:
         # N, anything still provisional, and (a correction) what this case confirmed before.
         if (
             is_n_code(mark.code)
@@ -86,7 +113,9 @@ def set_case_code(
                 now=now,
                 existing=mark,
             )
-    case.confirmed_code, case.status = final, CaseStatus.CONFIRMED
+    case.confirmed_code = final
+    if case.status in OPEN_CASE_STATUSES:
+        case.status = CaseStatus.CONFIRMED
     log_event(
         session, case, "code_confirmed", now, actor=member.staff.name, code=final, reason=reason
     )
@@ -103,39 +132,29 @@ def arrived(
     at: time,
     now: datetime,
 ) -> str:
-    """A late arrival: L until the session's late_until, U after (the school's times)."""
-    sessions = ctx.settings.sessions
-    label = "PM" if at >= sessions["PM"].register_closes else "AM"
-    times = sessions[label]
-    arrival = ctx.at(ctx.today(now), at)
-    closes = ctx.register_closes(ctx.today(now), label)
-    code = "L" if times.late_until is None or at <= times.late_until else "U"
-    minutes = max(0, int((arrival - closes).total_seconds() // 60))
+    """A late arrival, booked to the session it falls in (AM until the AM ends, then PM):
+    present by that session's close, L by its late cut-off, U after. The mark reaches the
+    case like any other mark (bot.workflow.marks)."""
+    label = ctx.session_at(at)
+    times = ctx.settings.sessions[label]
+    today = ctx.today(now)
+    code = arrival_code(label, at, times.register_closes, times.late_cutoff)
+    minutes = max(
+        0, int((ctx.at(today, at) - ctx.register_closes(today, label)).total_seconds() // 60)
+    )
     set_mark(
         session,
         pupil_id=pupil.id,
-        day=ctx.today(now),
+        day=today,
         session_label=label,
         code=code,
         actor=member.actor,
         reason=f"arrived {at.strftime('%H:%M')}",
         now=now,
-        minutes_late=minutes,
+        minutes_late=minutes or None,
     )
-    case = session.scalar(
-        select(AbsenceCase).where(
-            AbsenceCase.pupil_id == pupil.id,
-            AbsenceCase.status.in_(OPEN_CASE_STATUSES),
-            AbsenceCase.last_absent_on == ctx.today(now),
-        )
-    )
-    if case is not None:
-        case.confirmed_code, case.status, case.closed_at = code, CaseStatus.CLOSED, now
-        case.next_due_at = None
-        log_event(
-            session, case, "arrived", now, actor=member.staff.name, code=code, at=at.isoformat()
-        )
-        refresh_case_cards(session, ctx, case, now)
+    session.flush()
+    marks_arrived(session, [(pupil.id, today, label)], now)
     return code
 
 

@@ -1,6 +1,7 @@
 """Leave of absence: requests from a parent's text or /leave request, decided by the
-headteacher alone. Approval pre-marks the sessions C (provisional until the day); a decline
-tells the parent, with the penalty-notice warning where it applies."""
+headteacher alone. Approval marks the sessions with the code for the leave's reason (C, R,
+T, C1, J1, S, C2, M), final; a decline tells the parent, with the penalty-notice warning
+where it applies."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.workflow.cards import refresh_card
 from bot.workflow.overview import pupil_year
 from bot.workflow.school import SchoolContext
 from messaging.outbox import enqueue_sms
+from rules.codes import LEAVE_CODES, leave_code_for
 from rules.settings import SESSIONS
 from rules.texts import render, short_date
 from storage.marks import Actor, set_mark
@@ -51,7 +53,7 @@ def file_leave_request(
         requested_by=requested_by or (contact.name if contact else "staff"),
         requested_at=now,
         status="pending",
-        code="C",
+        code=leave_code_for(text),
         note="" if start else "dates not understood: check the text",
     )
     if request.end_date < request.start_date:
@@ -114,9 +116,19 @@ def decide_leave(
     decided_by: Actor,
     note: str,
     now: datetime,
+    code: str | None = None,
 ) -> LeaveRequest:
+    """The headteacher's decision. Approved sessions are written under the code chosen for
+    the leave's reason (`code`, else the request's default), confirmed: the register is
+    final for them. Declined days are coded G when the pupil is absent (the sweep)."""
     if request.status != "pending":
         raise LeaveError(f"leave request {request.id} was already {request.status}")
+    if code is not None:
+        if code not in LEAVE_CODES:
+            raise LeaveError(f"{code} is not a leave code; choose one of {', '.join(LEAVE_CODES)}")
+        if not approve:
+            raise LeaveError("a code is chosen only when approving leave")
+        request.code = code
     request.status = "approved" if approve else "declined"
     request.decided_by = f"{decided_by.name} ({decided_by.position})"
     request.decided_at, request.note = now, note
@@ -130,10 +142,11 @@ def decide_leave(
                     day=day,
                     session_label=label,
                     code=request.code,
-                    actor=decided_by,
+                    # The headteacher's decision, written ahead of the register ("leave"):
+                    # it does not make a class's register taken (bot.workflow.sweep).
+                    actor=Actor(decided_by.name, decided_by.position, "leave"),
                     reason=f"leave of absence approved (request {request.id})",
                     now=now,
-                    confirmed=False,
                 )
     facts = leave_facts(session, ctx, request)
     if request.contact_id:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.workflow.cards import post_notice
@@ -15,6 +15,7 @@ from bot.workflow.cases import (
     alert_dsl,
     log_event,
     refresh_case_cards,
+    stop_chasing,
 )
 from bot.workflow.leave import file_leave_request
 from bot.workflow.school import SchoolContext, context_for
@@ -22,7 +23,8 @@ from bot.workflow.tasks import open_task
 from messaging.optout import record_opt_out
 from messaging.outbox import enqueue_sms
 from rules.acknowledgement import acknowledge
-from rules.codes import is_absence_needing_reason, is_n_code
+from rules.arrivals import expected_by, expected_code
+from rules.codes import N_CODE, is_absence_needing_reason, is_n_code
 from rules.replies import ParsedReply, parse_reply
 from rules.texts import children_phrase, render
 from storage.marks import Actor, set_mark
@@ -37,6 +39,7 @@ from storage.models import (
     OutboxItem,
     Pupil,
     PupilContact,
+    RegisterMark,
     School,
 )
 
@@ -191,24 +194,34 @@ def _apply(
         needs_review=parsed.needs_review,
         safeguarding=parsed.safeguarding,
     )
-    if parsed.intent == "late_arrival":
-        case.expected_arrival = now
-    if code and not is_n_code(code):
+    if parsed.intent == "late_arrival" and case.status in (CaseStatus.OPEN, CaseStatus.EXPECTED):
+        _expect(session, ctx, case, message.body, now)
+    elif code and not is_n_code(code):
         case.status = CaseStatus.EXPLAINED
         case.reason = parsed.reason
         case.provisional_code = code
         case.return_date = parsed.return_date
-        set_mark(
-            session,
-            pupil_id=pupil.id,
-            day=case.last_absent_on,
-            session_label=case.opened_session if case.opened_on == case.last_absent_on else "AM",
-            code=code,
-            actor=Actor(f"parent/carer (message {message.id})", "parent", "parent"),
-            reason=f"parent's reply: {parsed.reason or parsed.intent}",
-            now=now,
-            confirmed=False,
-        )
+        # The reason covers every session of this absence on its latest day not yet coded.
+        for mark in session.scalars(
+            select(RegisterMark).where(
+                RegisterMark.pupil_id == pupil.id,
+                RegisterMark.date == case.last_absent_on,
+                or_(RegisterMark.code == N_CODE, RegisterMark.confirmed.is_(False)),
+            )
+        ):
+            set_mark(
+                session,
+                pupil_id=pupil.id,
+                day=mark.date,
+                session_label=mark.session,
+                code=code,
+                actor=Actor(f"parent/carer (message {message.id})", "parent", "parent"),
+                reason=f"parent's reply: {parsed.reason or parsed.intent}",
+                now=now,
+                confirmed=False,
+                existing=mark,
+            )
+        stop_chasing(session, ctx, case, "the family gave a reason", task_kinds=())
     elif (
         parsed.intent != "late_arrival"
         and case.status == CaseStatus.OPEN
@@ -237,6 +250,30 @@ def _apply(
         )
     else:
         refresh_case_cards(session, ctx, case, now)
+
+
+def _expect(
+    session: Session, ctx: SchoolContext, case: AbsenceCase, body: str, now: datetime
+) -> None:
+    """The family says the child is on the way: the ladder waits until the time they gave
+    (or the late cut-off) and goes on if no mark comes; the provisional code is L or U by
+    the school's times for the session the child is expected in."""
+    today = ctx.today(now)
+    label = ctx.session_at(ctx.local(now).time()) if case.last_absent_on == today else "AM"
+    times = ctx.settings.sessions[label]
+    expected = expected_by(
+        body,
+        ctx.local(now),
+        ctx.register_closes(today, label),
+        ctx.at(today, times.late_cutoff),
+        timedelta(minutes=ctx.settings.policy.no_reply_minutes),
+    )
+    case.status, case.expected_arrival = CaseStatus.EXPECTED, expected
+    case.provisional_code = expected_code(label, expected, times)
+    case.next_due_at = expected
+    log_event(
+        session, case, "expected", now, by=expected.strftime("%H:%M"), code=case.provisional_code
+    )
 
 
 def _named(parsed: ParsedReply, pupils: list[Pupil]) -> list[Pupil]:

@@ -34,6 +34,14 @@ class SchoolContext:
     def register_closes(self, day: date, session_label: str) -> datetime:
         return self.at(day, self.settings.sessions[session_label].register_closes)
 
+    def session_ends(self, day: date, session_label: str) -> datetime:
+        """Marks for the session arriving before this are still swept (settings `ends`)."""
+        return self.at(day, self.settings.sessions[session_label].ends)
+
+    def session_at(self, clock: time) -> str:
+        """The session an arrival at `clock` belongs to: AM until the AM ends, then PM."""
+        return "AM" if clock < self.settings.sessions["AM"].ends else "PM"
+
     def is_school_day(self, day: date) -> bool:
         return self.settings.calendar.is_school_day(day)
 

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.workflow.cards import post_notice, refresh_card, refresh_cards
+from bot.workflow.cards import refresh_card, refresh_cards
 from bot.workflow.cases import (
     alert_dsl,
     case_cards,
+    end_case,
     log_event,
     open_cases_for,
     refresh_case_cards,
     snapshot_ladder,
+    stop_chasing,
     text_contact,
     textable_contacts,
 )
@@ -29,14 +32,12 @@ from bot.workflow.leave import declined_leave_pupils
 from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import open_task
 from messaging.outbox import Outgoing, enqueue_all
-from rules.codes import is_n_code, lookup
+from rules.codes import in_school, is_absence_needing_reason, is_n_code, lookup
 from rules.settings import SESSIONS
 from storage.marks import Actor, set_mark
 from storage.models import AbsenceCase, CaseStatus, LeaveRequest, Pupil, RegisterMark, RegisterSweep
 
 SYSTEM = Actor("FirstCall", "automatic register-close sweep", "system")
-# A reason that covers the following days too when the parent said how long.
-CARRIED_REASONS = frozenset({"illness", "medical", "religious", "bereavement", "holiday"})
 
 
 @dataclass
@@ -72,13 +73,7 @@ def due_sessions(session: Session, ctx: SchoolContext, now: datetime) -> list[tu
 def register_closed(
     session: Session, ctx: SchoolContext, day: date, session_label: str, now: datetime
 ) -> SweepResult:
-    if session.scalar(
-        select(RegisterSweep.id).where(
-            RegisterSweep.school_id == ctx.id,
-            RegisterSweep.date == day,
-            RegisterSweep.session == session_label,
-        )
-    ):
+    if _sweep_of(session, ctx, day, session_label) is not None:
         return SweepResult(status="already")
     sweep = RegisterSweep(
         school_id=ctx.id, date=day, session=session_label, status="done", swept_at=now, summary={}
@@ -86,13 +81,122 @@ def register_closed(
     session.add(sweep)
     session.flush()
 
-    pupils = {
+    pupils = _on_roll(session, ctx)
+    marks = _marks(session, ctx, day, session_label)
+    by_class: dict[str, list[Pupil]] = defaultdict(list)
+    for pupil in pupils.values():
+        by_class[pupil.class_name].append(pupil)
+    not_taken = sorted(
+        name
+        for name, members in by_class.items()
+        if not any(_from_the_register(marks.get(p.id)) for p in members)
+    )
+    taken = [p for p in pupils.values() if p.class_name not in not_taken]
+    result = SweepResult(status="done", not_taken=not_taken)
+    sweep.summary = {"roll": len(pupils), "not_taken": not_taken, "late": {}}
+    result.absent, new_cases = _sweep_pupils(session, ctx, day, session_label, taken, marks, now)
+    result.new_cases = [c.id for c in new_cases]
+    result.texts = _start_or_hold(session, ctx, sweep, new_cases, pupils, now)
+    sweep.summary = {
+        **sweep.summary,
+        "absent": len(result.absent),
+        "new_cases": len(new_cases),
+        "texts": result.texts,
+    }
+    if not_taken:
+        _refresh_sweep_card(session, ctx, sweep, now)
+    result.status = sweep.status
+    return result
+
+
+def sweep_late(
+    session: Session,
+    ctx: SchoolContext,
+    sweep: RegisterSweep,
+    pupil_ids: set[int],
+    now: datetime,
+) -> SweepResult:
+    """Marks for an already swept session arrived after its close: a class whose register
+    was not taken is swept now that it is, and a pupil newly marked absent (no mark or N)
+    gets a case, as at the close, while the session has not ended (its `ends`). After the
+    end the card says the register came too late for texts; staff follow those up."""
+    result = SweepResult(status=sweep.status)
+    pupils = _on_roll(session, ctx)
+    marks = _marks(session, ctx, sweep.date, sweep.session)
+    not_taken = list(sweep.summary.get("not_taken", []))
+    now_taken = sorted(
+        {
+            pupils[pid].class_name
+            for pid in pupil_ids
+            if pid in pupils
+            and pupils[pid].class_name in not_taken
+            and _from_the_register(marks.get(pid))
+        }
+    )
+    in_time = now <= ctx.session_ends(sweep.date, sweep.session)
+    candidates = [p for p in pupils.values() if p.class_name in now_taken]
+    already = open_cases_for(session, pupil_ids)
+    candidates += [
+        pupils[pid]
+        for pid in sorted(pupil_ids)
+        if pid in pupils
+        and pupils[pid].class_name not in not_taken
+        and pid not in already
+        and (marks.get(pid) is None or is_absence_needing_reason(marks[pid].code))
+    ]
+    if now_taken:
+        local = ctx.local(now).strftime("%H:%M")
+        key = "late" if in_time else "too_late"
+        sweep.summary = {
+            **sweep.summary,
+            "not_taken": [c for c in not_taken if c not in now_taken],
+            key: {**sweep.summary.get(key, {}), **dict.fromkeys(now_taken, local)},
+        }
+        _refresh_sweep_card(session, ctx, sweep, now)
+    if not in_time or not candidates:
+        return result
+    result.absent, new_cases = _sweep_pupils(
+        session, ctx, sweep.date, sweep.session, candidates, marks, now
+    )
+    result.new_cases = [c.id for c in new_cases]
+    if sweep.status == "held":
+        return result  # the office's one button sends these with the rest
+    result.texts = _start_or_hold(session, ctx, sweep, new_cases, pupils, now)
+    result.status = sweep.status
+    return result
+
+
+def _from_the_register(mark: RegisterMark | None) -> bool:
+    """A mark the class's register gave (the MIS, a member of staff), not one FirstCall or a
+    leave decision wrote ahead of it: only these show that the register was taken."""
+    return mark is not None and mark.code is not None and mark.source not in ("leave", "system")
+
+
+def _sweep_of(
+    session: Session, ctx: SchoolContext, day: date, session_label: str
+) -> RegisterSweep | None:
+    return session.scalar(
+        select(RegisterSweep).where(
+            RegisterSweep.school_id == ctx.id,
+            RegisterSweep.date == day,
+            RegisterSweep.session == session_label,
+        )
+    )
+
+
+def _on_roll(session: Session, ctx: SchoolContext) -> dict[int, Pupil]:
+    return {
         p.id: p
         for p in session.scalars(
             select(Pupil).where(Pupil.school_id == ctx.id, Pupil.on_roll.is_(True))
         )
     }
-    marks = {
+
+
+def _marks(
+    session: Session, ctx: SchoolContext, day: date, session_label: str
+) -> dict[int, RegisterMark]:
+    return {
         m.pupil_id: m
         for m in session.scalars(
             select(RegisterMark)
@@ -104,28 +208,32 @@ def register_closed(
             )
         )
     }
-    by_class: dict[str, list[Pupil]] = defaultdict(list)
-    for pupil in pupils.values():
-        by_class[pupil.class_name].append(pupil)
-    not_taken = sorted(
-        name
-        for name, members in by_class.items()
-        if all(marks.get(p.id) is None or marks[p.id].code is None for p in members)
-    )
+
+
+def _sweep_pupils(
+    session: Session,
+    ctx: SchoolContext,
+    day: date,
+    session_label: str,
+    pupils: list[Pupil],
+    marks: dict[int, RegisterMark],
+    now: datetime,
+) -> tuple[list[int], list[AbsenceCase]]:
+    """Each pupil's mark for the session against their case: in school ends it; a reason on
+    the register explains it; absent without one opens or continues it. Returns the absent
+    pupils and the new cases (flushed, not yet texted)."""
     on_leave = _approved_leave(session, ctx, day)
     declined = declined_leave_pupils(session, ctx, day)
-    result = SweepResult(status="done", not_taken=not_taken)
-    taken = [p for p in pupils.values() if p.class_name not in not_taken]
-    cases = open_cases_for(session, [p.id for p in taken])
-
+    cases = open_cases_for(session, [p.id for p in pupils])
+    absent: list[int] = []
     new_cases: list[AbsenceCase] = []
-    for pupil in taken:
+    for pupil in pupils:
         mark = marks.get(pupil.id)
         code = mark.code if mark else None
         case = cases.get(pupil.id)
-        if code is not None and not is_n_code(code):
+        if mark is not None and code is not None and not is_n_code(code):
             if case is not None:
-                _not_absent_now(ctx, case, code, day, now)
+                register_shows(session, ctx, case, mark, now)
             continue
         if pupil.id in on_leave:
             continue
@@ -145,60 +253,62 @@ def register_closed(
                 existing=None,
             )
         if case is None:
-            case = AbsenceCase(
-                school_id=ctx.id,
-                pupil_id=pupil.id,
-                opened_on=day,
-                opened_session=session_label,
-                last_absent_on=day,
-                status=CaseStatus.OPEN,
-                ladder=snapshot_ladder(ctx),
-                steps_done=[],
-                opened_at=now,
-                next_due_at=now,
-            )
+            case = _new_case(ctx, pupil, day, session_label, now)
             session.add(case)
             new_cases.append(case)
         else:
             _continue(session, ctx, case, pupil, day, session_label, now, mark)
-        result.absent.append(pupil.id)
+        absent.append(pupil.id)
     session.flush()
-    result.new_cases = [c.id for c in new_cases]
+    return absent, new_cases
 
-    for class_name in not_taken:
-        post_notice(
-            session,
-            key=f"not-taken:{ctx.id}:{day}:{session_label}:{class_name}",
-            channel=ctx.settings.office_channel,
-            school_id=ctx.id,
-            now=now,
-            notice="register_not_taken",
-            class_name=class_name,
-            session_label=session_label,
-            day=day.isoformat(),
-        )
 
-    roll = len(pupils)
-    if new_cases and len(new_cases) > ctx.settings.policy.mass_absence_share * roll:
-        sweep.status = "held"
-        refresh_card(
-            session,
-            key=f"sweep:{sweep.id}",
-            channel=ctx.settings.office_channel,
-            school_id=ctx.id,
-            now=now,
-        )
-    else:
-        result.texts = start_cases(session, ctx, new_cases, pupils, day, session_label, now)
-    sweep.summary = {
-        "absent": len(result.absent),
-        "new_cases": len(new_cases),
-        "texts": result.texts,
-        "not_taken": not_taken,
-        "roll": roll,
+def _new_case(
+    ctx: SchoolContext, pupil: Pupil, day: date, session_label: str, now: datetime, **fields: Any
+) -> AbsenceCase:
+    values: dict[str, Any] = {
+        "school_id": ctx.id,
+        "pupil_id": pupil.id,
+        "opened_on": day,
+        "opened_session": session_label,
+        "last_absent_on": day,
+        "status": CaseStatus.OPEN,
+        "ladder": snapshot_ladder(ctx),
+        "steps_done": [],
+        "opened_at": now,
+        "next_due_at": now,
     }
-    result.status = sweep.status
-    return result
+    return AbsenceCase(**{**values, **fields})
+
+
+def _start_or_hold(
+    session: Session,
+    ctx: SchoolContext,
+    sweep: RegisterSweep,
+    new_cases: list[AbsenceCase],
+    pupils: dict[int, Pupil],
+    now: datetime,
+) -> int:
+    """Text for the new cases, unless there are more than the policy's share of the roll:
+    then hold them all for the office's one button."""
+    if new_cases and len(new_cases) > ctx.settings.policy.mass_absence_share * len(pupils):
+        sweep.status = "held"
+        sweep.summary = {**sweep.summary, "new_cases": len(new_cases)}
+        _refresh_sweep_card(session, ctx, sweep, now)
+        return 0
+    return start_cases(session, ctx, new_cases, pupils, sweep.date, sweep.session, now)
+
+
+def _refresh_sweep_card(
+    session: Session, ctx: SchoolContext, sweep: RegisterSweep, now: datetime
+) -> None:
+    refresh_card(
+        session,
+        key=f"sweep:{sweep.id}",
+        channel=ctx.settings.office_channel,
+        school_id=ctx.id,
+        now=now,
+    )
 
 
 def release_held(session: Session, ctx: SchoolContext, sweep_id: int, now: datetime) -> SweepResult:
@@ -225,13 +335,7 @@ def release_held(session: Session, ctx: SchoolContext, sweep_id: int, now: datet
         for p in session.scalars(select(Pupil).where(Pupil.id.in_([c.pupil_id for c in cases])))
     }
     texts = start_cases(session, ctx, cases, pupils, sweep.date, sweep.session, now)
-    refresh_card(
-        session,
-        key=f"sweep:{sweep.id}",
-        channel=ctx.settings.office_channel,
-        school_id=ctx.id,
-        now=now,
-    )
+    _refresh_sweep_card(session, ctx, sweep, now)
     return SweepResult(status="released", new_cases=[c.id for c in cases], texts=texts)
 
 
@@ -303,15 +407,19 @@ def _continue(
     now: datetime,
     mark: RegisterMark | None,
 ) -> None:
-    """The pupil is absent again without a reason on the register."""
-    carried = (
-        case.status in (CaseStatus.EXPLAINED, CaseStatus.CONFIRMED)
-        and case.reason in CARRIED_REASONS
-        and (case.return_date is None or case.return_date > day)
-    )
+    """The pupil is absent again, the register giving no reason. A reason the family gave
+    covers the rest of that day, and the days before the return date they gave ("off till
+    Monday"); any other day they are asked again."""
     code = case.confirmed_code or case.provisional_code
-    if carried and code:
-        # The parent said how long: carry the reason to this session, for staff to confirm.
+    covered = case.last_absent_on == day or (
+        case.return_date is not None and day < case.return_date
+    )
+    if (
+        case.status in (CaseStatus.EXPLAINED, CaseStatus.CONFIRMED)
+        and code
+        and not is_n_code(code)
+        and covered
+    ):
         set_mark(
             session,
             pupil_id=pupil.id,
@@ -319,7 +427,8 @@ def _continue(
             session_label=session_label,
             code=code,
             actor=SYSTEM,
-            reason=f"continuing absence: {case.reason}",
+            reason=f"continuing absence: {case.reason or code}"
+            + (f", back {case.return_date.isoformat()}" if case.return_date else ""),
             now=now,
             confirmed=False,
             existing=mark,
@@ -328,22 +437,61 @@ def _continue(
             case.last_absent_on = day
             case.next_due_at = now
             log_event(session, case, "continued", now, session=session_label, carried=code)
+            refresh_case_cards(session, ctx, case, now)
         return
     if case.last_absent_on == day:
         return  # the PM register after this morning's: the family was texted already
     case.last_absent_on = day
     case.status, case.provisional_code, case.confirmed_code = CaseStatus.OPEN, None, None
+    case.reason, case.return_date, case.expected_arrival = None, None, None
     case.next_due_at = now
     log_event(session, case, "continued", now, session=session_label)
     refresh_case_cards(session, ctx, case, now)
 
 
-def _not_absent_now(
-    ctx: SchoolContext, case: AbsenceCase, code: str, day: date, now: datetime
+def register_shows(
+    session: Session, ctx: SchoolContext, case: AbsenceCase, mark: RegisterMark, now: datetime
 ) -> None:
-    """A code other than N: back in school, or a reason already on the register."""
-    if lookup(code).attended and case.confirmed_code and case.last_absent_on < day:
-        case.status, case.closed_at, case.next_due_at = CaseStatus.CLOSED, now, None
+    """A code other than N on the register for a session of this absence. In school (present,
+    late, an approved activity): the case ends. A reason (the office took a call, the MIS
+    holds leave): the case is explained by the school and nobody chases the family."""
+    code = mark.code
+    if code is None or is_n_code(code):
+        return
+    if in_school(code):
+        if (mark.date, SESSIONS.index(mark.session)) < (
+            case.opened_on,
+            SESSIONS.index(case.opened_session),
+        ):
+            return  # a correction to a session before this absence began
+        arrived = (
+            ctx.register_closes(mark.date, mark.session) + timedelta(minutes=mark.minutes_late)
+            if mark.minutes_late
+            else None
+        )
+        end_case(
+            session,
+            ctx,
+            case,
+            now,
+            kind="arrived",
+            code=code,
+            day=mark.date.isoformat(),
+            session=mark.session,
+            at=ctx.local(arrived).strftime("%H:%M") if arrived else None,
+        )
+        return
+    if mark.source in ("system", "parent") or code == case.confirmed_code:
+        return  # FirstCall's own entry (a carried or parent's reason), already on the case
+    if mark.confirmed:
+        case.status, case.confirmed_code = CaseStatus.CONFIRMED, code
+    else:
+        case.status, case.provisional_code = CaseStatus.EXPLAINED, code
+    case.reason = case.reason or lookup(code).meaning
+    case.last_absent_on = max(case.last_absent_on, mark.date)
+    stop_chasing(session, ctx, case, f"the register shows {code}", task_kinds=("call",))
+    log_event(session, case, "register_reason", now, code=code, session=mark.session)
+    refresh_case_cards(session, ctx, case, now)
 
 
 def _leave_not_granted(
@@ -371,19 +519,15 @@ def _leave_not_granted(
         existing=mark,
     )
     if case is None:
-        case = AbsenceCase(
-            school_id=ctx.id,
-            pupil_id=pupil.id,
-            opened_on=day,
-            opened_session=session_label,
-            last_absent_on=day,
+        case = _new_case(
+            ctx,
+            pupil,
+            day,
+            session_label,
+            now,
             status=CaseStatus.EXPLAINED,
             reason="holiday",
             provisional_code="G",
-            ladder=snapshot_ladder(ctx),
-            steps_done=[],
-            opened_at=now,
-            next_due_at=now,
         )
         session.add(case)
         session.flush()

@@ -41,7 +41,8 @@ TASK_KINDS: dict[str, TaskKind] = {
         step="home_visit",
         outcomes=("safe_and_well", "no_answer", "concern"),
     ),
-    "decide_code": TaskKind("Decide the code (N deadline)", "office", step="decide_code"),
+    # One a day per school, listing the sessions nearing their deadline (deadlines.py).
+    "decide_code": TaskKind("Codes nearing their deadline", "attendance_lead", step="decide_code"),
     "tell_la": TaskKind("Tell the local authority", "attendance_lead", step="tell_la"),
     "cme_referral": TaskKind(
         "Children-missing-education referral",

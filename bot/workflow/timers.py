@@ -25,12 +25,8 @@ from bot.workflow.cases import (
 from bot.workflow.school import SchoolContext
 from bot.workflow.tasks import TASK_FOR_STEP, TASK_KINDS, open_task
 from messaging.outbox import Outgoing, enqueue_all
-from rules.codes import N_CODE
 from rules.ladder import Action, due_actions, next_due
-from storage.marks import Actor, set_mark
-from storage.models import OPEN_CASE_STATUSES, AbsenceCase, CaseStatus, Contact, Pupil, RegisterMark
-
-DEADLINE = Actor("FirstCall", "automatic: N unresolved by the school's deadline", "system")
+from storage.models import OPEN_CASE_STATUSES, AbsenceCase, CaseStatus, Contact, Pupil
 
 
 def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
@@ -58,6 +54,11 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
     contacts_by_id: dict[int, Contact] = {}
     ran = 0
     for case in cases:
+        if case.status == CaseStatus.EXPECTED:
+            if case.expected_arrival is not None and now < case.expected_arrival:
+                case.next_due_at = case.expected_arrival
+                continue
+            _not_arrived(session, ctx, case, now)
         steps = ladder_of(case)
         state = case_state(ctx, case, pupils[case.pupil_id], today)
         for action in due_actions(steps, state, now):
@@ -87,6 +88,16 @@ def process_due(session: Session, ctx: SchoolContext, now: datetime) -> int:
             )
     enqueue_all(session, queue, now=now)
     return ran
+
+
+def _not_arrived(session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime) -> None:
+    """The family said the child was on the way and no mark has come: the ladder goes on as
+    if they had not replied."""
+    expected = case.expected_arrival.isoformat() if case.expected_arrival else None
+    log_event(session, case, "not_arrived", now, expected=expected)
+    case.status, case.provisional_code, case.expected_arrival = CaseStatus.OPEN, None, None
+    case.last_reply_at = None
+    refresh_case_cards(session, ctx, case, now)
 
 
 def _next_morning(ctx: SchoolContext, today: date) -> datetime:
@@ -136,11 +147,6 @@ def _dsl_alert(step: _Step) -> None:
     alert_dsl(step.session, step.ctx, step.case, step.now, why="escalation ladder")
 
 
-def _set_code_o(step: _Step) -> None:
-    _deadline_passed(step.session, step.case, step.now)
-    refresh_case_cards(step.session, step.ctx, step.case, step.now)
-
-
 def _open_task(step: _Step) -> None:
     """Open the step's task; a CME referral, or a home visit to a vulnerable pupil, goes to
     the DSL as well."""
@@ -168,7 +174,8 @@ def _medical_evidence(step: _Step) -> None:
     )
 
 
-# Ladder step kind -> what it does. Every kind in rules.ladder.STEP_KINDS has one
+# Ladder step kind -> what it does to a case. Every kind in rules.ladder.STEP_KINDS has one,
+# but for the per-session steps (rules.ladder.SESSION_STEPS: bot/workflow/deadlines.py)
 # (tests/bot/test_ladder_sync.py).
 STEP_HANDLERS: dict[str, Callable[[_Step], None]] = {
     "text_next_contacts": _text_next_contacts,
@@ -177,33 +184,6 @@ STEP_HANDLERS: dict[str, Callable[[_Step], None]] = {
     "home_visit": _open_task,
     "dsl_alert": _dsl_alert,
     "medical_evidence": _medical_evidence,
-    "decide_code": _open_task,
-    "set_code_o": _set_code_o,
     "tell_la": _open_task,
     "cme_referral": _open_task,
 }
-
-
-def _deadline_passed(session: Session, case: AbsenceCase, now: datetime) -> None:
-    """N must not stay on the register past the deadline: record O (docs/domain.md)."""
-    for mark in session.scalars(
-        select(RegisterMark).where(
-            RegisterMark.pupil_id == case.pupil_id,
-            RegisterMark.date >= case.opened_on,
-            RegisterMark.date <= case.last_absent_on,
-            RegisterMark.code == N_CODE,
-        )
-    ):
-        set_mark(
-            session,
-            pupil_id=mark.pupil_id,
-            day=mark.date,
-            session_label=mark.session,
-            code="O",
-            actor=DEADLINE,
-            reason="no reason established within the deadline",
-            now=now,
-            existing=mark,
-        )
-    case.confirmed_code, case.status = "O", CaseStatus.CONFIRMED
-    log_event(session, case, "code_set", now, code="O", by="deadline")

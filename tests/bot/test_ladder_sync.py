@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.slack.render import KIND_OUTCOME_BUTTONS, OUTCOME_BUTTONS
 from bot.workflow.tasks import OUTCOMES, TASK_FOR_STEP, TASK_KINDS
 from bot.workflow.timers import STEP_HANDLERS, _open_task
-from rules.ladder import STEP_CONDITIONS, STEP_KINDS
+from rules.ladder import SESSION_STEPS, STEP_CONDITIONS, STEP_KINDS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -22,9 +22,11 @@ def _readme_rows(heading: str) -> set[str]:
 
 
 def test_every_step_kind_has_a_handler() -> None:
-    missing = [kind for kind in STEP_KINDS if kind not in STEP_HANDLERS]
+    missing = [k for k in STEP_KINDS if k not in STEP_HANDLERS and k not in SESSION_STEPS]
     assert not missing, f"no handler in bot/workflow/timers.py STEP_HANDLERS for {missing}"
     assert set(STEP_HANDLERS) <= set(STEP_KINDS), "a handler for a step kind the ladder lacks"
+    # The per-session steps run in bot/workflow/deadlines.py, never on a case.
+    assert not set(STEP_HANDLERS) & SESSION_STEPS
 
 
 def test_every_step_that_opens_a_task_has_a_task_kind() -> None:

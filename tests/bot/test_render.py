@@ -72,16 +72,12 @@ def test_every_notice_is_worded() -> None:
         "late_reply_safeguarding": {"names": "Leo S.", "indicators": ["hurt"], "body": "help"},
         "late_reply": {"names": "Leo S.", "intent": "late_arrival", "reason": None},
         "opt_change": {"names": "Leo S.", "contact": "Ann Smith", "opted_out": True},
-        "register_not_taken": {"class_name": "1A", "session_label": "AM", "day": "2026-03-10"},
         "text_quarantined": {"sid": "SM123"},
         "school_failed": {"what": "register-close sweep", "error_id": "ab12cd34"},
         "texts_held_up": {"since": "08:40", "until": "17:00"},
         "texts_flowing": {"since": "08:40"},
     }
     assert set(facts) == set(NOTICES)
-    assert render_notice("register_not_taken", facts["register_not_taken"]) == (
-        ":clipboard: Register not taken for 1A (AM, Tue 10 Mar): no texts sent for this class."
-    )
     assert render_notice("late_reply", facts["late_reply"]) == (
         ":speech_balloon: A text from a contact of Leo S. with no open absence "
         "(read as late arrival). Check it in /pupil."

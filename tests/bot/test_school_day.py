@@ -259,13 +259,19 @@ def test_second_and_tenth_day_escalate(stack: Stack) -> None:
     leo = school.case("Leo")
     with stack.runtime.factory() as s:
         kinds = s.scalars(select(StaffTask.kind).where(StaffTask.case_id == leo.id)).all()
+        # The N deadline is per session: the attendance lead's daily list, not a case task.
+        deadline_lists = s.scalars(
+            select(StaffTask.key).where(
+                StaffTask.kind == "decide_code", StaffTask.case_id.is_(None)
+            )
+        ).all()
         codes = s.scalars(
             select(RegisterMark.code).where(
                 RegisterMark.pupil_id == school.pupils["Leo"],
                 RegisterMark.date <= date(2026, 3, 13),
             )
         ).all()
-    assert kinds.count("home_visit") == 2 and "decide_code" in kinds and "tell_la" in kinds
+    assert kinds.count("home_visit") == 2 and "tell_la" in kinds and deadline_lists
     assert set(codes) == {"O"}  # N past the five-day deadline becomes O
     assert len(school.sent_to("Leo1")) == 10  # one text a day, never twice
 

@@ -301,8 +301,9 @@ def test_only_the_headteacher_decides_leave_and_approval_pre_marks_c(harness: Ha
     pre_marked = [
         m for m in marks(harness.factory, school.pupils["Zara"]) if m[0] >= date(2026, 5, 4)
     ]
+    # The headteacher's approval is final: the register holds C, confirmed.
     assert len(pre_marked) == 8 and {(code, confirmed) for _, _, code, confirmed in pre_marked} == {
-        ("C", False)
+        ("C", True)
     }
     assert "already approved" in harness.slash("/leave", f"decline {request_id}", HEAD, LEAVE_CH)
 

@@ -1,8 +1,8 @@
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from rules.ladder import CaseState, due_actions, next_due
-from rules.settings import Policy
+from rules.ladder import CaseState, code_deadline, due_actions, next_due
+from rules.settings import Policy, default_ladder
 
 STEPS = Policy().ladder
 OPENED = datetime(2026, 3, 10, 8, 40, tzinfo=UTC)
@@ -71,7 +71,7 @@ def test_day_two_follows_up_and_sends_a_home_visit() -> None:
     assert kinds(day3, OPENED + timedelta(days=2)) == ["follow_up_text", "home_visit"]
 
 
-def test_back_in_school_stops_visits_but_not_the_n_deadline() -> None:
+def test_the_n_deadline_is_per_session_not_on_the_case_ladder() -> None:
     back = replace(
         BASE,
         day_number=6,
@@ -79,7 +79,17 @@ def test_back_in_school_stops_visits_but_not_the_n_deadline() -> None:
         still_absent=False,
         steps_done=frozenset({"text_next_contacts@45m", "call_task@45m"}),
     )
-    assert kinds(back, OPENED + timedelta(days=7)) == ["decide_code", "set_code_o"]
+    assert kinds(back, OPENED + timedelta(days=7)) == []
+    deadline = code_deadline(default_ladder({"n_code_deadline_days": 5}))
+    assert (deadline.nudge_day, deadline.o_day) == (5, 6)
+    assert [deadline.stage(n) for n in (1, 4, 5, 6, 9)] == [
+        None,
+        None,
+        "nearing",
+        "overdue",
+        "overdue",
+    ]
+    assert code_deadline(default_ladder({"n_code_becomes_o": False})).o_day is None
 
 
 def test_long_illness_asks_for_evidence_and_tells_the_la_at_15_days() -> None:

@@ -118,3 +118,25 @@ def test_retention_defaults_and_a_school_s_own_periods() -> None:
     assert len(caught.value.problems) == 2
     assert any("retention.message_bodies_days" in p for p in caught.value.problems)
     assert any("retention.bodies" in p for p in caught.value.problems)
+
+
+def test_each_session_ends_by_default_and_as_the_school_sets() -> None:
+    crofton = parse_settings(load("crofton"), "c").sessions
+    assert (str(crofton["AM"].ends), str(crofton["PM"].ends)) == ("12:00:00", "15:30:00")
+    hallmoor = parse_settings(load("hallmoor"), "h").sessions
+    assert str(hallmoor["AM"].ends) == "12:00:00"  # before its 12:55 PM close
+    assert hallmoor["AM"].late_cutoff == hallmoor["AM"].register_closes  # no late_until: U
+    data = load("crofton")
+    data["sessions"]["AM"]["ends"] = "12:30"
+    data["sessions"]["PM"]["ends"] = "15:15"
+    custom = parse_settings(data, "c").sessions
+    assert (str(custom["AM"].ends), str(custom["PM"].ends)) == ("12:30:00", "15:15:00")
+    data["sessions"]["AM"]["ends"] = "08:30"
+    data["sessions"]["PM"]["ends"] = "13:30"
+    assert problems(data) == [
+        "school.toml: sessions.AM.ends: must be after register_closes and late_until"
+    ]
+    data["sessions"]["AM"]["ends"] = "13:30"
+    assert problems(data) == [
+        "school.toml: sessions.AM.ends: must not be after sessions.PM.register_closes"
+    ]

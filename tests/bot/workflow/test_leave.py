@@ -42,7 +42,7 @@ def decide(
     )
 
 
-def test_approved_leave_pre_marks_c_and_the_sweep_leaves_the_pupil_alone(
+def test_approved_leave_is_written_as_final_c_and_the_sweep_leaves_the_pupil_alone(
     morning: Morning,
 ) -> None:
     request = request_leave(morning, date(2026, 3, 11), date(2026, 3, 13))
@@ -54,7 +54,7 @@ def test_approved_leave_pre_marks_c_and_the_sweep_leaves_the_pupil_alone(
     marks = morning.session.scalars(
         select(RegisterMark).where(RegisterMark.pupil_id == morning.jayden.id)
     ).all()
-    assert len(marks) == 6 and {(m.code, m.confirmed) for m in marks} == {("C", False)}
+    assert len(marks) == 6 and {(m.code, m.confirmed) for m in marks} == {("C", True)}
     assert [t["kind"] for t in morning.texts(morning.mum)] == ["leave_received", "leave_approved"]
     day = date(2026, 3, 12)
     morning.morning_register(day)

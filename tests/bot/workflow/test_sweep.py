@@ -49,7 +49,9 @@ def test_a_class_with_no_marks_is_reported_not_taken_and_nobody_is_texted(
     result = morning.sweep()
 
     assert result.not_taken == ["2B"]
-    assert [p["notice"] for p in morning.slack() if p["op"] == "notice"] == ["register_not_taken"]
+    # No notice: a line on the sweep's card, edited if the marks come in later.
+    assert [p["op"] for p in morning.slack()].count("notice") == 0
+    assert sum(card.startswith("sweep:") for card in morning.cards()) == 1
     # Only 1A's absentee has a case and a text.
     assert [t["kind"] for t in morning.texts()] == ["first_contact"]
     assert morning.session.scalar(select(func.count(AbsenceCase.id))) == 1

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from bot.workflow.deadlines import code_deadlines
 from bot.workflow.parent_texts import reply_received
 from bot.workflow.timers import process_due
 from storage.models import CaseStatus, RegisterMark, StaffTask
@@ -65,21 +66,26 @@ def test_a_second_day_unexplained_brings_a_follow_up_text_and_a_home_visit(
     assert [t["kind"] for t in morning.texts(morning.mum)] == ["first_contact", "follow_up"]
 
 
-def test_n_past_the_deadline_becomes_o_on_every_session_of_the_case(morning: Morning) -> None:
-    # Crofton: decide the code on day 5, O on day 6 (Monday 16 March is day 5).
+def test_n_past_its_deadline_becomes_o_on_that_session_only(morning: Morning) -> None:
+    # Crofton: each N session is listed for the attendance lead on its 5th school day and
+    # becomes O on its 6th. Jayden is absent Tue 10 to Tue 17, every morning N.
     days = [DAY, *(date(2026, 3, d) for d in (11, 12, 13, 16, 17))]
     for day in days:
         if day != DAY:
             morning.morning_register(day)
         morning.sweep(day=day)
         process_due(morning.session, morning.ctx, at("10:00", day))
+        code_deadlines(morning.session, morning.ctx, at("10:00", day))
         if day == date(2026, 3, 16):
-            assert ("decide_code", "office") in tasks(morning)
-            assert morning.case(morning.jayden).status == CaseStatus.OPEN
+            assert ("decide_code", "attendance_lead") in tasks(morning)
+            first = morning.mark_of(morning.jayden)
+            assert first is not None and first.code == "N"
 
-    case = morning.case(morning.jayden)
-    assert (case.status, case.confirmed_code) == (CaseStatus.CONFIRMED, "O")
-    codes = morning.session.scalars(
-        select(RegisterMark.code).where(RegisterMark.pupil_id == morning.jayden.id)
-    ).all()
-    assert len(codes) == len(days) and set(codes) == {"O"}
+    codes = dict(
+        morning.session.execute(
+            select(RegisterMark.date, RegisterMark.code).where(
+                RegisterMark.pupil_id == morning.jayden.id
+            )
+        ).all()
+    )
+    assert codes == {DAY: "O", **{day: "N" for day in days[1:]}}  # this morning's stays N
