@@ -18,6 +18,7 @@ from bot.locks import database_lock
 from bot.runtime import Runtime
 from bot.slack.deliverer import SlackDeliverer
 from bot.workflow.deadlines import code_deadlines
+from bot.workflow.dsl import process_dsl_chain
 from bot.workflow.faults import (
     call_instead,
     school_failed,
@@ -122,6 +123,7 @@ def _sweep_and_escalate(
             with transaction(runtime.factory) as session:
                 report.steps += process_due(session, ctx, now)
                 code_deadlines(session, ctx, now)
+                report.steps += process_dsl_chain(session, ctx, now)
         except Exception as exc:  # noqa: BLE001 - one school's failure must not stop the rest
             report.failed.append((urn, what))
             school_failed(runtime.factory, school_id, what, exc, now)

@@ -7,6 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 
-def acknowledge(previous: Iterable[datetime], now: datetime, quiet: timedelta) -> bool:
+def outside_quiet_period(previous: Iterable[datetime], now: datetime, quiet: timedelta) -> bool:
     """True unless this contact was acknowledged about these cases within `quiet` of `now`."""
     return all(now - at >= quiet for at in previous)

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.calendar import SchoolCalendar, Term
+from rules.dsl_chain import CHAIN_KINDS, ChainStep, SchoolDay, default_chain
 from rules.ladder import STEP_CONDITIONS, STEP_KINDS, LadderStep, default_ladder
 from rules.texts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS, template_problem
 
@@ -83,6 +84,9 @@ class Policy:
     texts_until: time = time(17, 0)
     # One acknowledgement per contact per case within this many minutes.
     acknowledgement_quiet_minutes: int = 30
+    dsl_ack_minutes: int = 15
+    school_day: SchoolDay = SchoolDay()
+    dsl_chain: tuple[ChainStep, ...] = default_chain(15)
     ladder: tuple[LadderStep, ...] = field(default_factory=lambda: default_ladder({}))
 
 
@@ -422,6 +426,7 @@ _POLICY_INTS = (
     "penalty_notice_weeks",
     "lateness_warning_sessions",
     "acknowledgement_quiet_minutes",
+    "dsl_ack_minutes",
 )
 _POLICY_PERCENTS = ("persistent_absence_below", "severe_absence_below")
 
@@ -449,6 +454,9 @@ def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
             "n_code_becomes_o",
             "texts_until",
             "ladder",
+            "school_day_opens",
+            "school_day_closes",
+            "dsl_chain",
         },
     )
     values: dict[str, Any] = {
@@ -466,6 +474,12 @@ def _parse_policy(c: _Checker, policy: Mapping[str, Any]) -> Policy:
         values["n_code_becomes_o"] = defaults.n_code_becomes_o
     values["texts_until"] = (
         c.time(policy, "policy", "texts_until", required=False) or defaults.texts_until
+    )
+    values["school_day"] = _parse_school_day(c, policy)
+    values["dsl_chain"] = (
+        _parse_chain(c, policy["dsl_chain"])
+        if "dsl_chain" in policy
+        else default_chain(values["dsl_ack_minutes"])
     )
     if "ladder" in policy:
         values["ladder"] = _parse_ladder(c, policy["ladder"])
@@ -503,6 +517,44 @@ def _parse_ladder(c: _Checker, raw: Any) -> tuple[LadderStep, ...]:
             continue
         if kind in STEP_KINDS and when in STEP_CONDITIONS:
             steps.append(LadderStep(kind, when=when, **{timing: value}))
+    return tuple(steps)
+
+
+def _parse_school_day(c: _Checker, policy: Mapping[str, Any]) -> SchoolDay:
+    default = SchoolDay()
+    opens = c.time(policy, "policy", "school_day_opens", required=False) or default.opens
+    closes = c.time(policy, "policy", "school_day_closes", required=False) or default.closes
+    if closes <= opens:
+        c.problem("policy.school_day_closes", "must be after policy.school_day_opens")
+        return default
+    return SchoolDay(opens, closes)
+
+
+def _parse_chain(c: _Checker, raw: Any) -> tuple[ChainStep, ...]:
+    if not isinstance(raw, list) or not raw:
+        c.problem("policy.dsl_chain", "must be a list of steps ([[policy.dsl_chain]] tables)")
+        return ()
+    steps: list[ChainStep] = []
+    for i, item in enumerate(raw):
+        key = f"policy.dsl_chain[{i}]"
+        if not isinstance(item, Mapping):
+            c.problem(key, "must be a table")
+            continue
+        c.unknown(item, key, {"kind", "after_minutes"})
+        kind = c.get(item, key, "kind", str)
+        if isinstance(kind, str) and kind not in CHAIN_KINDS:
+            c.problem(
+                f"{key}.kind", f"unknown step kind {kind!r} (known: {', '.join(CHAIN_KINDS)})"
+            )
+            continue
+        minutes = c.get(item, key, "after_minutes", int, what="a whole number of minutes")
+        if isinstance(minutes, int) and minutes <= 0:
+            c.problem(f"{key}.after_minutes", f"must be greater than 0, got {minutes}")
+            continue
+        if isinstance(kind, str) and isinstance(minutes, int):
+            steps.append(ChainStep(kind, minutes))
+    if len({s.key for s in steps}) != len(steps):
+        c.problem("policy.dsl_chain", "has the same step twice")
     return tuple(steps)
 
 

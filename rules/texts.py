@@ -19,6 +19,9 @@ TEMPLATE_FIELDS: dict[str, frozenset[str]] = {
     "first_contact": frozenset({"school", "children", "session", "date", "school_phone"}),
     "follow_up": frozenset({"school", "children", "session", "date", "school_phone"}),
     "acknowledgement": frozenset({"school", "children", "school_phone"}),
+    "acknowledgement_safeguarding": frozenset({"school", "children", "school_phone"}),
+    "acknowledgement_missing": frozenset({"school", "children", "school_phone"}),
+    "acknowledgement_closed": frozenset({"school", "children", "school_phone", "opens"}),
     "leave_approved": frozenset({"school", "child", "from", "to", "note", "school_phone"}),
     "leave_declined": frozenset(
         {"school", "child", "from", "to", "note", "penalty_warning", "school_phone"}
@@ -41,6 +44,20 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "Please reply with the reason or call us on {school_phone}."
     ),
     "acknowledgement": "Thank you, {school} has your message about {children}.",
+    # A reply the DSL must see: no "thank you, noted", but a call, and 999 if it cannot wait.
+    "acknowledgement_safeguarding": (
+        "Thank you for telling us about {children}. A member of staff at {school} will call "
+        "you as soon as possible. If a child is in danger now, call 999."
+    ),
+    "acknowledgement_missing": (
+        "Thank you for telling us about {children}. Please ring {school} now on {school_phone}: "
+        "a member of staff will also call you. If a child is missing or in danger, call 999."
+    ),
+    "acknowledgement_closed": (
+        "Thank you for telling us about {children}. {school} is closed now; a member of staff "
+        "will call you when it opens ({opens}). If a child is missing or in danger before "
+        "then, call 999."
+    ),
     "leave_approved": (
         "{school}: the headteacher has approved leave for {child} from {from} to {to}. {note}"
     ),
@@ -68,6 +85,17 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "help": "{school} absence line: reply with the reason for an absence, or call {school_phone}. "
     "Reply STOP to stop texts.",
 }
+
+
+def acknowledgement_template(*, safeguarding: bool, missing: bool, school_open: bool) -> str:
+    """Which acknowledgement a parent's reply gets: the school's ordinary thanks, or, for a
+    reply the DSL must see, a promise of a call and what to do meanwhile."""
+    if not safeguarding:
+        return "acknowledgement"
+    if not school_open:
+        return "acknowledgement_closed"
+    return "acknowledgement_missing" if missing else "acknowledgement_safeguarding"
+
 
 SESSION_WORDS = {"AM": "this morning", "PM": "this afternoon"}
 # "{children} was" reads wrong for two children; agreement is applied to the template text so

@@ -67,6 +67,15 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+class AlertStatus(StrEnum):
+    """A DSL alert: waiting for a DSL, a DSL is on it, or returned to the office as not a
+    safeguarding matter."""
+
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    RETURNED = "returned"
+
+
 # The cases the ladder still works on.
 OPEN_CASE_STATUSES = (
     CaseStatus.OPEN,
@@ -301,6 +310,32 @@ class CaseEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class DslAlert(Base):
+    """A case put in front of the DSL, open until a DSL acknowledges it ("I'm on it") or
+    returns it to the office ("not a safeguarding matter"). Until then its chain (posted
+    again to the DSLs, then the headteacher) runs from `next_due_at`, like the ladder."""
+
+    __tablename__ = "dsl_alerts"
+    __table_args__ = (Index("ix_dsl_alerts_due", "status", "next_due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    # The case put in front of the DSL; or, for a text with risk in it and no open absence to
+    # attach it to, that text.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("absence_cases.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    raised_at: Mapped[datetime]
+    # The chain's clock: when raised, or the next opening of the school day.
+    starts_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.RAISED)
+    chain: Mapped[list[Any]] = mapped_column(default=list)  # the school's chain when raised
+    steps_done: Mapped[list[Any]] = mapped_column(default=list)
+    next_due_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))  # "name (position)"
+    decided_by_user: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Message(Base):
     """Every text in or out. Inbound rows are unique on Twilio's MessageSid."""
 
@@ -451,10 +486,12 @@ class AuditLog(Base):
 
 __all__ = [
     "AbsenceCase",
+    "AlertStatus",
     "AuditLog",
     "Base",
     "CaseEvent",
     "Contact",
+    "DslAlert",
     "JobState",
     "LeaveRequest",
     "MarkAmendment",

@@ -34,6 +34,8 @@ PUPIL_ROLES = ANY_STAFF
 LEAVE_REQUEST_ROLES = ("office", "attendance_lead", "headteacher")
 LEAVE_DECISION_ROLES = ("headteacher",)
 SWEEP_ROLES = ("office", "attendance_lead", "headteacher")
+# Acknowledging a safeguarding alert, or deciding it is not one, is a DSL's (KCSIE).
+DSL_ROLES = ("dsl",)
 # A task is for its role; the headteacher may act on any, the attendance lead on the office's.
 TASK_ROLES = {
     "office": ("office", "attendance_lead", "headteacher"),

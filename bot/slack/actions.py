@@ -14,6 +14,7 @@ from bot.slack import modal
 from bot.slack.acting import (
     ANY_STAFF,
     CASE_ROLES,
+    DSL_ROLES,
     LEAVE_DECISION_ROLES,
     SWEEP_ROLES,
     TASK_ROLES,
@@ -22,11 +23,14 @@ from bot.slack.acting import (
 )
 from bot.slack.arguments import parse_id
 from bot.slack.errors import words_for
+from bot.slack.render import reading, reply_words
 from bot.workflow.decisions import claim_task, record_outcome, set_case_code
+from bot.workflow.dsl import acknowledge, raise_concern, return_to_office
 from bot.workflow.leave import decide_leave
+from bot.workflow.review import awaiting_review, latest_reply, reply_opened, require_read
 from bot.workflow.sweep import release_held
 from bot.workflow.tasks import OUTCOMES
-from storage.models import AbsenceCase, LeaveRequest, StaffTask
+from storage.models import AbsenceCase, DslAlert, LeaveRequest, StaffTask
 
 # What a button does: given the request and the button's value, make the one workflow call;
 # return None when the card will say it, or words for the clicker alone.
@@ -57,6 +61,7 @@ def _task(request: StaffRequest, value: str, action: str) -> StaffTask:
 def case_confirm(request: StaffRequest, value: str) -> None:
     member = request.authorise("button case_confirm", CASE_ROLES)
     case = request.load(AbsenceCase, parse_id(value, "case"), "absence case")
+    require_read(request.session, case)
     set_case_code(
         request.session,
         member.ctx,
@@ -110,6 +115,12 @@ def leave_decision(approve: bool) -> Work:
     return decide
 
 
+def dsl_ack(request: StaffRequest, value: str) -> None:
+    member = request.authorise("button dsl_ack", DSL_ROLES)
+    alert = request.load(DslAlert, parse_id(value, "alert"), "alert")
+    acknowledge(request.session, member.ctx, alert, member, request.now)
+
+
 def sweep_release(request: StaffRequest, value: str) -> None:
     member = request.authorise("button sweep_release", SWEEP_ROLES)
     release_held(request.session, member.ctx, parse_id(value, "register sweep"), request.now)
@@ -122,28 +133,66 @@ BUTTONS: dict[str, Work] = {
     "leave_approve": leave_decision(True),
     "leave_decline": leave_decision(False),
     "sweep_release": sweep_release,
+    "dsl_ack": dsl_ack,
 }
 
 
-# -- the change-code modal ---------------------------------------------------------------------
+# -- modals: change the code, raise a concern, not a safeguarding matter ----------------------
+
+# What a modal-opening button does: authorise, load, and return the view to open.
+Prepare = Callable[[StaffRequest, str, str | None], dict[str, Any]]
 
 
-def change_code_view(
-    factory: sessionmaker[Session], now: datetime, body: dict[str, Any]
+def open_view(
+    factory: sessionmaker[Session], now: datetime, body: dict[str, Any], prepare: Prepare
 ) -> dict[str, Any] | str:
-    """The modal to open for a Change code click, or words for the clicker instead."""
+    """The modal to open for a click, or words for the clicker instead."""
     channel_id = (body.get("channel") or {}).get("id")
-
-    def prepare(request: StaffRequest, value: str) -> dict[str, Any]:
-        request.authorise("button case_change", CASE_ROLES)
-        case = request.load(AbsenceCase, parse_id(value, "case"), "absence case")
-        return modal.change_code(case, case.pupil, channel_id)
-
     try:
         with acting(factory, body["user"]["id"], channel_id, now) as request:
-            return prepare(request, str(body["actions"][0].get("value", "")))
+            return prepare(request, str(body["actions"][0].get("value", "")), channel_id)
     except Exception as exc:  # noqa: BLE001 - every failure is turned into words, once
         return words_for(exc)
+
+
+def prepare_change_code(
+    request: StaffRequest, value: str, channel_id: str | None
+) -> dict[str, Any]:
+    member = request.authorise("button case_change", CASE_ROLES)
+    case = request.load(AbsenceCase, parse_id(value, "case"), "absence case")
+    reply = latest_reply(request.session, case)
+    shown = None
+    # A reply with the DSL is shown only to a DSL: opening it elsewhere is not reading it.
+    if reply is not None and (not case.safeguarding or member.has(*DSL_ROLES)):
+        shown = [
+            "*What they wrote:*",
+            reply_words(request.session, case, reply),
+            f"*Read as:* {reading(reply.parse)}",
+        ]
+        if awaiting_review(request.session, case, reply):
+            reply_opened(request.session, member.ctx, case, reply, member, request.now)
+    return modal.change_code(case, case.pupil, channel_id, shown)
+
+
+def prepare_concern(request: StaffRequest, value: str, channel_id: str | None) -> dict[str, Any]:
+    request.authorise("button case_concern", ANY_STAFF)
+    case = request.load(AbsenceCase, parse_id(value, "case"), "absence case")
+    return modal.concern(case, case.pupil, channel_id)
+
+
+def prepare_not_safeguarding(
+    request: StaffRequest, value: str, channel_id: str | None
+) -> dict[str, Any]:
+    request.authorise("button dsl_return", DSL_ROLES)
+    alert = request.load(DslAlert, parse_id(value, "alert"), "alert")
+    return modal.not_safeguarding(alert.id, channel_id)
+
+
+MODALS: dict[str, Prepare] = {
+    "case_change": prepare_change_code,
+    "case_concern": prepare_concern,
+    "dsl_return": prepare_not_safeguarding,
+}
 
 
 def submit_change_code(
@@ -168,3 +217,37 @@ def submit_change_code(
     except Exception as exc:  # noqa: BLE001 - every failure is turned into words, once
         return {modal.block_for(exc): words_for(exc)}
     return {}
+
+
+def note_submit(
+    action: str, roles: tuple[str, ...], model: type[Any], what: str, work: Callable[..., None]
+) -> Callable[[sessionmaker[Session], datetime, dict[str, Any]], dict[str, str]]:
+    """A note modal's Submit: authorise, load what it is about, make the one workflow call
+    with the note; {} closes the modal, else {block_id: words}."""
+
+    def submit(
+        factory: sessionmaker[Session], now: datetime, body: dict[str, Any]
+    ) -> dict[str, str]:
+        try:
+            form = modal.read_note(body["view"])
+            with acting(factory, body["user"]["id"], form.channel_id, now) as request:
+                member = request.authorise(action, roles)
+                about = request.load(model, form.ident, what)
+                work(request.session, member.ctx, about, member, form.text, now=now)
+        except Exception as exc:  # noqa: BLE001 - every failure is turned into words, once
+            return {modal.block_for(exc, modal.NOTE_BLOCK): words_for(exc)}
+        return {}
+
+    return submit
+
+
+Submit = Callable[[sessionmaker[Session], datetime, dict[str, Any]], dict[str, str]]
+SUBMITS: dict[str, Submit] = {
+    modal.CALLBACK_ID: submit_change_code,
+    modal.CONCERN_ID: note_submit(
+        "modal case_concern", ANY_STAFF, AbsenceCase, "absence case", raise_concern
+    ),
+    modal.RETURN_ID: note_submit(
+        "modal dsl_return", DSL_ROLES, DslAlert, "alert", return_to_office
+    ),
+}

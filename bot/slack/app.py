@@ -22,7 +22,7 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.slack import actions, modal
+from bot.slack import actions
 from bot.slack.errors import unexpected
 from bot.slack.slash import run_command
 from messaging.edge import Refused
@@ -64,27 +64,11 @@ def build_app(
     for action_id, work in actions.BUTTONS.items():
         app.action(action_id)(_button(factory, clock, work))
 
-    @app.action("case_change")
-    def open_change_code(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        view = actions.change_code_view(factory, clock(), body)
-        if isinstance(view, str):
-            _tell(respond, view)
-            return
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except Exception as exc:  # noqa: BLE001 - Slack refused the modal: say so, with an ID
-            _tell(respond, unexpected(exc))
+    for action_id, prepare in actions.MODALS.items():
+        app.action(action_id)(_opener(factory, clock, prepare))
 
-    @app.view(modal.CALLBACK_ID)
-    def submit_change_code(ack: Ack, body: dict[str, Any]) -> None:
-        errors = actions.submit_change_code(factory, clock(), body)
-        if errors:
-            ack(response_action="errors", errors=errors)
-        else:
-            ack()
+    for callback_id, submit in actions.SUBMITS.items():
+        app.view(callback_id)(_submitter(factory, clock, submit))
 
     @app.error
     def last_resort(error: Exception) -> BoltResponse:
@@ -122,6 +106,36 @@ def _button(
             _tell(respond, reply)
 
     return click
+
+
+def _opener(
+    factory: sessionmaker[Session], clock: Callable[[], datetime], prepare: actions.Prepare
+) -> Callable[..., None]:
+    def click(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        view = actions.open_view(factory, clock(), body, prepare)
+        if isinstance(view, str):
+            _tell(respond, view)
+            return
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception as exc:  # noqa: BLE001 - Slack refused the modal: say so, with an ID
+            _tell(respond, unexpected(exc))
+
+    return click
+
+
+def _submitter(
+    factory: sessionmaker[Session], clock: Callable[[], datetime], submit: actions.Submit
+) -> Callable[..., None]:
+    def submitted(ack: Ack, body: dict[str, Any]) -> None:
+        errors = submit(factory, clock(), body)
+        if errors:
+            ack(response_action="errors", errors=errors)
+        else:
+            ack()
+
+    return submitted
 
 
 def _tell(respond: Respond, text: str) -> None:

@@ -100,3 +100,20 @@ def arrival(text: str) -> tuple[str, time | None]:
     if words and _TIME.match(words[-1]):
         return " ".join(words[:-1]), parse_time(words[-1])
     return " ".join(words), None
+
+
+def pupil_and_note(text: str) -> list[tuple[str, str]]:
+    """PUPIL NOTE (or PUPIL: NOTE), read every way it can be, longest name first; the caller
+    takes the first reading that names exactly one pupil."""
+    name, colon, note = text.partition(":")
+    if colon and name.strip() and note.strip():
+        return [(name.strip(), note.strip())]
+    words = text.split()
+    if len(words) < 2:
+        raise UsageError(
+            "say who and what worries you: /absence concern PUPIL NOTE, "
+            "e.g. /absence concern Jayden Smith: mum sounded frightened on the phone"
+        )
+    return [
+        (" ".join(words[:i]), " ".join(words[i:])) for i in range(min(3, len(words) - 1), 0, -1)
+    ]

@@ -15,7 +15,8 @@ from rules.texts import short_date
 from storage.models import AbsenceCase, Pupil
 
 CALLBACK_ID = "case_change"
-CODE_BLOCK, REASON_BLOCK = "code", "reason"
+CONCERN_ID, RETURN_ID = "case_concern", "dsl_return"
+CODE_BLOCK, REASON_BLOCK, NOTE_BLOCK = "code", "reason", "note"
 # Codes that can explain a pupil not being in the room: not "present", not N (what is being
 # replaced), not a whole-school closure.
 OFFERED = [
@@ -49,7 +50,11 @@ def _option(code: str, meaning: str) -> dict[str, Any]:
     return {"text": _text(f"{code}: {meaning}"[:75]), "value": code}
 
 
-def change_code(case: AbsenceCase, pupil: Pupil, channel_id: str | None) -> dict[str, Any]:
+def change_code(
+    case: AbsenceCase, pupil: Pupil, channel_id: str | None, reply: list[str] | None = None
+) -> dict[str, Any]:
+    """`reply`: lines of mrkdwn showing the parent's words and how they were read, or None
+    where the person may not see them (a reply with the DSL)."""
     current = case.confirmed_code or case.provisional_code
     select: dict[str, Any] = {
         "type": "static_select",
@@ -79,6 +84,11 @@ def change_code(case: AbsenceCase, pupil: Pupil, channel_id: str | None) -> dict
                     ),
                 },
             },
+            *(
+                [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(reply)}}]
+                if reply
+                else []
+            ),
             {"type": "input", "block_id": CODE_BLOCK, "label": _text("Code"), "element": select},
             {
                 "type": "input",
@@ -96,14 +106,7 @@ def change_code(case: AbsenceCase, pupil: Pupil, channel_id: str | None) -> dict
 
 
 def read_change_code(view: dict[str, Any]) -> ChangeCode:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-        case_id = int(meta["case"])
-    except (ValueError, KeyError, TypeError):
-        raise FormError(
-            CODE_BLOCK,
-            "this form has lost track of its absence; close it and press Change code again",
-        ) from None
+    case_id, channel_id = _case_of(view, CODE_BLOCK)
     values = (view.get("state") or {}).get("values") or {}
     chosen = ((values.get(CODE_BLOCK) or {}).get(CODE_BLOCK) or {}).get("selected_option") or {}
     reason = (((values.get(REASON_BLOCK) or {}).get(REASON_BLOCK) or {}).get("value") or "").strip()
@@ -111,9 +114,106 @@ def read_change_code(view: dict[str, Any]) -> ChangeCode:
         raise FormError(CODE_BLOCK, "choose a code")
     if not reason:
         raise FormError(REASON_BLOCK, "give the reason: the register keeps it")
-    return ChangeCode(case_id, meta.get("channel"), str(chosen["value"]), reason)
+    return ChangeCode(case_id, channel_id, str(chosen["value"]), reason)
 
 
-def block_for(exc: Exception) -> str:
+def _case_of(view: dict[str, Any], block: str, key: str = "case") -> tuple[int, str | None]:
+    """What (a case, an alert) and from which channel a modal was opened: its metadata."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        return int(meta[key]), meta.get("channel")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise FormError(
+            block, "this form has lost track of its absence; close it and press the button again"
+        ) from None
+
+
+def block_for(exc: Exception, default: str = CODE_BLOCK) -> str:
     """Which field an error is shown beside."""
-    return getattr(exc, "block", CODE_BLOCK)
+    return getattr(exc, "block", default)
+
+
+@dataclass(frozen=True)
+class Note:
+    ident: int  # of what the note is about: a case (a concern), an alert (not safeguarding)
+    channel_id: str | None
+    text: str
+
+
+def concern(case: AbsenceCase, pupil: Pupil, channel_id: str | None) -> dict[str, Any]:
+    """Raise a concern: a short note for the DSL, who also sees the reply's words."""
+    return _note_modal(
+        CONCERN_ID,
+        case.id,
+        channel_id,
+        title="Raise a concern",
+        submit="Send to the DSL",
+        intro=(
+            f"*{short_name(pupil)}* ({escape(pupil.class_name)}). What worries you? The DSL "
+            "gets your note, the parent's words and your name, now."
+        ),
+        label="Your note for the DSL",
+        placeholder="e.g. mum sounded frightened on the phone; said she can't talk now",
+    )
+
+
+def not_safeguarding(alert_id: int, channel_id: str | None) -> dict[str, Any]:
+    """Not a safeguarding matter: why, for the record, before the office has it back."""
+    return _note_modal(
+        RETURN_ID,
+        alert_id,
+        channel_id,
+        title="Not safeguarding",
+        submit="Return to office",
+        intro=(
+            "Why is this not a safeguarding matter? The record keeps your reason; the office "
+            "sees the case again."
+        ),
+        label="Why",
+        placeholder="e.g. spoke to dad: the police were at a neighbour's, not theirs",
+    )
+
+
+def _note_modal(
+    callback_id: str,
+    ident: int,
+    channel_id: str | None,
+    *,
+    title: str,
+    submit: str,
+    intro: str,
+    label: str,
+    placeholder: str,
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"id": ident, "channel": channel_id}),
+        "title": _text(title),
+        "submit": _text(submit),
+        "close": _text("Cancel"),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
+            {
+                "type": "input",
+                "block_id": NOTE_BLOCK,
+                "label": _text(label),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": NOTE_BLOCK,
+                    "multiline": True,
+                    "max_length": 1000,
+                    "placeholder": _text(placeholder),
+                },
+            },
+        ],
+    }
+
+
+def read_note(view: dict[str, Any]) -> Note:
+    ident, channel_id = _case_of(view, NOTE_BLOCK, "id")
+    values = (view.get("state") or {}).get("values") or {}
+    text = (((values.get(NOTE_BLOCK) or {}).get(NOTE_BLOCK) or {}).get("value") or "").strip()
+    if not text:
+        raise FormError(NOTE_BLOCK, "write a short note")
+    return Note(ident, channel_id, text)

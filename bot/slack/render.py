@@ -1,12 +1,15 @@
 """Slack cards rendered from the database as it is when they go out. The office card holds
 the minimum a member of staff needs (first name, initial, class, reason category, code,
-tasks); safeguarding details are only ever rendered on the DSL card."""
+tasks) and the parent's latest words, which a person reads before confirming a code;
+safeguarding details, and the words of a reply with the DSL, are only ever rendered on the
+DSL card."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,18 +18,24 @@ from bot.slack.mrkdwn import escape, mention, quote
 from bot.workflow.decisions import has_uncoded_sessions
 from bot.workflow.leave import leave_facts
 from bot.workflow.overview import PupilYear
+from bot.workflow.review import awaiting_review, latest_reply
 from bot.workflow.school import SchoolContext, context_for
 from bot.workflow.tasks import DONE, TASK_KINDS, tasks_for
 from rules.codes import is_n_code, lookup
-from rules.texts import short_date
+from rules.dsl_chain import ChainStep
+from rules.review import language_name, review_reasons
+from rules.texts import children_phrase, short_date
 from storage.models import (
     AbsenceCase,
+    AlertStatus,
     CaseEvent,
     CaseStatus,
+    DslAlert,
     LeaveRequest,
     Message,
     MessageCase,
     Pupil,
+    PupilContact,
     RegisterSweep,
     School,
     StaffTask,
@@ -34,6 +43,7 @@ from storage.models import (
 )
 
 Blocks = list[dict[str, Any]]
+REPLY_CHARS = 300  # of a parent's reply on the office card; the whole text is in the modal
 
 # Keyed by the stored string, which is what a row's status reads back as.
 STATUS_WORDS: dict[str, str] = {
@@ -184,6 +194,10 @@ def redacted() -> tuple[str, Blocks]:
 def render_card(session: Session, key: str) -> tuple[str, Blocks] | None:
     """The card's text and blocks, or None if what it shows no longer exists."""
     kind, _, ident = key.partition(":")
+    if kind == "chase":
+        return _chase_card(session, ident)
+    if kind == "textalert" and ident.isdigit():
+        return _text_alert_card(session, int(ident))
     renderers = {
         "case": _case_card,
         "dsl": _dsl_card,
@@ -244,20 +258,45 @@ def _case_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
         lines.append(_how_it_ended(session, case))
     elif case.first_text_at and not case.last_reply_at:
         lines.append("Family texted; no reply yet")
-    if case.dsl_alerted:
+    reply = latest_reply(session, case)
+    unread = reply is not None and awaiting_review(session, case, reply)
+    if case.safeguarding:
+        # The words stay in the DSL channel: a reply flagged safeguarding, or a concern.
         lines.append(":shield: With the DSL")
+    else:
+        if reply is not None:
+            lines.append(reply_words(session, case, reply))
+        if with_dsl(session, case):
+            lines.append(":shield: With the DSL")
+        elif case.dsl_alerted:
+            lines.append(":leftwards_arrow_with_hook: The DSL returned this to the office")
+    if unread and case.safeguarding:
+        lines.append(":mag: *For review* by the DSL before the code is confirmed")
+    elif unread and reply is not None:
+        why = "; ".join(review_reasons(reply.parse))
+        lines.append(f":mag: *For review* ({escape(why)}): open *Change code* to read it")
     if not pupil.on_roll:
         lines.append("Off roll: not in the MIS export any more. Case closed; no more texts.")
     blocks: Blocks = [_section("\n".join(lines))]
-    if case.status in (CaseStatus.OPEN, CaseStatus.EXPECTED, CaseStatus.EXPLAINED) or (
-        case.status == CaseStatus.CLOSED and has_uncoded_sessions(session, case)
-    ):
+    if case.status in (
+        CaseStatus.OPEN,
+        CaseStatus.EXPECTED,
+        CaseStatus.EXPLAINED,
+        CaseStatus.CONFIRMED,
+    ) or (case.status == CaseStatus.CLOSED and has_uncoded_sessions(session, case)):
         buttons = []
-        if case.provisional_code and not is_n_code(case.provisional_code):
+        if (
+            case.status != CaseStatus.CONFIRMED
+            and case.provisional_code
+            and not is_n_code(case.provisional_code)
+            and not unread
+        ):
             buttons.append(
                 _button("case_confirm", f"Confirm {case.provisional_code}", case.id, "primary")
             )
-        buttons.append(_button("case_change", "Change code", case.id))
+        if case.status != CaseStatus.CONFIRMED:
+            buttons.append(_button("case_change", "Change code", case.id))
+        buttons.append(_button("case_concern", "Raise a concern", case.id))
         blocks.append(_actions(f"case-{case.id}", buttons))
     blocks += _task_blocks(tasks_for(session, case.id), roles=("office", "attendance_lead"))
     return (
@@ -318,9 +357,138 @@ def _dsl_card(session: Session, case_id: int) -> tuple[str, Blocks] | None:
             else ""
         )
         lines.append(quote(reply.body) + tag)
-    blocks: Blocks = [_section("\n".join(lines))]
+    tz = context_for(session.get_one(School, case.school_id)).settings.tz
+    blocks: Blocks = [_section("\n".join(lines)), *_alert_blocks(_alerts(session, case), tz)]
     blocks += _task_blocks(tasks_for(session, case.id), roles=("dsl", "office", "attendance_lead"))
     return f"DSL: {full_name(pupil)} ({escape(pupil.class_name)})", blocks
+
+
+def _alert_blocks(alerts: list[DslAlert], tz: ZoneInfo) -> Blocks:
+    """Where the DSL alert stands, and the DSL's two buttons (on the alert waiting longest,
+    which answers for the case) while it is theirs."""
+    if not alerts:
+        return []
+    waiting = [a for a in alerts if a.status == AlertStatus.RAISED]
+    taken = [a for a in alerts if a.status == AlertStatus.ACKNOWLEDGED]
+    if waiting:
+        text = (
+            f":bell: *Waiting for a DSL* since {_clock(waiting[0].raised_at, tz)}"
+            + (
+                f" (the reminders start at {_clock(waiting[0].starts_at, tz)}, when school opens)"
+                if waiting[0].starts_at > waiting[0].raised_at
+                else ""
+            )
+            + ": press *I'm on it* to take it"
+        )
+        buttons = _dsl_buttons(waiting[0])
+    elif taken:
+        last = taken[-1]
+        text = f":white_check_mark: {escape(last.decided_by)} is on it (since {_clock(last.decided_at, tz)})"
+        buttons = _dsl_buttons(last)[1:]
+    else:
+        last = alerts[-1]
+        return [
+            _section(
+                f":leftwards_arrow_with_hook: Returned to the office by {escape(last.decided_by)} "
+                f"at {_clock(last.decided_at, tz)}: not a safeguarding matter: {escape(last.note)}"
+            )
+        ]
+    return [_section(text), _actions(f"dsl-{alerts[0].id}", buttons)]
+
+
+def _dsl_buttons(alert: DslAlert) -> list[dict[str, Any]]:
+    return [
+        _button("dsl_ack", "I'm on it", alert.id, "primary"),
+        _button("dsl_return", "Not a safeguarding matter", alert.id),
+    ]
+
+
+def _text_alert_card(session: Session, alert_id: int) -> tuple[str, Blocks] | None:
+    """Risk in a text with no open absence: the text, and the DSL's buttons."""
+    alert = session.get(DslAlert, alert_id)
+    if alert is None or alert.message_id is None:
+        return None
+    message = session.get(Message, alert.message_id)
+    if message is None:
+        return None
+    tz = context_for(session.get_one(School, alert.school_id)).settings.tz
+    facts = {
+        "names": _contact_children(session, message),
+        "indicators": list((message.parse or {}).get("indicators") or []),
+        "body": message.body,
+    }
+    text = _late_reply_safeguarding(facts)
+    return text, [_section(text), *_alert_blocks([alert], tz)]
+
+
+def _contact_children(session: Session, message: Message) -> str:
+    pupils = session.scalars(
+        select(Pupil)
+        .join(PupilContact, PupilContact.pupil_id == Pupil.id)
+        .where(PupilContact.contact_id == message.contact_id)
+        .order_by(Pupil.id)
+    )
+    return children_phrase([f"{p.first_name} {p.last_name[:1]}" for p in pupils]) or "unknown"
+
+
+def _alerts(session: Session, case: AbsenceCase) -> list[DslAlert]:
+    return list(
+        session.scalars(select(DslAlert).where(DslAlert.case_id == case.id).order_by(DslAlert.id))
+    )
+
+
+def with_dsl(session: Session, case: AbsenceCase) -> bool:
+    """Whether the case is the DSL's: an alert not returned (or one from before alerts had
+    a record of their own)."""
+    alerts = _alerts(session, case)
+    if not alerts:
+        return case.dsl_alerted
+    return any(a.status != AlertStatus.RETURNED for a in alerts)
+
+
+def _clock(at: datetime | None, tz: ZoneInfo) -> str:
+    return "?" if at is None else at.astimezone(tz).strftime("%H:%M")
+
+
+def reply_words(session: Session, case: AbsenceCase, reply: Message) -> str:
+    """The parent's words as a quote, with who (the contact's relationship), when, and the
+    language when not English: what the office reads beside the reading."""
+    relationship = session.scalar(
+        select(PupilContact.relationship_).where(
+            PupilContact.pupil_id == case.pupil_id, PupilContact.contact_id == reply.contact_id
+        )
+    )
+    tz = context_for(session.get_one(School, case.school_id)).settings.tz
+    sent = reply.created_at.astimezone(tz)
+    when = (
+        f"{sent:%H:%M}"
+        if sent.date() == case.last_absent_on
+        else f"{short_date(sent.date())} {sent:%H:%M}"
+    )
+    language = language_name((reply.parse or {}).get("language"))
+    source = ", ".join(
+        part
+        for part in (escape(relationship or "a contact"), when, language and f"in {language}")
+        if part
+    )
+    return f"{quote(' '.join(reply.body.split()), REPLY_CHARS)}\n_{source}_"
+
+
+def reading(parse: dict[str, Any] | None) -> str:
+    """How the parser read a reply, in a line."""
+    if not parse:
+        return "not read"
+    parts = [str(parse.get("intent") or "unclear").replace("_", " ")]
+    if parse.get("reason"):
+        parts.append(str(parse["reason"]))
+    per_child = parse.get("per_child") or {}
+    if isinstance(per_child, dict) and per_child:
+        parts.append(", ".join(f"{name}: {code}" for name, code in per_child.items()))
+    elif parse.get("code"):
+        parts.append(f"code {parse['code']}")
+    if parse.get("return_date"):
+        parts.append(f"back {parse['return_date']}")
+    return escape(" · ".join(parts))
 
 
 def _leave_card(session: Session, request_id: int) -> tuple[str, Blocks] | None:
@@ -414,6 +582,60 @@ def _sweep_card(session: Session, sweep_id: int) -> tuple[str, Blocks] | None:
         lines.insert(0, f":white_check_mark: {when}: the office confirmed; {count} texts sent")
     text = "\n".join(lines) or f":white_check_mark: {when}: every register taken"
     return text, [_section(text)]
+
+
+def _chase_card(session: Session, ident: str) -> tuple[str, Blocks] | None:
+    """A step of an unacknowledged alert's chain: posted again to the DSLs, mentioning each,
+    or a direct message to the headteacher (first name and initial only: the details stay
+    in the DSL channel). Edited to say who took it once a DSL does."""
+    alert_id, _, rest = ident.partition(":")
+    index, _, channel = rest.partition(":")
+    alert = session.get(DslAlert, int(alert_id)) if alert_id.isdigit() else None
+    if alert is None or not index.isdigit() or int(index) >= len(alert.chain):
+        return None
+    step = ChainStep(**alert.chain[int(index)])
+    case = session.get(AbsenceCase, alert.case_id) if alert.case_id else None
+    pupil = session.get(Pupil, case.pupil_id) if case else None
+    settings = context_for(session.get_one(School, alert.school_id)).settings
+    dsls = " ".join(mention(s.slack_user_id) for s in settings.staff_with_role("dsl"))
+    raised = _clock(alert.raised_at, settings.tz)
+    if pupil is None:  # a text with no open absence
+        message = session.get_one(Message, alert.message_id)
+        head = f"a text from a contact of {escape(_contact_children(session, message))}"
+    elif step.kind == "message_headteacher":
+        head = f"{short_name(pupil)} ({escape(pupil.class_name)})"
+    else:
+        head = f"{full_name(pupil)} ({escape(pupil.class_name)})"
+    if step.kind == "message_headteacher":
+        text = (
+            f":rotating_light: A safeguarding alert about {head}, raised at {raised}, has had no "
+            f"answer from a DSL for {step.after_minutes} minutes. The details are in the DSL "
+            f"channel; please make sure a DSL takes it now: {dsls}"
+        )
+        can_take = any(
+            s.slack_user_id == channel and "dsl" in s.roles for s in settings.staff.values()
+        )
+    else:
+        text = (
+            f":rotating_light: {dsls} No DSL has acknowledged the alert about *{head}*, "
+            f"raised at {raised}, after {step.after_minutes} minutes. Its card above has the details."
+        )
+        can_take = True
+    if alert.status == AlertStatus.ACKNOWLEDGED:
+        done = f":white_check_mark: {escape(alert.decided_by)} is on it (since {_clock(alert.decided_at, settings.tz)})"
+        return done, [_section(f"~Unacknowledged alert about {head}~\n{done}")]
+    if alert.status == AlertStatus.RETURNED:
+        done = f":leftwards_arrow_with_hook: {escape(alert.decided_by)} returned it to the office: not a safeguarding matter"
+        return done, [_section(f"~Unacknowledged alert about {head}~\n{done}")]
+    blocks: Blocks = [_section(text)]
+    if can_take:
+        blocks.append(
+            _actions(
+                f"chase-{alert.id}-{index}",
+                _dsl_buttons(alert),
+            )
+        )
+    return text, blocks
 
 
 # -- slash-command answers: the minimum personal data (first name, initial, class, status,

@@ -22,9 +22,11 @@ from bot.slack.acting import (
 )
 from bot.slack.errors import UsageError, words_for
 from bot.slack.mrkdwn import escape
-from bot.workflow.decisions import arrived, current_case, set_case_code
+from bot.workflow.decisions import DecisionError, arrived, current_case, set_case_code
+from bot.workflow.dsl import raise_concern
 from bot.workflow.leave import LeaveError, decide_leave, file_leave_request
 from bot.workflow.overview import open_cases_today, pupil_year
+from bot.workflow.review import require_read
 from bot.workflow.staff import NotFound, find_pupil
 from rules.codes import CODES
 from storage.models import LeaveRequest, Pupil, SlackRequest
@@ -37,6 +39,7 @@ USAGE = {
         "*/absence approve PUPIL*: accept the code the parent's reply suggested\n"
         "*/absence code PUPIL CODE REASON*: set a code, e.g. `/absence code Jayden Smith I rang in, temperature`\n"
         "*/absence arrived PUPIL [HH:MM]*: a late arrival (L or U by the school's times; default now)\n"
+        "*/absence concern PUPIL: NOTE*: pass a worry about a pupil with an open absence to the DSL\n"
         "PUPIL is a UPN or a name."
     ),
     "/leave": (
@@ -140,6 +143,7 @@ def absence_approve(request: StaffRequest, rest: str) -> str:
     member = request.authorise("/absence approve", CASE_ROLES)
     pupil = _pupil(request, rest)
     case = current_case(request.session, pupil)
+    require_read(request.session, case)
     code = set_case_code(
         request.session,
         member.ctx,
@@ -189,6 +193,44 @@ def absence_arrived(request: StaffRequest, rest: str) -> str:
         raise UsageError(f"{at:%H:%M} is still to come; give the time they arrived")
     code = arrived(request.session, member.ctx, pupil, member, at=at, now=request.now)
     return f"Done: {render.short_name(pupil)} ({escape(pupil.class_name)}) arrived at {at:%H:%M}: marked *{code}*."
+
+
+def absence_concern(request: StaffRequest, rest: str) -> str:
+    member = request.authorise("/absence concern", ANY_STAFF)
+    pupil, note = _pupil_and_note(request, rest)
+    try:
+        case = current_case(request.session, pupil)
+    except DecisionError:
+        dsls = ", ".join(s.name for s in member.ctx.settings.staff_with_role("dsl"))
+        raise DecisionError(
+            f"{pupil.first_name} has no open absence, so FirstCall has nothing to attach it to: "
+            f"tell a DSL now ({dsls})"
+        ) from None
+    raise_concern(request.session, member.ctx, case, member, note, now=request.now)
+    return (
+        f"Sent to the DSL: your concern about {render.short_name(pupil)} "
+        f"({escape(pupil.class_name)}), with your name. Thank you."
+    )
+
+
+def _pupil_and_note(request: StaffRequest, rest: str) -> tuple[Pupil, str]:
+    """The pupil and the note: after a colon, or where the words stop naming one pupil
+    exactly (a forgiving match would swallow the note's first words into the name)."""
+    choices = arguments.pupil_and_note(rest)
+    if len(choices) == 1:
+        words, note = choices[0]
+        return _pupil(request, words), note
+    for words, note in choices:
+        try:
+            pupil = _pupil(request, words)
+        except NotFound:
+            continue
+        exact = {pupil.upn, pupil.first_name, f"{pupil.first_name} {pupil.last_name}"}
+        if words.lower() in {name.lower() for name in exact}:
+            return pupil, note
+    raise UsageError(
+        "put a colon after the pupil's name: /absence concern Jayden Smith: what worries you"
+    )
 
 
 # -- /leave -----------------------------------------------------------------------------------
@@ -272,6 +314,7 @@ SUBCOMMANDS.update(
             "confirm": absence_approve,
             "code": absence_code,
             "arrived": absence_arrived,
+            "concern": absence_concern,
             "late": absence_arrived,
         },
         "/leave": {"request": leave_request, "approve": leave_approve, "decline": leave_decline},

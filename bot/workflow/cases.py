@@ -12,17 +12,21 @@ from sqlalchemy.orm import Session
 
 from bot.workflow.cards import refresh_cards
 from bot.workflow.school import SchoolContext
+from bot.workflow.staff import StaffMember
 from messaging.outbox import Outgoing, cancel_queued_texts, enqueue_all, sms
 from rules.codes import is_absence_needing_reason, lookup
+from rules.dsl_chain import next_due, within_day
 from rules.families import families
 from rules.ladder import CaseState, LadderStep
 from rules.texts import children_phrase, render, session_phrase, short_date
 from storage.models import (
     OPEN_CASE_STATUSES,
     AbsenceCase,
+    AlertStatus,
     CaseEvent,
     CaseStatus,
     Contact,
+    DslAlert,
     OptOut,
     Pupil,
     PupilContact,
@@ -46,6 +50,27 @@ def log_event(
 ) -> None:
     """Positional-only up to `now`, so a detail may be called `session` (AM/PM)."""
     session.add(CaseEvent(case_id=case.id, at=now, kind=kind, actor=actor, detail=detail))
+
+
+def log_by(
+    session: Session,
+    case: AbsenceCase,
+    kind: str,
+    member: StaffMember,
+    now: datetime,
+    /,
+    **detail: Any,
+) -> None:
+    """An event done by a member of staff, with their name and position."""
+    log_event(
+        session,
+        case,
+        kind,
+        now,
+        actor=member.staff.name,
+        position=member.staff.position,
+        **detail,
+    )
 
 
 def open_cases_for(session: Session, pupil_ids: Iterable[int]) -> dict[int, AbsenceCase]:
@@ -214,9 +239,12 @@ def refresh_case_cards(
 def alert_dsl(
     session: Session, ctx: SchoolContext, case: AbsenceCase, now: datetime, *, why: str
 ) -> None:
-    """Put the case in front of the DSL at once (the office card only says it went there)."""
+    """Put the case in front of the DSL at once (the office card only says it went there).
+    Unless an alert of the case is still waiting for a DSL, this one starts its own chain."""
     case.dsl_alerted = True
     log_event(session, case, "dsl_alert", now, why=why)
+    if not open_alerts(session, case, (AlertStatus.RAISED,)):
+        raise_alert(session, ctx, now, case)
     refresh_case_cards(session, ctx, case, now)
 
 
@@ -257,3 +285,47 @@ def end_case(
     stop_chasing(session, ctx, case, "the pupil is in school")
     log_event(session, case, kind, now, **detail)
     refresh_case_cards(session, ctx, case, now)
+
+
+def raise_alert(
+    session: Session,
+    ctx: SchoolContext,
+    now: datetime,
+    case: AbsenceCase | None = None,
+    message_id: int | None = None,
+) -> DslAlert:
+    """A new alert and its chain, for a case or (no open absence) for the text itself."""
+    policy = ctx.settings.policy
+    starts = within_day(now, policy.school_day, ctx.is_staffed_day, ctx.settings.tz)
+    chain = policy.dsl_chain
+    alert = DslAlert(
+        school_id=ctx.id,
+        case_id=case.id if case else None,
+        message_id=message_id,
+        raised_at=now,
+        starts_at=starts,
+        status=AlertStatus.RAISED,
+        chain=[asdict(step) for step in chain],
+        steps_done=[],
+        next_due_at=next_due(
+            chain, starts, frozenset(), policy.school_day, ctx.is_staffed_day, ctx.settings.tz
+        ),
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def open_alerts(
+    session: Session,
+    case: AbsenceCase,
+    statuses: tuple[str, ...] = (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED),
+) -> list[DslAlert]:
+    """The case's alerts still with the DSL (not returned to the office), oldest first."""
+    return list(
+        session.scalars(
+            select(DslAlert)
+            .where(DslAlert.case_id == case.id, DslAlert.status.in_(statuses))
+            .order_by(DslAlert.id)
+        )
+    )

@@ -17,16 +17,18 @@ from bot.workflow.cases import (
     refresh_case_cards,
     stop_chasing,
 )
+from bot.workflow.dsl import raise_text_alert
 from bot.workflow.leave import file_leave_request
 from bot.workflow.school import SchoolContext, context_for
-from bot.workflow.tasks import open_task
+from bot.workflow.tasks import TASK_KINDS, open_task
 from messaging.optout import record_opt_out
 from messaging.outbox import enqueue_sms
-from rules.acknowledgement import acknowledge
+from rules.acknowledgement import outside_quiet_period
 from rules.arrivals import expected_by, expected_code
 from rules.codes import N_CODE, is_absence_needing_reason, is_n_code
+from rules.dsl_chain import within_day
 from rules.replies import ParsedReply, parse_reply
-from rules.texts import children_phrase, render
+from rules.texts import acknowledgement_template, children_phrase, render, short_date
 from storage.marks import Actor, set_mark
 from storage.models import (
     OPEN_CASE_STATUSES,
@@ -104,7 +106,7 @@ def _reply_for_school(
                 session, ctx, pupil, parsed, text=message.body, contact=contact, now=now
             )
     if not todays:
-        _late_reply(session, ctx, message, parsed, list(children.values()), now)
+        _late_reply(session, ctx, message, contact, parsed, list(children.values()), now)
         return
     if parsed.intent == "leave_request" and parsed.code is None:
         for case in todays:
@@ -115,8 +117,32 @@ def _reply_for_school(
         session.add(MessageCase(message_id=message.id, case_id=case.id))
     for case in answered:
         _apply(session, ctx, case, children[case.pupil_id], parsed, message, now)
-    if not _acknowledge(session, ctx, contact, answered, now):
+    # A risk sign is always answered (a call, 999): the quiet period is for routine replies.
+    if not parsed.safeguarding and not _quiet_period_allows(session, ctx, contact, answered, now):
         return
+    acknowledge(
+        session,
+        ctx,
+        message,
+        contact,
+        parsed,
+        [children[c.pupil_id].first_name for c in answered],
+        [c.id for c in answered],
+        now,
+    )
+
+
+def acknowledge(
+    session: Session,
+    ctx: SchoolContext,
+    message: Message,
+    contact: Contact,
+    parsed: ParsedReply,
+    names: Sequence[str],
+    case_ids: Sequence[int],
+    now: datetime,
+) -> None:
+    """Answer a reply: the one place its acknowledgement is chosen and queued."""
     enqueue_sms(
         session,
         key=f"sms:ack:{message.id}",
@@ -124,19 +150,38 @@ def _reply_for_school(
         contact_id=contact.id,
         to=contact.phone,
         kind="acknowledgement",
-        case_ids=[c.id for c in answered],
+        case_ids=list(case_ids),
         now=now,
-        body=render(
-            ctx.settings,
-            "acknowledgement",
-            school=ctx.settings.name,
-            children=children_phrase([children[c.pupil_id].first_name for c in answered]),
-            school_phone=ctx.settings.phone,
-        ),
+        body=acknowledgement(ctx, parsed, names, now),
     )
 
 
-def _acknowledge(
+def acknowledgement(
+    ctx: SchoolContext, parsed: ParsedReply, names: Sequence[str], now: datetime
+) -> str:
+    """The text that answers a reply. A reply the DSL must see gets a promise of a call and
+    999 if it cannot wait (and, for a missing child, "ring the school now"); out of school
+    hours it says when the school opens."""
+    template = acknowledgement_template(
+        safeguarding=parsed.safeguarding,
+        missing="missing" in parsed.indicators,
+        school_open=ctx.is_open(now),
+    )
+    policy = ctx.settings.policy
+    opens = ctx.local(within_day(now, policy.school_day, ctx.is_staffed_day, ctx.settings.tz))
+    return render(
+        ctx.settings,
+        template,
+        school=ctx.settings.name,
+        children=children_phrase(names),
+        school_phone=ctx.settings.phone,
+        opens=f"{short_date(opens.date())} at {opens:%H:%M}"
+        if opens.date() != ctx.today(now)
+        else f"at {opens:%H:%M}",
+    )
+
+
+def _quiet_period_allows(
     session: Session,
     ctx: SchoolContext,
     contact: Contact,
@@ -154,7 +199,7 @@ def _acknowledge(
         )
     ).all()
     mine = [at for at, detail in recent if detail.get("contact") == contact.id]
-    if not acknowledge(mine, now, quiet):
+    if not outside_quiet_period(mine, now, quiet):
         return False
     for case in cases:
         log_event(session, case, ACKNOWLEDGED, now, contact=contact.id)
@@ -241,6 +286,17 @@ def _apply(
         )
     if parsed.safeguarding:
         case.safeguarding = True
+        # The parent was promised a call: it is the DSL's to make, from now.
+        open_task(
+            session,
+            ctx,
+            case,
+            kind="dsl_call",
+            role=TASK_KINDS["dsl_call"].role,
+            key=f"case:{case.id}:dsl-call:{message.id}",
+            now=now,
+            why="safeguarding indicators in a reply",
+        )
         alert_dsl(
             session,
             ctx,
@@ -285,23 +341,18 @@ def _late_reply(
     session: Session,
     ctx: SchoolContext,
     message: Message,
+    contact: Contact,
     parsed: ParsedReply,
     children: list[Pupil],
     now: datetime,
 ) -> None:
-    """No open case: reopen nothing, but show staff (the DSL, if it carries risk)."""
+    """No open case: reopen nothing, but show staff (the DSL, if it carries risk, and the
+    parent gets the safeguarding acknowledgement: someone will call, 999 if it cannot wait)."""
     names = children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
     if parsed.safeguarding:
-        post_notice(
-            session,
-            key=f"late-reply:{message.id}",
-            channel=ctx.settings.dsl_channel,
-            school_id=ctx.id,
-            now=now,
-            notice="late_reply_safeguarding",
-            names=names,
-            indicators=list(parsed.indicators),
-            body=message.body,
+        raise_text_alert(session, ctx, message.id, now)
+        acknowledge(
+            session, ctx, message, contact, parsed, [p.first_name for p in children], [], now
         )
         return
     post_notice(

@@ -20,22 +20,29 @@ from bot.workflow.school import SchoolContext
 from messaging.outbox import enqueue
 from storage.models import (
     AbsenceCase,
+    DslAlert,
     JobState,
     LeaveRequest,
     OutboxItem,
     OutboxStatus,
     RegisterSweep,
     SlackCard,
+    StaffTask,
 )
 from storage.privacy import expire_leavers, expire_message_bodies
 
 RETENTION_AT = time(2, 30)
 _LAST_RUN = "retention:{school_id}"
-_CARD_OWNERS: dict[str, type[AbsenceCase | LeaveRequest | RegisterSweep]] = {
+# Each kind of card and the row its key starts with ("chase:ALERT:STEP:CHANNEL"): every card
+# names pupils, so every kind must be here for retention to find it.
+_CARD_OWNERS: dict[str, type[AbsenceCase | LeaveRequest | RegisterSweep | DslAlert | StaffTask]] = {
     "case": AbsenceCase,
     "dsl": AbsenceCase,
     "leave": LeaveRequest,
     "sweep": RegisterSweep,
+    "chase": DslAlert,
+    "textalert": DslAlert,
+    "deadlines": StaffTask,
 }
 
 
@@ -106,7 +113,8 @@ def _old_cards(session: Session, school_id: int, before: datetime) -> list[str]:
     ).all()
     ours = []
     for key in keys:
-        kind, _, ident = key.partition(":")
+        kind, _, rest = key.partition(":")
+        ident = rest.partition(":")[0]
         owner = _CARD_OWNERS.get(kind)
         if owner is None or not ident.isdigit():
             continue

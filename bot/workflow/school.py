@@ -45,6 +45,19 @@ class SchoolContext:
     def is_school_day(self, day: date) -> bool:
         return self.settings.calendar.is_school_day(day)
 
+    def is_staffed_day(self, day: date) -> bool:
+        """A school day or an INSET day: a day a DSL is in school to see an alert."""
+        return self.is_school_day(day) or (
+            day in self.settings.calendar.inset_days and day.weekday() < 5
+        )
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether the school day (for the DSL chain) is running at `now`."""
+        hours = self.settings.policy.school_day
+        return self.is_staffed_day(self.today(now)) and (
+            hours.opens <= self.local(now).time() < hours.closes
+        )
+
 
 def context_for(school: School) -> SchoolContext:
     return SchoolContext(school, settings_for(school))

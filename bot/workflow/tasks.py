@@ -51,6 +51,12 @@ TASK_KINDS: dict[str, TaskKind] = {
         outcomes=("safe_and_well", "concern"),
     ),
     "medical_evidence": TaskKind("Medical evidence requested", "office", step="medical_evidence"),
+    # A reply flagged safeguarding: the parent was promised a call, and it is the DSL's.
+    "dsl_call": TaskKind(
+        "Call the family (the parent was told someone will call)",
+        "dsl",
+        outcomes=("reason_given", "no_answer", "home_visit_needed"),
+    ),
 }
 # The ladder step kind -> the task it opens.
 TASK_FOR_STEP: dict[str, str] = {k.step: name for name, k in TASK_KINDS.items() if k.step}

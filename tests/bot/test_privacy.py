@@ -160,7 +160,9 @@ def test_the_nightly_run_applies_each_retention_period(stack: Stack) -> None:
         assert s.scalar(select(SlackCard.redacted_at).where(SlackCard.key.like("dsl:%")))
         assert s.scalar(select(Contact).where(Contact.phone == school.phones["Leo1"])) is None
         assert WORDS in s.scalars(select(Message.body)).all()
-    dsl = stack.slack.posts(DSL_CH)
+    # The DSL card is redacted; an unacknowledged alert's reminders count from their last
+    # change (the chain touches them while the alert waits).
+    dsl = [m for m in stack.slack.posts(DSL_CH) if "chase:" not in str(m.metadata)]
     assert dsl and all(m.text == REDACTED for m in dsl)
     notices = [m for m in stack.slack.posts(OFFICE_CH) if not m.blocks or m.text == REDACTED]
     assert notices and all(m.text == REDACTED for m in notices)

@@ -87,6 +87,7 @@ def test_default_templates_fit_in_two_segments_with_long_names() -> None:
         "to": "Fri 25 Sep",
         "note": "",
         "penalty_warning": "",
+        "opens": "Wed 30 Sep at 07:30",
     }
     for name, text in DEFAULT_TEMPLATES.items():
         assert segments(text.format_map(long_fields)) <= 2, name

@@ -1,7 +1,7 @@
 """data protection: when a pupil left the roll (their contacts are erased after the school's
 retention period); when a Slack card was redacted
 
-Revision ID: 0006b
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006b"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -1,6 +1,6 @@
 """quarantined texts: what reconciliation could not store, by MessageSid only
 
-Revision ID: 0006
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

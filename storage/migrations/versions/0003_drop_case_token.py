@@ -4,8 +4,8 @@ It was written on every reply and staff action and read by nothing: a timer run 
 on a stale case, because it re-reads the case and records each step in `steps_done` in the
 same transaction as what the step does.
 
-Revision ID: 0002
-Revises: 0006
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-29
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0006"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
