@@ -25,7 +25,7 @@ import argparse
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +131,14 @@ def print_table(columns: dict[str, Tally]) -> None:
 
 
 def print_splits(replies: Sequence[Reply], preds: Sequence[ParsedReply], by_voice: bool) -> None:
+    reasons = Counter(
+        "written in another language" if why.startswith("written in") else why
+        for got in preds
+        for why in got.review_reasons
+    )
+    print("\nreview reasons (a reply may have several)")
+    for why, n in reasons.most_common():
+        print(f"  {why:32} {n:5}  {n / len(preds):.1%}")
     cats: dict[str, Tally] = defaultdict(Tally)
     for r, got in zip(replies, preds, strict=True):
         if r.category:
@@ -166,19 +174,22 @@ def speed(replies: Sequence[Reply]) -> None:
     shipped()
     inputs = [(r.text, r.today, list(r.children)) for r in replies]
     rates: list[float] = []
+    cpu_rates: list[float] = []
     slowest = slowest_cpu = 0.0
     for _ in range(PASSES):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         for text, today, children in inputs:
             t0, c0 = time.perf_counter(), time.thread_time()
             parse_reply(text, today, children)
             slowest = max(slowest, time.perf_counter() - t0)
             slowest_cpu = max(slowest_cpu, time.thread_time() - c0)
         rates.append(len(inputs) / (time.perf_counter() - start))
+        cpu_rates.append(len(inputs) / (time.thread_time() - cpu_start))
     print(
         f"\nreplies per second  {statistics.median(rates):,.0f} (median of {PASSES} passes over "
         f"{len(inputs)} replies; first pass {rates[0]:,.0f})"
     )
+    print(f"replies per CPU-second  {statistics.median(cpu_rates):,.0f} (median, one thread)")
     print(
         f"slowest reply       {slowest * 1000:.2f} ms wall clock, "
         f"{slowest_cpu * 1000:.2f} ms CPU time"

@@ -20,7 +20,13 @@ from .model import INTENTS, Intent, LeavePeriod, ParsedReply
 
 __all__ = ["INTENTS", "Intent", "LeavePeriod", "ParsedReply", "parse_reply"]
 
-_FALLBACK = ParsedReply(intent="unclear", code="N", confidence=0.0, needs_review=True)
+_FALLBACK = ParsedReply(
+    intent="unclear",
+    code="N",
+    confidence=0.0,
+    needs_review=True,
+    review_reasons=("could not be read",),
+)
 
 
 def parse_reply(

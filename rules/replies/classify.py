@@ -524,9 +524,18 @@ def read_rules(
     if child_authored and code in vocabulary.AUTHORISED:
         code = "N"
     confidence = max(0.0, min(1.0, confidence))
-    needs_review = (
-        confidence < 0.6 or lang != "en" or bool(per_child) or sg or child_authored or conflict
-    )
+    # The rules alone (no trained model yet): the same reasons combine.py gives.
+    review_reasons = [
+        why
+        for why, applies in (
+            ("a child writing", child_authored),
+            ("children, different reasons", len(set(per_child.values())) > 1),
+            ("low confidence", confidence < 0.6 or conflict),
+            (languages.language_reason(lang), lang != "en"),
+            ("safeguarding cue", sg),
+        )
+        if applies
+    ]
     parsed = ParsedReply(
         intent=intent,
         code=code,
@@ -537,8 +546,9 @@ def read_rules(
         safeguarding=sg,
         indicators=indicators,
         confidence=round(confidence, 2),
-        needs_review=needs_review,
+        needs_review=bool(review_reasons),
         language=lang,
+        review_reasons=tuple(review_reasons),
     )
     return RuleReading(parsed, norm, child_authored, school_day)
 

@@ -13,6 +13,7 @@ from datetime import date
 
 from . import dates
 from .classify import RuleReading
+from .languages import language_reason
 from .learned import Learned, Scores, rule_features
 from .model import Intent, LeavePeriod, ParsedReply
 from .vocabulary import AUTHORISED
@@ -34,12 +35,22 @@ CODE_REASON = {
     "E": "excluded",
     "U": "late",
 }
+REASON_CODE = {reason: code for code, reason in CODE_REASON.items()}
 LEARNED_INDICATOR = "sg:learned"
 # Languages the corpus teaches (at least a few dozen replies each): only these can pass
 # without review when the model is sure.
 READ_LANGUAGES = frozenset(
     ["en", "cy", "pl", "ro", "pt", "lt", "bn", "ar", "ur", "pa", "so", "es", "fr", "tr", "uk", "sk"]
 )
+
+REVIEW_CHILD = "a child writing"
+REVIEW_SIBLINGS = "children, different reasons"
+REVIEW_RISK = "possible risk, under the alarm"
+REVIEW_LOW = "low confidence"
+REVIEW_DISAGREE = "rules and model disagree"
+REVIEW_UNAUTHORISED = "not sure enough to authorise"
+REVIEW_DOUBT = "illness doubted or someone else's"
+
 
 # Defaults for a model saved without them; training writes the tuned values.
 THRESHOLDS = {
@@ -48,9 +59,13 @@ THRESHOLDS = {
     "leave": 0.5,  # a future absence is mentioned beside today's reason
     "intent_review": 0.5,  # intent probability under which a person checks
     "code_review": 0.4,  # code probability under which a person checks
-    "authorise": 0.5,  # an authorised code needs at least this, else unauthorised
-    "foreign_sure": 0.85,
-    "confidence_review": 0.5,  # intent and code probabilities multiplied  # another language passes without review only this sure
+    # An authorised code needs at least this, else the likeliest unauthorised one: an
+    # authorised code where only an unauthorised one is supported hides absence.
+    "authorise": 0.65,
+    "foreign_sure": 0.85,  # another language passes without review only this sure
+    "confidence_review": 0.5,  # intent and code probabilities multiplied
+    "rules_sure": 0.9,  # rules this confident that the model overrules: a disagreement...
+    "model_sure": 0.8,  # ...unless the model is at least this sure of its own reading
 }
 
 
@@ -58,14 +73,16 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     rule = rr.parsed
     th = {**THRESHOLDS, **model.thresholds}
     s = model.scores(text, rule_features(rule, rr.child_authored))
-    review = rr.child_authored
+    reasons: list[str] = []
+    if rr.child_authored:
+        reasons.append(REVIEW_CHILD)
 
     p_sg = s.p("safeguarding")
     indicators = rule.indicators
     if p_sg >= th["safeguarding"]:
         indicators = (*indicators, LEARNED_INDICATOR)
     elif not indicators and p_sg >= th["safeguarding_review"]:
-        review = True
+        reasons.append(REVIEW_RISK)
     sg = bool(indicators)
 
     intent: Intent
@@ -74,16 +91,21 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     else:
         label, p_intent = s.best("intent")
         intent = label  # type: ignore[assignment]
-    if p_intent < th["intent_review"]:
-        review = True
-    if intent != rule.intent and rule.confidence >= 0.75:
-        review = True
+    low = p_intent < th["intent_review"]
+    # A disagreement is worth a person's look only where the model is not sure either: on
+    # the corpus the model is right in four of five confident disagreements.
+    disagree = (
+        intent != rule.intent
+        and rule.confidence >= th["rules_sure"]
+        and p_intent < th["model_sure"]
+    )
 
-    if (
-        intent == "leave_request"
+    two_things = (
+        intent in ("leave_request", "absence_reason")
         and rule.intent == "leave_request"
         and rule.code not in (None, "N")
-    ):
+    )
+    if two_things:
         # Two things in one reply: today has its own reason ("she's ill today, and can she
         # have Friday off"), so the reply explains today and the leave rides beside it.
         intent = "absence_reason"
@@ -100,14 +122,19 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         code = rule.code if rule.intent == "leave_request" else None
     elif rule.per_child and rule.intent in ("absence_reason", "late_arrival"):
         code, per_child = rule.code, dict(rule.per_child)
-        review = True
+        if len(set(per_child.values())) > 1:
+            reasons.append(REVIEW_SIBLINGS)
+    elif two_things and rule.code in ABSENCE_CODES:
+        # The code head reads the whole reply, where the leave's words (a trip, a wedding)
+        # outweigh today's; the rules read today's reason apart from the leave.
+        code, p_code = rule.code, rule.confidence
     else:
         allowed = LATE_CODES if intent == "late_arrival" else ABSENCE_CODES
         code, p_code = s.best("code", allowed)
         if code in AUTHORISED and p_code < th["authorise"]:
             # Not sure enough to authorise: record what the school must follow up.
             code, p_code = s.best("code", [c for c in allowed if c not in AUTHORISED])
-            review = True
+            reasons.append(REVIEW_UNAUTHORISED)
         if (
             code in AUTHORISED
             and rule.intent == intent
@@ -117,13 +144,22 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             # The rules read a denied, doubted or someone else's illness ("I think he's
             # trying it on", "her nan is ill"): only the unauthorised code is supported.
             code, p_code = rule.code, 1.0 - p_code
-            review = True
-        if p_code < th["code_review"]:
-            review = True
-        if rule.code not in (None, "N") and rule.intent == intent and code != rule.code:
-            review = True
+            reasons.append(REVIEW_DOUBT)
+        low = low or p_code < th["code_review"]
+        if (
+            rule.code not in (None, "N")
+            and rule.intent == intent
+            and code != rule.code
+            and rule.confidence >= th["rules_sure"]
+            and p_code < th["model_sure"]
+        ):
+            disagree = True
         if code != rule.code:
             reason = CODE_REASON.get(code or "", reason)
+        elif code not in AUTHORISED and REASON_CODE.get(reason or "") in AUTHORISED:
+            # The rules read an authorised reason but hedged to an unauthorised code ("at
+            # the hospital today": as a patient, or visiting?): the office can ask.
+            reasons.append(REVIEW_UNAUTHORISED)
 
     return_day: date | None = None
     if intent in ("absence_reason", "unclear"):
@@ -136,14 +172,16 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     if return_day is None and intent == "absence_reason" and leave is None:
         return_day = dates.plain_return(rr.norm, today, rr.is_school_day)
     confidence = p_intent * (p_code if code not in (None, "N") else 1.0)
-    if confidence < th["confidence_review"]:
-        review = True
+    if low or confidence < th["confidence_review"]:
+        reasons.append(REVIEW_LOW)
+    if disagree:
+        reasons.append(REVIEW_DISAGREE)
     if rule.language != "en" and (
-        confidence < th["foreign_sure"] or sg or rule.language not in READ_LANGUAGES
+        confidence < th["foreign_sure"] or rule.language not in READ_LANGUAGES
     ):
         # Another language is read where the model is sure of it; otherwise a person
         # who reads the language (or a phone call) checks.
-        review = True
+        reasons.append(language_reason(rule.language))
     return ParsedReply(
         intent=intent,
         code=code,
@@ -154,8 +192,9 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         safeguarding=sg,
         indicators=indicators,
         confidence=round(max(0.0, min(1.0, confidence)), 2),
-        needs_review=review,
+        needs_review=bool(reasons),
         language=rule.language,
+        review_reasons=tuple(reasons),
     )
 
 

@@ -410,14 +410,32 @@ _EXACT_ONLY = frozenset(
 )
 
 
-def _day_of(token: str) -> int | None:
+def _day_indexes() -> tuple[dict[str, int], dict[str, int], tuple[int, ...]]:
+    """Exact day words and prefix stems as dicts (the first weekday to claim a stem wins),
+    so a token costs a few dict look-ups rather than a scan of every stem."""
+    exact: dict[str, int] = {}
+    prefixes: dict[str, int] = {}
     for weekday, stems in enumerate(_DAY_STEMS):
         for stem in stems:
-            if token == stem or (
-                stem not in _EXACT_ONLY and len(stem) >= 4 and token.startswith(stem)
-            ):
-                return weekday
-    return None
+            exact.setdefault(stem, weekday)
+            if stem not in _EXACT_ONLY and len(stem) >= 4:
+                prefixes.setdefault(stem, weekday)
+    return exact, prefixes, tuple(sorted({len(p) for p in prefixes}))
+
+
+_DAY_EXACT, _DAY_PREFIXES, _DAY_PREFIX_SIZES = _day_indexes()
+
+
+def _day_of(token: str) -> int | None:
+    # The earliest weekday wins, as when the stems were scanned in order.
+    hits = [
+        _DAY_PREFIXES[token[:n]]
+        for n in _DAY_PREFIX_SIZES
+        if n <= len(token) and token[:n] in _DAY_PREFIXES
+    ]
+    if token in _DAY_EXACT:
+        hits.append(_DAY_EXACT[token])
+    return min(hits) if hits else None
 
 
 def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> date | None:

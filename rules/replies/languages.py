@@ -161,8 +161,12 @@ def warm() -> None:
     _lingua().detect_language_of("dzien dobry")
 
 
+# lingua's time grows with the text; a text message's language shows in its first words.
+_LINGUA_CHARS = 240
+
+
 def lingua_guess(raw: str) -> str:
-    values = _lingua().compute_language_confidence_values(raw)
+    values = _lingua().compute_language_confidence_values(raw[:_LINGUA_CHARS])
     if not values or values[0].value < _LINGUA_MIN:
         return "en"
     return values[0].language.iso_code_639_1.name.lower()
@@ -413,3 +417,22 @@ FOREIGN_CUES: list[tuple[str, int, list[str]]] = [
         ],
     ),
 ]
+
+
+# Names for the review reason "written in ..." (the Slack card shows it to the office).
+LANGUAGE_NAMES = {
+    "cy": "Welsh", "pl": "Polish", "ro": "Romanian", "pt": "Portuguese", "lt": "Lithuanian",
+    "lv": "Latvian", "bn": "Bengali", "ar": "Arabic", "ur": "Urdu", "pa": "Punjabi",
+    "so": "Somali", "es": "Spanish", "fr": "French", "tr": "Turkish", "uk": "Ukrainian",
+    "ru": "Russian", "sk": "Slovak", "cs": "Czech", "it": "Italian", "de": "German",
+    "sq": "Albanian", "nl": "Dutch", "hu": "Hungarian", "hr": "Croatian", "ga": "Irish",
+    "yo": "Yoruba", "sw": "Swahili", "tl": "Tagalog", "zh": "Chinese", "ta": "Tamil",
+    "ne": "Nepali", "hi": "Hindi", "gu": "Gujarati", "fa": "Persian", "ps": "Pashto",
+    "ku": "Kurdish", "ti": "Tigrinya", "am": "Amharic", "el": "Greek", "ko": "Korean",
+    "ja": "Japanese", "th": "Thai", "he": "Hebrew",
+}  # fmt: skip
+
+
+def language_reason(code: str) -> str:
+    """The review reason for a reply in another language, as the office reads it."""
+    return f"written in {LANGUAGE_NAMES.get(code, code)}"

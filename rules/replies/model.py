@@ -46,6 +46,9 @@ class ParsedReply:
     confidence: float = 0.0
     needs_review: bool = True
     language: str = "en"
+    # Why a person should check this reading ("written in Polish", "low confidence"...):
+    # needs_review is set exactly when there is at least one.
+    review_reasons: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,4 +63,5 @@ class ParsedReply:
             "confidence": round(self.confidence, 2),
             "needs_review": self.needs_review,
             "language": self.language,
+            "review_reasons": list(self.review_reasons),
         }

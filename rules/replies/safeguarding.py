@@ -128,6 +128,9 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "took|swallowed|taken loads|lots|handful|all|too|bunch _3 tablets|pills|paracetamol",
             "swallowed _2 tablets|pills",
             "ligature",
+            "wish|wishes|wished {SUBJ} was|were|had never been born",
+            "want|wants|wanted it all to stop",
+            "cuts|scratches|slashes on|up|all up|across|down {POSS} arms|wrists|thighs",
         ],
     ),
     (

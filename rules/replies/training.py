@@ -42,6 +42,20 @@ C_VALUES = {"intent": 30.0, "code": 30.0, "safeguarding": 30.0, "leave": 10.0, "
 # reach.  Set for recall: a DSL would rather read ten false alarms than miss one, and on
 # this corpus 3% false alarms would leave almost half the risky replies unflagged.
 SG_FALSE_ALARMS = 0.09
+# The share of replies `needs_review` may flag: a flag on half the replies is a flag nobody
+# reads.  The review thresholds are the ones, among REVIEW_GRID, that catch the most
+# misreadings (wrong intent or code, missed safeguarding) on cross-validated readings
+# within this share.
+REVIEW_SHARE = 0.20
+REVIEW_GRID = {
+    "confidence_review": (0.5, 0.35, 0.2, 0.1),
+    "foreign_sure": (0.85, 0.6, 0.35, 0.2),
+}
+# A hint of risk under the alarm (this share of its threshold) is always worth a look:
+# safeguarding comes before the review budget.  On cross-validated readings a half leaves
+# about 20 risky replies read as routine with no flag, a quarter about 7 (for 3-4 points
+# more flagged).
+SG_REVIEW_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +210,47 @@ def choose_sg_threshold(exs: Sequence[Example], p: np.ndarray) -> float:
     return chosen
 
 
+def choose_review_thresholds(
+    exs: Sequence[Example], oof: Sequence[tuple[list[int], Learned]], sg_threshold: float
+) -> dict[str, float]:
+    """Review thresholds from REVIEW_GRID: the most misreadings caught on cross-validated
+    readings while flagging at most REVIEW_SHARE (the fewest flagged if none fits)."""
+    import itertools
+
+    from .combine import combine
+
+    best: tuple[tuple[bool, int, int], dict[str, float]] | None = None
+    for values in itertools.product(*REVIEW_GRID.values()):
+        grid = dict(zip(REVIEW_GRID, values, strict=True))
+        chosen = {
+            "safeguarding": sg_threshold,
+            "safeguarding_review": round(sg_threshold * SG_REVIEW_SHARE, 3),
+            "confidence_review": grid["confidence_review"],
+            "foreign_sure": grid["foreign_sure"],
+        }
+        flagged = caught = 0
+        for test, model in oof:
+            model.thresholds = chosen
+            for i in test:
+                r = exs[i].reply
+                got = combine(exs[i].rules, r.text, r.today, model)
+                wrong = (
+                    got.intent != r.intent
+                    or (got.code not in r.codes if r.codes else got.code is not None)
+                    or (r.safeguarding and not got.safeguarding)
+                )
+                flagged += got.needs_review
+                caught += got.needs_review and wrong
+        fits = flagged <= REVIEW_SHARE * len(exs)
+        key = (fits, caught if fits else -flagged, -flagged)
+        if best is None or key > best[0]:
+            best = (key, chosen)
+            share = flagged / len(exs)
+    assert best is not None
+    print(f"review: {share:.1%} flagged on cross-validated readings")
+    return best[1]
+
+
 def build(directory: Path = CORPUS_DIR, out: Path = MODEL_DIR) -> int:
     files = training_files(directory)
     loaded = load(files)
@@ -205,9 +260,12 @@ def build(directory: Path = CORPUS_DIR, out: Path = MODEL_DIR) -> int:
     print(
         f"corpus: {len(exs)} replies from {len(files)} files, {len({e.group for e in exs})} voices"
     )
-    threshold = choose_sg_threshold(exs, oof_safeguarding(exs, out_of_fold(exs)))
+    oof = out_of_fold(exs)
+    threshold = choose_sg_threshold(exs, oof_safeguarding(exs, oof))
     print(f"safeguarding threshold (cross-validated): {threshold:.2f}")
-    model = fit(exs, {"safeguarding": threshold, "safeguarding_review": round(threshold / 3, 3)})
+    thresholds = choose_review_thresholds(exs, oof, threshold)
+    print(f"review thresholds (cross-validated): {thresholds}")
+    model = fit(exs, thresholds)
     import sklearn
 
     model.trained_on = corpus_hash(files)

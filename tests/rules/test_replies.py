@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from rules.replies import INTENTS, ParsedReply, parse_reply
 from rules.replies.classify import read
+from rules.replies.combine import READ_LANGUAGES
 
 WED = date(2026, 3, 11)  # a Wednesday
 FRI = date(2026, 3, 13)
@@ -375,6 +376,7 @@ def test_to_json_shape() -> None:
         "confidence",
         "needs_review",
         "language",
+        "review_reasons",
     }
     assert got["return_date"] == "2026-03-12"
     json.dumps(got)
@@ -433,10 +435,11 @@ def _check_valid(got: ParsedReply, today: date, children: list[str]) -> None:
     assert got.return_date is None or got.return_date > today
     if got.leave is not None:
         assert got.leave.start is None or got.leave.end is None or got.leave.start <= got.leave.end
-    if got.per_child:
-        assert got.needs_review
+    assert got.needs_review == bool(got.review_reasons)
+    if len(set(got.per_child.values())) > 1:
+        assert "children, different reasons" in got.review_reasons
     if got.language != "en" and not got.needs_review:
-        assert got.confidence >= 0.85  # only another language the model is sure of passes
+        assert got.language in READ_LANGUAGES  # only a language the model learnt can pass
     json.dumps(got.to_json())
 
 
