@@ -36,7 +36,7 @@ def test_fields_the_parser_adds_later_are_used_and_odd_values_ignored() -> None:
 def test_a_polish_reply_from_the_parser() -> None:
     text = "Jayden nie przyjdzie, ma wizyte u lekarza i jest chory"
     parse = parse_reply(text, date(2026, 3, 10), ["Jayden"]).to_json()
-    assert review_reasons(parse)[0] == "written in Polish"
+    assert "written in Polish" in review_reasons(parse)
 
 
 def test_language_names() -> None:
