@@ -611,11 +611,22 @@ def cancel_queued_texts(
     if not ended:
         return 0
     cancelled = 0
+    # A case's texts end their key with its case ids ("sms:STEP:CONTACT:12-15"): the key
+    # narrows the look in SQL, so a reply does not load every pending text of the school
+    # (hundreds after a sweep or during an outage); the payload decides.
+    names_a_case = or_(
+        *(
+            OutboxItem.key.like(pattern)
+            for cid in ended
+            for pattern in (f"%:{cid}", f"%:{cid}-%", f"%-{cid}", f"%-{cid}-%")
+        )
+    )
     for item in session.scalars(
         select(OutboxItem).where(
             OutboxItem.school_id == school_id,
             OutboxItem.channel == "sms",
             OutboxItem.status == OutboxStatus.PENDING,
+            names_a_case,
         )
     ):
         ids = set(item.payload.get("case_ids") or [])
