@@ -13,6 +13,7 @@ from bot.workflow.cards import post_notice
 from bot.workflow.cases import (
     TEXT_FAILED,
     alert_dsl,
+    family_groups,
     log_event,
     refresh_case_cards,
     stop_chasing,
@@ -120,16 +121,20 @@ def _reply_for_school(
     # A risk sign is always answered (a call, 999): the quiet period is for routine replies.
     if not parsed.safeguarding and not _quiet_period_allows(session, ctx, contact, answered, now):
         return
-    acknowledge(
-        session,
-        ctx,
-        message,
-        contact,
-        parsed,
-        [children[c.pupil_id].first_name for c in answered],
-        [c.id for c in answered],
-        now,
-    )
+    # A number shared by two families gets one answer per family: no text names another
+    # family's children (rules/families.py).
+    for part, family in enumerate(family_groups(session, contact, answered, children)):
+        acknowledge(
+            session,
+            ctx,
+            message,
+            contact,
+            parsed,
+            [children[c.pupil_id].first_name for c in family],
+            [c.id for c in family],
+            now,
+            part=part,
+        )
 
 
 def acknowledge(
@@ -141,11 +146,14 @@ def acknowledge(
     names: Sequence[str],
     case_ids: Sequence[int],
     now: datetime,
+    *,
+    part: int = 0,
 ) -> None:
-    """Answer a reply: the one place its acknowledgement is chosen and queued."""
+    """Answer a reply: the one place its acknowledgement is chosen and queued (`part`: the
+    second and later family on a shared number)."""
     enqueue_sms(
         session,
-        key=f"sms:ack:{message.id}",
+        key=f"sms:ack:{message.id}" + (f":{part}" if part else ""),
         school_id=ctx.id,
         contact_id=contact.id,
         to=contact.phone,

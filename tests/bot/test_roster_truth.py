@@ -127,6 +127,15 @@ def test_a_number_shared_by_two_families_is_reported_and_texted_per_family(
     family = operator.texts_to(DYLAN_DAD)
     assert len(family) == 1 and "Mia and Ollie were not in school" in family[0]
 
+    # A reply from the shared number is answered once per family, never naming both.
+    stack.clock.set(at(DAY1, "09:00"))
+    stack.parent_texts(SHARED, "both poorly with a temperature, sorry")
+    stack.tick(at(DAY1, "09:01"))
+    answers = operator.texts_to(SHARED)[2:]
+    assert len(answers) == 2
+    assert not any("Amira" in t and "Dylan" in t for t in answers)
+    assert sum("Amira" in t for t in answers) == sum("Dylan" in t for t in answers) == 1
+
 
 def test_a_text_queued_before_the_import_is_not_sent_after_it(
     stack: Stack, operator: Operator
