@@ -254,8 +254,14 @@ def test_a_batch_taken_in_part_by_another_dispatcher_does_not_stop_the_run(
             )
             (first,) = cursor.fetchone()
             if first is not None:
-                cursor.execute(f"UPDATE outbox SET status = 'cancelled' WHERE id = {int(first)}")
-                claims.append(first)
+                # Conditional, as a real dispatcher's claim is: between the look and this
+                # update a lane on another thread may have claimed the row itself.
+                cursor.execute(
+                    "UPDATE outbox SET status = 'cancelled' "
+                    f"WHERE id = {int(first)} AND status = 'pending'"
+                )
+                if cursor.rowcount == 1:
+                    claims.append(first)
 
     try:
         report = run(factory, transport, clock, max_in_flight=4)
