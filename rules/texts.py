@@ -185,3 +185,12 @@ def segments(body: str) -> int:
         return 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(body.encode("utf-16-le")) // 2  # emoji count twice, as on the air
     return 1 if units <= 70 else math.ceil(units / 67)
+
+
+def penalty_warning(days: int) -> str:
+    """The sentence a declined request gets when it was for the school's penalty-warning
+    number of days or more (`leave_penalty_warning_days`)."""
+    return (
+        f" Taking {days} or more days of term-time leave without approval may lead to a "
+        "penalty notice."
+    )

@@ -17,7 +17,7 @@ from bot.workflow.school import SchoolContext
 from messaging.outbox import enqueue_sms
 from rules.codes import LEAVE_CODES, leave_code_for
 from rules.settings import SESSIONS
-from rules.texts import render, short_date
+from rules.texts import penalty_warning, render, short_date
 from storage.marks import Actor, set_mark
 from storage.models import Contact, LeaveRequest, Pupil
 
@@ -152,8 +152,7 @@ def decide_leave(
     if request.contact_id:
         contact = session.get_one(Contact, request.contact_id)
         warning = (
-            " Taking 5 or more days of term-time leave without approval may lead to a "
-            "penalty notice."
+            penalty_warning(ctx.settings.policy.leave_penalty_warning_days)
             if facts["penalty_warning"] and not approve
             else ""
         )

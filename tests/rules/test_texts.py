@@ -11,6 +11,7 @@ from rules.settings import SchoolSettings
 from rules.texts import (
     DEFAULT_TEMPLATES,
     children_phrase,
+    penalty_warning,
     render,
     segments,
     session_phrase,
@@ -91,3 +92,8 @@ def test_default_templates_fit_in_two_segments_with_long_names() -> None:
     }
     for name, text in DEFAULT_TEMPLATES.items():
         assert segments(text.format_map(long_fields)) <= 2, name
+
+
+def test_the_penalty_warning_names_the_school_s_own_number_of_days() -> None:
+    assert "7 or more days" in penalty_warning(7)
+    assert "5 or more days" in penalty_warning(5)

@@ -72,6 +72,8 @@ def test_declined_leave_warns_of_a_penalty_and_absence_then_is_g_without_a_text(
 
     declined = morning.texts(morning.mum)[-1]
     assert declined["kind"] == "leave_declined" and "penalty notice" in declined["body"]
+    days = morning.ctx.settings.policy.leave_penalty_warning_days
+    assert f"{days} or more days" in declined["body"]
     morning.morning_register(start)
     morning.sweep(day=start)
     case = morning.case(morning.jayden)
