@@ -345,9 +345,16 @@ def replies_to_open_cases(url: str, count: int, senders: int, web_processes: int
             phones = [(c.phone, p.first_name) for p, c in zip(pupils, contacts, strict=True)]
         runtime = Runtime(factory=factory, clock=lambda: REPLY_DAY, twilio=twilio, slack=slack)
         swept = sweep_and_escalate(runtime, REPLY_DAY)
+        # A parent answers the text they were sent: the first texts go out (to the loopback
+        # Twilio) before any reply, as they do minutes after the register closes.
+        sent = dispatch_due(
+            factory,
+            {"sms": SmsDeliverer(TwilioTransport(twilio, timeout=10), PUBLIC)},
+            now=REPLY_DAY,
+        )
         with factory() as s:
             opened = s.scalar(select(func.count()).select_from(AbsenceCase))
-        print(f"open cases                 {opened} ({swept.swept})")
+        print(f"open cases                 {opened} ({swept.swept}), {sent.sent} first texts sent")
 
         requests: list[tuple[bytes, str]] = []
         for phone, child in phones:

@@ -102,6 +102,7 @@ class Ingested:
     created: bool  # False: this MessageSid was stored before (a duplicate delivery)
     keyword: KeywordKind | None
     reply: str | None  # what to text straight back in TwiML, if anything
+    contacts: Sequence[Contact] = ()  # every contact with the sender's number
 
 
 def ingest(
@@ -176,7 +177,7 @@ def ingest(
         # reply is billed, and sixty texts must not cost sixty replies.
         reply = _template(session, contacts, "unknown_number")
     # (STOP gets no reply from us: Twilio sends its own confirmation.)
-    return Ingested(message_id, True, kind, reply)
+    return Ingested(message_id, True, kind, reply, contacts)
 
 
 def _stranger_answered(session: Session, phone: str, message_id: int, now: datetime) -> bool:
@@ -211,7 +212,8 @@ def handle_stored(
     on_opt_change: OptChangeHook | None = None,
     skip_locked: bool = False,
 ) -> bool:
-    """Run the bot's callback for a stored inbound text, once, in its own transaction.
+    """Run the bot's callback for a stored inbound text, once, in its own transaction
+    (reconciliation's way in: the webhook runs it in the transaction that stores the text).
 
     Returns True if it ran. If the callback raises, the text stays unhandled for
     reconciliation to try again, and only its id is logged.
@@ -227,6 +229,24 @@ def handle_stored(
             if message is None or message.handled or message.direction != "inbound":
                 return False
             contacts = contacts_for(session, message.from_phone)
+            return _run_callback(session, message, contacts, now, on_reply, on_opt_change)
+    except Exception as exc:  # noqa: BLE001 - the text is stored; reconciliation retries it
+        _callback_failed(message_id, exc)
+        return False
+
+
+def _run_callback(
+    session: Session,
+    message: Message,
+    contacts: Sequence[Contact],
+    now: datetime,
+    on_reply: ReplyHook,
+    on_opt_change: OptChangeHook | None,
+) -> bool:
+    """The bot's callback for a stored text, in a savepoint: if it raises, what it did is
+    undone, the text stays stored and unhandled, and the caller's transaction goes on."""
+    try:
+        with session.begin_nested():
             kind = keyword_kind(message.body)
             if kind in ("opt_out", "opt_in"):
                 if on_opt_change is not None and contacts:
@@ -237,14 +257,18 @@ def handle_stored(
                 on_reply(session, message, contacts, now)
             message.handled = True
             message.updated_at = now
-            return True
     except Exception as exc:  # noqa: BLE001 - the text is stored; reconciliation retries it
-        log.error(
-            "inbound message %s: callback raised %s; left for reconciliation",
-            message_id,
-            type(exc).__name__,
-        )
+        _callback_failed(message.id, exc)
         return False
+    return True
+
+
+def _callback_failed(message_id: int, exc: Exception) -> None:
+    log.error(
+        "inbound message %s: callback raised %s; left for reconciliation",
+        message_id,
+        type(exc).__name__,
+    )
 
 
 def _template(session: Session, contacts: Sequence[Contact], name: str) -> str:
@@ -377,6 +401,8 @@ def twilio_router(
 
     def receive_sms(fields: Mapping[str, str]) -> str | None:
         now = clock()
+        # One transaction stores the text and runs the callback in a savepoint: a failing
+        # callback leaves the text stored and unhandled (reconciliation runs it again).
         with transaction(factory) as session:
             ingested = ingest(
                 session,
@@ -386,12 +412,12 @@ def twilio_router(
                 body=fields.get("Body", ""),
                 now=now,
             )
-        if not ingested.created:
-            log.info("inbound %s: duplicate delivery, already stored", fields["MessageSid"])
-            return None
-        handle_stored(
-            factory, ingested.message_id, now=now, on_reply=on_reply, on_opt_change=on_opt_change
-        )
+            if not ingested.created:
+                log.info("inbound %s: duplicate delivery, already stored", fields["MessageSid"])
+                return None
+            message = session.get_one(Message, ingested.message_id)
+            if not message.handled:
+                _run_callback(session, message, ingested.contacts, now, on_reply, on_opt_change)
         return ingested.reply
 
     def receive_status(fields: Mapping[str, str]) -> None:
