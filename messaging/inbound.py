@@ -103,6 +103,7 @@ class Ingested:
     keyword: KeywordKind | None
     reply: str | None  # what to text straight back in TwiML, if anything
     contacts: Sequence[Contact] = ()  # every contact with the sender's number
+    message: Message | None = None  # the text as stored, when stored by this call
 
 
 def ingest(
@@ -135,7 +136,8 @@ def ingest(
     schools = {c.school_id for c in contacts}
     # One round trip: the insert says whether this MessageSid is new (a duplicate delivery,
     # or the webhook and reconciliation at once, inserts nothing).
-    message_id = session.scalar(
+    # RETURNING the row as an ORM object: the callback that follows needs no second look.
+    message = session.scalar(
         upsert(session, Message)
         .values(
             school_id=contacts[0].school_id if len(schools) == 1 else None,
@@ -154,11 +156,13 @@ def ingest(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["sid"])
-        .returning(Message.id)
+        .returning(Message),
+        execution_options={"populate_existing": True},
     )
-    if message_id is None:
+    if message is None:
         winner = session.scalars(select(Message.id).where(Message.sid == sid)).one()
         return Ingested(winner, False, None, None)
+    message_id = message.id
     if kind in ("opt_out", "opt_in"):
         record_opt_out(
             session,
@@ -177,7 +181,7 @@ def ingest(
         # reply is billed, and sixty texts must not cost sixty replies.
         reply = _template(session, contacts, "unknown_number")
     # (STOP gets no reply from us: Twilio sends its own confirmation.)
-    return Ingested(message_id, True, kind, reply, contacts)
+    return Ingested(message_id, True, kind, reply, contacts, message)
 
 
 def _stranger_answered(session: Session, phone: str, message_id: int, now: datetime) -> bool:
@@ -415,7 +419,7 @@ def twilio_router(
             if not ingested.created:
                 log.info("inbound %s: duplicate delivery, already stored", fields["MessageSid"])
                 return None
-            message = session.get_one(Message, ingested.message_id)
+            message = ingested.message or session.get_one(Message, ingested.message_id)
             if not message.handled:
                 _run_callback(session, message, ingested.contacts, now, on_reply, on_opt_change)
         return ingested.reply

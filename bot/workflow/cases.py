@@ -259,6 +259,8 @@ def stop_chasing(
     """Nothing more goes to the family for this case: its queued chasing texts are
     cancelled, and its open tasks (of `task_kinds`, or all) closed as not needed."""
     cancel_queued_texts(session, ctx.id, [case.id], CHASING_TEXTS, why)
+    if task_kinds is not None and not task_kinds:
+        return
     query = select(StaffTask).where(
         StaffTask.case_id == case.id, StaffTask.status != TaskStatus.DONE
     )

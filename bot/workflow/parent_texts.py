@@ -199,13 +199,14 @@ def _quiet_period_allows(
     """Whether to acknowledge this reply (the school's quiet period); if so, it is recorded
     on each case, so the next reply within the period is not."""
     quiet = timedelta(minutes=ctx.settings.policy.acknowledgement_quiet_minutes)
-    recent = session.execute(
-        select(CaseEvent.at, CaseEvent.detail).where(
-            CaseEvent.case_id.in_([c.id for c in cases]),
-            CaseEvent.kind == ACKNOWLEDGED,
-            CaseEvent.at > now - quiet,
-        )
-    ).all()
+    with session.no_autoflush:  # acknowledgements are logged only below
+        recent = session.execute(
+            select(CaseEvent.at, CaseEvent.detail).where(
+                CaseEvent.case_id.in_([c.id for c in cases]),
+                CaseEvent.kind == ACKNOWLEDGED,
+                CaseEvent.at > now - quiet,
+            )
+        ).all()
     mine = [at for at, detail in recent if detail.get("contact") == contact.id]
     if not outside_quiet_period(mine, now, quiet):
         return False
@@ -255,13 +256,17 @@ def _apply(
         case.provisional_code = code
         case.return_date = parsed.return_date
         # The reason covers every session of this absence on its latest day not yet coded.
-        for mark in session.scalars(
-            select(RegisterMark).where(
-                RegisterMark.pupil_id == pupil.id,
-                RegisterMark.date == case.last_absent_on,
-                or_(RegisterMark.code == N_CODE, RegisterMark.confirmed.is_(False)),
-            )
-        ):
+        # (Nothing pending in the session changes what these look-ups find: the reply's
+        # changes reach the database together, at the end.)
+        with session.no_autoflush:
+            marks = session.scalars(
+                select(RegisterMark).where(
+                    RegisterMark.pupil_id == pupil.id,
+                    RegisterMark.date == case.last_absent_on,
+                    or_(RegisterMark.code == N_CODE, RegisterMark.confirmed.is_(False)),
+                )
+            ).all()
+        for mark in marks:
             set_mark(
                 session,
                 pupil_id=pupil.id,
@@ -274,7 +279,8 @@ def _apply(
                 confirmed=False,
                 existing=mark,
             )
-        stop_chasing(session, ctx, case, "the family gave a reason", task_kinds=())
+        with session.no_autoflush:
+            stop_chasing(session, ctx, case, "the family gave a reason", task_kinds=())
     elif (
         parsed.intent != "late_arrival"
         and case.status == CaseStatus.OPEN
