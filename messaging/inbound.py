@@ -233,7 +233,8 @@ def handle_stored(
             if message is None or message.handled or message.direction != "inbound":
                 return False
             contacts = contacts_for(session, message.from_phone)
-            return _run_callback(session, message, contacts, now, on_reply, on_opt_change)
+            _run_callback(session, message, contacts, now, on_reply, on_opt_change)
+            return True
     except Exception as exc:  # noqa: BLE001 - the text is stored; reconciliation retries it
         _callback_failed(message_id, exc)
         return False
@@ -246,25 +247,19 @@ def _run_callback(
     now: datetime,
     on_reply: ReplyHook,
     on_opt_change: OptChangeHook | None,
-) -> bool:
-    """The bot's callback for a stored text, in a savepoint: if it raises, what it did is
-    undone, the text stays stored and unhandled, and the caller's transaction goes on."""
-    try:
-        with session.begin_nested():
-            kind = keyword_kind(message.body)
-            if kind in ("opt_out", "opt_in"):
-                if on_opt_change is not None and contacts:
-                    on_opt_change(
-                        session, message.from_phone, contacts, opted_out=kind == "opt_out", now=now
-                    )
-            elif kind is None and contacts:
-                on_reply(session, message, contacts, now)
-            message.handled = True
-            message.updated_at = now
-    except Exception as exc:  # noqa: BLE001 - the text is stored; reconciliation retries it
-        _callback_failed(message.id, exc)
-        return False
-    return True
+) -> None:
+    """The bot's callback for a stored text, in the caller's transaction; then the text is
+    handled. If it raises, the caller rolls back and the text is kept unhandled."""
+    kind = keyword_kind(message.body)
+    if kind in ("opt_out", "opt_in"):
+        if on_opt_change is not None and contacts:
+            on_opt_change(
+                session, message.from_phone, contacts, opted_out=kind == "opt_out", now=now
+            )
+    elif kind is None and contacts:
+        on_reply(session, message, contacts, now)
+    message.handled = True
+    message.updated_at = now
 
 
 def _callback_failed(message_id: int, exc: Exception) -> None:
@@ -405,24 +400,33 @@ def twilio_router(
 
     def receive_sms(fields: Mapping[str, str]) -> str | None:
         now = clock()
-        # One transaction stores the text and runs the callback in a savepoint: a failing
-        # callback leaves the text stored and unhandled (reconciliation runs it again).
+        text = {
+            "sid": fields["MessageSid"],
+            "from_": fields["From"],
+            "to": fields.get("To", ""),
+            "body": fields.get("Body", ""),
+        }
+        stored: Ingested | None = None
+        try:
+            # One transaction stores the text and runs the callback: one commit per reply.
+            with transaction(factory) as session:
+                stored = ingest(session, now=now, **text)
+                if not stored.created:
+                    log.info("inbound %s: duplicate delivery, already stored", text["sid"])
+                    return None
+                message = stored.message or session.get_one(Message, stored.message_id)
+                if not message.handled:
+                    _run_callback(session, message, stored.contacts, now, on_reply, on_opt_change)
+            return stored.reply
+        except Exception as exc:
+            if stored is None:
+                raise  # the text itself could not be stored: the route answers for it
+            _callback_failed(stored.message_id, exc)
+        # The callback failed and took the text with it: store the text on its own, unhandled,
+        # for reconciliation to run the callback again.
         with transaction(factory) as session:
-            ingested = ingest(
-                session,
-                sid=fields["MessageSid"],
-                from_=fields["From"],
-                to=fields.get("To", ""),
-                body=fields.get("Body", ""),
-                now=now,
-            )
-            if not ingested.created:
-                log.info("inbound %s: duplicate delivery, already stored", fields["MessageSid"])
-                return None
-            message = ingested.message or session.get_one(Message, ingested.message_id)
-            if not message.handled:
-                _run_callback(session, message, ingested.contacts, now, on_reply, on_opt_change)
-        return ingested.reply
+            again = ingest(session, now=now, **text)
+        return again.reply if again.created else None
 
     def receive_status(fields: Mapping[str, str]) -> None:
         now = clock()

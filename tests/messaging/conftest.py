@@ -39,6 +39,9 @@ class Calls:
 
     def on_reply(self, session: Session, message: Message, contacts: Any, now: datetime) -> None:
         if self.fail:
+            # Half its work done, then a fault: none of it may be kept.
+            message.parse = {"half": "done"}
+            session.flush()
             raise RuntimeError("the bot fell over")
         self.replies.append((message.id, message.body, [c.id for c in contacts]))
 

@@ -230,6 +230,7 @@ def test_a_failing_callback_still_answers_200_and_keeps_the_text(
     assert fake.last_delivery_status == 200
     [message] = messages(factory)
     assert message.body == "Sick" and not message.handled
+    assert message.parse is None  # the callback's half-done work was rolled back
 
 
 # -- status callbacks --------------------------------------------------------------------------
