@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import RequestValidator
@@ -203,8 +203,16 @@ def _stranger_answered(session: Session, phone: str, message_id: int, now: datet
 
 
 def contacts_for(session: Session, phone: str) -> list[Contact]:
-    """Every contact with this number: one family can be on several schools' rolls."""
-    return list(session.scalars(select(Contact).where(Contact.phone == phone).order_by(Contact.id)))
+    """Every contact with this number: one family can be on several schools' rolls. Each
+    comes with its school (the reply's handler needs the school's settings next)."""
+    return list(
+        session.scalars(
+            select(Contact)
+            .options(joinedload(Contact.school))
+            .where(Contact.phone == phone)
+            .order_by(Contact.id)
+        )
+    )
 
 
 def handle_stored(

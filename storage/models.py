@@ -176,6 +176,7 @@ class Contact(Base):
     last_delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
     links: Mapped[list[PupilContact]] = relationship(back_populates="contact")
+    school: Mapped[School] = relationship()
 
 
 class PupilContact(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.workflow.cards import post_notice
@@ -73,17 +73,23 @@ def _reply_for_school(
         )
     ).all()
     children = {pupil.id: pupil for pupil, _ in links}
-    cases = list(
-        session.scalars(
-            select(AbsenceCase)
-            .where(
-                AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_CASE_STATUSES)
-            )
-            .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)
-            # One reply at a time per case: the code, and the quiet period's acknowledgement.
-            .with_for_update()
-        )
+    # Each case with when it was last acknowledged (to anyone): a case acknowledged within the
+    # quiet period is looked at again, for this contact, only then.
+    last_ack = (
+        select(func.max(CaseEvent.at))
+        .where(CaseEvent.case_id == AbsenceCase.id, CaseEvent.kind == ACKNOWLEDGED)
+        .correlate(AbsenceCase)
+        .scalar_subquery()
     )
+    rows = session.execute(
+        select(AbsenceCase, last_ack)
+        .where(AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_CASE_STATUSES))
+        .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)
+        # One reply at a time per case: the code, and the quiet period's acknowledgement.
+        .with_for_update(of=AbsenceCase)
+    ).all()
+    cases = [case for case, _ in rows]
+    acknowledged = {case.id: at for case, at in rows}
     # Today's cases first: a reply answers this morning's text, not last week's.
     todays = [c for c in cases if c.last_absent_on == today] or cases
     names = [children[c.pupil_id].first_name for c in todays] or [
@@ -119,7 +125,9 @@ def _reply_for_school(
     for case in answered:
         _apply(session, ctx, case, children[case.pupil_id], parsed, message, now)
     # A risk sign is always answered (a call, 999): the quiet period is for routine replies.
-    if not parsed.safeguarding and not _quiet_period_allows(session, ctx, contact, answered, now):
+    if not parsed.safeguarding and not _quiet_period_allows(
+        session, ctx, contact, answered, [acknowledged[c.id] for c in answered], now
+    ):
         return
     # A number shared by two families gets one answer per family: no text names another
     # family's children (rules/families.py).
@@ -194,22 +202,26 @@ def _quiet_period_allows(
     ctx: SchoolContext,
     contact: Contact,
     cases: Sequence[AbsenceCase],
+    last_acknowledged: Sequence[datetime | None],
     now: datetime,
 ) -> bool:
     """Whether to acknowledge this reply (the school's quiet period); if so, it is recorded
-    on each case, so the next reply within the period is not."""
+    on each case, so the next reply within the period is not. `last_acknowledged`: when each
+    case was last acknowledged to anyone."""
     quiet = timedelta(minutes=ctx.settings.policy.acknowledgement_quiet_minutes)
-    with session.no_autoflush:  # acknowledgements are logged only below
-        recent = session.execute(
-            select(CaseEvent.at, CaseEvent.detail).where(
-                CaseEvent.case_id.in_([c.id for c in cases]),
-                CaseEvent.kind == ACKNOWLEDGED,
-                CaseEvent.at > now - quiet,
-            )
-        ).all()
-    mine = [at for at, detail in recent if detail.get("contact") == contact.id]
-    if not outside_quiet_period(mine, now, quiet):
-        return False
+    if not outside_quiet_period([at for at in last_acknowledged if at is not None], now, quiet):
+        # Acknowledged within the period: to this contact, or to another one?
+        with session.no_autoflush:  # acknowledgements are logged only below
+            recent = session.execute(
+                select(CaseEvent.at, CaseEvent.detail).where(
+                    CaseEvent.case_id.in_([c.id for c in cases]),
+                    CaseEvent.kind == ACKNOWLEDGED,
+                    CaseEvent.at > now - quiet,
+                )
+            ).all()
+        mine = [at for at, detail in recent if detail.get("contact") == contact.id]
+        if not outside_quiet_period(mine, now, quiet):
+            return False
     for case in cases:
         log_event(session, case, ACKNOWLEDGED, now, contact=contact.id)
     return True
