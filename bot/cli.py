@@ -124,6 +124,12 @@ def _run_commands(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="the web app (Twilio and Slack webhooks)")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="web processes sharing the port (default: $WEB_CONCURRENCY or 1; "
+        "one per core on PostgreSQL)",
+    )
     serve.set_defaults(run=cli_run.serve)
     sub.add_parser("worker", help="the scheduler").set_defaults(run=cli_run.worker)
     tick = sub.add_parser("tick", help="run every job due at an instant")

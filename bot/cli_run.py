@@ -12,15 +12,31 @@ from bot.clock import parse_instant
 
 
 def serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
-    from bot.runtime import Runtime
-    from bot.web import create_app
-
-    app = create_app(Runtime.from_env(args.db))
+    workers = args.workers
+    if workers is None:
+        raw = os.environ.get("WEB_CONCURRENCY") or "1"
+        if not raw.isdigit():
+            raise CommandError(f"WEB_CONCURRENCY must be a number of processes, not {raw!r}")
+        workers = int(raw)
+    if workers < 1:
+        raise CommandError("--workers must be 1 or more")
+    if args.db:
+        # Each worker process builds its own app (bot.web:app_from_env) from the environment.
+        os.environ["DATABASE_URL"] = args.db
     # log_config=None: uvicorn's loggers go through FirstCall's scrubbing handler.
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level="info", proxy_headers=True, log_config=None
+        "bot.web:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+        log_config=None,
     )
     return 0
 

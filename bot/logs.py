@@ -51,8 +51,10 @@ class ScrubbingFormatter(logging.Formatter):
     def formatStack(self, stack_info: str) -> str:
         return ""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return mask(super().format(record))
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # The message is masked, not the whole line: a timestamp is not a phone number.
+        record.message = mask(record.message)
+        return super().formatMessage(record)
 
 
 def configure(stream: IO[str], level: int = logging.INFO) -> logging.Handler:

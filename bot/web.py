@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import logs
 from bot.logs import where
 from bot.runtime import Runtime
 from bot.slack.app import slack_payload
@@ -106,3 +108,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         return JSONResponse({"ok": True})
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The web app as `firstcall serve` runs it in each worker process: settings and the
+    database from the environment, and the same scrubbed logging as the parent process."""
+    logs.configure(sys.stderr)
+    return create_app(Runtime.from_env())

@@ -7,6 +7,7 @@ import hmac
 import io
 import json
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -324,6 +325,8 @@ def test_an_exception_is_logged_by_type_and_place_never_its_message() -> None:
     assert "ValueError (message withheld) at test_web.py" in written
     assert "900123" not in written and "fever" not in written
     assert "third party saw [number]" in written
+    # The line's own timestamp is kept: it is not a phone number.
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ERROR somewhere", written)
 
 
 def test_the_engine_never_puts_parameters_in_an_error(engine: Engine) -> None:
