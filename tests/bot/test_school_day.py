@@ -463,3 +463,21 @@ def test_a_parent_who_texts_eight_times_is_acknowledged_once_and_every_text_reac
     stack.parent_texts(school.phones["Jayden"], "Jayden is ill, sorry for all the texts")
     stack.tick(at(DAY1, "09:31"))
     assert len(school.sent_to("Jayden")) == 3
+
+
+def test_each_parent_of_a_child_is_acknowledged_once_inside_the_quiet_period(stack: Stack) -> None:
+    school = School(stack)
+    school.register(DAY1, {"Leo": "N"})
+    stack.tick(at(DAY1, "08:40"))
+    stack.clock.set(at(DAY1, "08:50"))
+    stack.parent_texts(school.phones["Leo1"], "Leo has a temperature")
+    stack.clock.set(at(DAY1, "08:52"))  # the case was acknowledged two minutes ago, to Leo1
+    stack.parent_texts(school.phones["Leo2"], "Leo is poorly, his mum texted too")
+    stack.clock.set(at(DAY1, "08:54"))
+    stack.parent_texts(school.phones["Leo2"], "sorry, forgot to say he'll be back tomorrow")
+    stack.tick(at(DAY1, "08:58"))
+    acks = {
+        key: [body for body in school.sent_to(key) if "Thank you" in body]
+        for key in ("Leo1", "Leo2")
+    }
+    assert len(acks["Leo1"]) == 1 and len(acks["Leo2"]) == 1
