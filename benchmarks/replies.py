@@ -63,6 +63,8 @@ class Tally:
     auth_for_unauth: int = 0
     rd_total: int = 0
     rd_ok: int = 0
+    rd_none: int = 0
+    rd_invented: int = 0
     silent: int = 0
     review: int = 0
 
@@ -86,6 +88,9 @@ class Tally:
         if r.return_date is not None:
             self.rd_total += 1
             self.rd_ok += got.return_date == r.return_date
+        elif r.intent == "absence_reason":
+            self.rd_none += 1
+            self.rd_invented += got.return_date is not None
         self.review += got.needs_review
         if misses is None:
             return
@@ -116,6 +121,7 @@ class Tally:
                 pct(self.auth_for_unauth, self.unauth),
             ),
             ("return dates", pct(self.rd_ok, self.rd_total)),
+            ("a return date where the reply gave none", pct(self.rd_invented, self.rd_none)),
             ("silent misses", str(self.silent)),
             ("flagged needs_review", pct(self.review, self.n)),
         ]

@@ -7,30 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# ISO 639-1 codes the parser reports, as the office would say them.
-LANGUAGES = {
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "cy": "Welsh",
-    "es": "Spanish",
-    "fr": "French",
-    "gu": "Gujarati",
-    "hu": "Hungarian",
-    "it": "Italian",
-    "lt": "Lithuanian",
-    "lv": "Latvian",
-    "pa": "Punjabi",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ro": "Romanian",
-    "ru": "Russian",
-    "sk": "Slovak",
-    "so": "Somali",
-    "ta": "Tamil",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-    "ur": "Urdu",
-}
+from rules.replies.languages import LANGUAGE_NAMES
+
 LOW_CONFIDENCE = 0.6  # the parser's own threshold for review
 
 
@@ -38,7 +16,7 @@ def language_name(code: object) -> str | None:
     """The language's name when it is not English; None for English or nothing known."""
     if not isinstance(code, str) or code in ("", "en"):
         return None
-    return LANGUAGES.get(code, code)
+    return LANGUAGE_NAMES.get(code, code)
 
 
 def review_reasons(parse: Mapping[str, Any] | None) -> list[str]:
@@ -50,7 +28,7 @@ def review_reasons(parse: Mapping[str, Any] | None) -> list[str]:
     if isinstance(given, list | tuple):
         reasons += [str(r).replace("_", " ") for r in given if r]
     language = language_name(parse.get("language"))
-    if language:
+    if language and f"written in {language}" not in reasons:
         reasons.append(f"written in {language}")
     per_child = parse.get("per_child")
     if isinstance(per_child, Mapping) and len(set(per_child.values())) > 1:

@@ -37,10 +37,41 @@ CODE_REASON = {
 }
 REASON_CODE = {reason: code for code, reason in CODE_REASON.items()}
 LEARNED_INDICATOR = "sg:learned"
-# Languages the corpus teaches (at least a few dozen replies each): only these can pass
-# without review when the model is sure.
+# Languages the corpus teaches (at least 40 replies each): only these can pass without
+# review when the model is sure.
 READ_LANGUAGES = frozenset(
-    ["en", "cy", "pl", "ro", "pt", "lt", "bn", "ar", "ur", "pa", "so", "es", "fr", "tr", "uk", "sk"]
+    [
+        "en",
+        "ar",
+        "bg",
+        "bn",
+        "cy",
+        "de",
+        "el",
+        "es",
+        "fa",
+        "fr",
+        "gu",
+        "hi",
+        "hu",
+        "ku",
+        "lt",
+        "ne",
+        "pa",
+        "pl",
+        "pt",
+        "ro",
+        "sk",
+        "so",
+        "sq",
+        "ta",
+        "tl",
+        "tr",
+        "uk",
+        "ur",
+        "vi",
+        "zh",
+    ]
 )
 
 REVIEW_CHILD = "a child writing"
@@ -145,6 +176,16 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             # trying it on", "her nan is ill"): only the unauthorised code is supported.
             code, p_code = rule.code, 1.0 - p_code
             reasons.append(REVIEW_DOUBT)
+        if (
+            code in AUTHORISED
+            and rule.intent == intent
+            and rule.code in ("O", "G")
+            and REVIEW_UNAUTHORISED not in reasons
+        ):
+            # The rules read an unauthorised reason ("the appointment got cancelled but she
+            # stayed home"): however sure the model is, a person checks before it is
+            # authorised.
+            reasons.append(REVIEW_UNAUTHORISED)
         low = low or p_code < th["code_review"]
         if (
             rule.code not in (None, "N")
@@ -171,6 +212,10 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     leave = _leave(rr, intent, today, return_day, s.p("leave") >= th["leave"], s)
     if return_day is None and intent == "absence_reason" and leave is None:
         return_day = dates.plain_return(rr.norm, today, rr.is_school_day)
+        if return_day is None and rule.language != "en":
+            # The rules read English dates; in another language, "tomorrow" or "Monday" in a
+            # reply explaining today is the day back, as in English.
+            return_day = dates.concept_return(s.concepts, today, rr.is_school_day)
     confidence = p_intent * (p_code if code not in (None, "N") else 1.0)
     if low or confidence < th["confidence_review"]:
         reasons.append(REVIEW_LOW)

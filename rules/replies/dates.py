@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import suppress
 from datetime import date, timedelta
 
@@ -452,4 +452,14 @@ def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> dat
         if weekday is not None:
             ahead = (weekday - today.weekday()) % 7 or 7
             return today + timedelta(days=ahead)
+    return None
+
+
+def concept_return(concepts: Collection[str], today: date, is_school_day: SchoolDay) -> date | None:
+    """`plain_return` for a reply in another language, from the lexicon's concepts in it:
+    "tomorrow" is the next school day, "Monday" the next Monday."""
+    if "tomorrow" in concepts:
+        return next_school_day(today, is_school_day)
+    if "monday" in concepts:
+        return on_or_after_school_day(today + timedelta(days=7 - today.weekday()), is_school_day)
     return None

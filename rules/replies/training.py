@@ -49,7 +49,9 @@ SG_FALSE_ALARMS = 0.09
 REVIEW_SHARE = 0.20
 REVIEW_GRID = {
     "confidence_review": (0.5, 0.35, 0.2, 0.1),
-    "foreign_sure": (0.85, 0.6, 0.35, 0.2),
+    # Never below 0.6, whatever the budget: a reply in another language is read by a person
+    # unless the model is this sure of it (the office can ring, or find a reader).
+    "foreign_sure": (0.85, 0.7, 0.6),
 }
 # A hint of risk under the alarm (this share of its threshold) is always worth a look:
 # safeguarding comes before the review budget.  On cross-validated readings a half leaves

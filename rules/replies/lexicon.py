@@ -1,0 +1,154 @@
+"""Reason concepts in many languages: "gorączka", "bukhar", "حمى" and "fever" are one concept.
+
+The learned model sees each concept a reply mentions as a feature of its own ("k:fever")
+beside its n-grams, so what it learns from thousands of English replies about a temperature
+carries over to the few dozen Polish or Tigrinya ones it has seen.  The words are in
+`lexicon/*.json` (`{"concepts": {concept: {language: [variant, ...]}}}`), one file per group
+of languages, written by people who speak them; a variant is a word, a short phrase, a stem
+ending in "*" (any word that starts with it), or for scripts written without spaces
+(Chinese, Japanese, Thai) a string found anywhere in the reply.
+
+Matching folds case and Latin, Greek and Cyrillic accents the same way on both sides, and
+keeps the vowel signs of Indic and other scripts, which carry meaning there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
+STEM_KEY = 3  # stems are indexed by their first letters
+MIN_STEM = 4
+# A word: letters and digits of any script with the combining marks that belong to them
+# (Python's \w leaves out Indic vowel signs and Arabic vowel marks, splitting words there).
+_TOKEN = re.compile(
+    r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    r"\u06d6-\u06ed\u0900-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u0f00-\u0fff\u1000-\u109f])+"
+)
+# Scripts written without spaces between words: their variants are found as substrings.
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_APOSTROPHES = re.compile(r"['\u2019\u2018`]")
+_ACCENTS = re.compile(r"[\u0300-\u036f]")
+# Letters that are not a base letter and an accent, folded by hand as people type them.
+# Zero-width joiners are dropped: some keyboards put them inside Malayalam or Persian words.
+_PLAIN = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ß": "ss",
+        "æ": "ae",
+        "ı": "i",
+        "ð": "d",
+        "\u200c": "",
+        "\u200d": "",
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase; accents off Latin, Greek and Cyrillic letters; apostrophes dropped."""
+    lowered = text.lower().translate(_PLAIN)
+    if lowered.isascii():
+        return _APOSTROPHES.sub("", lowered)
+    # The accents of Latin, Greek and Cyrillic letters decompose into this block; the vowel
+    # signs of Indic scripts and Arabic's marks are in blocks of their own, and stay.
+    bare = _ACCENTS.sub("", unicodedata.normalize("NFKD", lowered))
+    return _APOSTROPHES.sub("", unicodedata.normalize("NFC", bare))
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(fold(text))
+
+
+@dataclass(slots=True)
+class Lexicon:
+    words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    stems: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    unspaced: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, concept: str, variant: str) -> None:
+        raw = variant.strip()
+        if not raw:
+            return
+        if _UNSPACED.search(raw):
+            self.unspaced.append((fold(raw).replace(" ", ""), concept))
+            return
+        stem = raw.endswith("*")
+        parts = tokens(raw.rstrip("*"))
+        if not parts:
+            return
+        if len(parts) > 1:
+            self.phrases[parts[0]].append((tuple(parts), concept))
+        elif stem and len(parts[0]) >= MIN_STEM:
+            self.stems[parts[0][:STEM_KEY]].append((parts[0], concept))
+        else:
+            self.words[parts[0]].add(concept)
+
+    def concepts(self, toks: list[str], text: str = "") -> set[str]:
+        """The concepts among a reply's tokens (`tokens(text)`); `text` for unspaced scripts."""
+        found: set[str] = set()
+        for i, tok in enumerate(toks):
+            known = self.words.get(tok)
+            if known:
+                found |= known
+            for stem, concept in self.stems.get(tok[:STEM_KEY], ()):
+                if tok.startswith(stem):
+                    found.add(concept)
+            for phrase, concept in self.phrases.get(tok, ()):
+                if tuple(toks[i : i + len(phrase)]) == phrase:
+                    found.add(concept)
+        if text and self.unspaced and _UNSPACED.search(text):
+            squashed = fold(text).replace(" ", "")
+            found.update(concept for variant, concept in self.unspaced if variant in squashed)
+        return found
+
+
+def build(entries: Iterable[tuple[str, str]]) -> Lexicon:
+    lexicon = Lexicon()
+    for concept, variant in entries:
+        lexicon.add(concept, variant)
+    return lexicon
+
+
+def files(directory: Path = LEXICON_DIR) -> list[Path]:
+    return sorted(directory.glob("*.json"))
+
+
+def _entries(paths: Iterable[Path]) -> Iterable[tuple[str, str]]:
+    for path in paths:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for concept, languages in data["concepts"].items():
+            for language, variants in languages.items():
+                for variant in variants:
+                    if language != "en" and _too_short(variant):
+                        continue
+                    yield concept, variant
+
+
+def _too_short(variant: str) -> bool:
+    """A Latin-script word of three letters or fewer in another language is too often a
+    word or a name in English or a third language ("sam" is "alone" in Polish, "ma" "has")."""
+    word = fold(variant.strip().rstrip("*"))
+    return word.isascii() and " " not in word and len(word) <= 3
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Lexicon:
+    return build(_entries(files()))
+
+
+def concept_features(text: str) -> list[str]:
+    """The model's concept features of a reply: "k:fever", "k:dentist"..."""
+    lexicon = shipped()
+    return [f"k:{c}" for c in sorted(lexicon.concepts(tokens(text), text))]
