@@ -56,9 +56,12 @@ def tick(args: argparse.Namespace) -> int:
     at = parse_instant(args.at) if args.at else None  # a bad --at is named before the setup
     runtime = Runtime.from_env(args.db)
     now = at or runtime.clock()
-    for line in run_tick(runtime, now, wait=args.wait).lines():
+    report = run_tick(runtime, now, wait=args.wait)
+    for line in report.lines():
         print(line)
-    return 0
+    # Every other school ran; a failed one still makes the exit status say so (cron mails,
+    # monitoring alerts), as its office channel was told.
+    return 1 if report.failed else 0
 
 
 def parse(args: argparse.Namespace) -> int:
