@@ -230,7 +230,6 @@ def test_a_routine_clear_reply_is_not_flagged() -> None:
     assert not got.needs_review and not got.safeguarding
 
 
-@pytest.mark.xfail(strict=True, reason="a known miss: read as the relative's illness (I)")
 def test_visiting_a_sick_relative_is_not_authorised_silently() -> None:
     got = parse_reply("We're visiting my mum in hospital today, she's very ill", WED, ["Sam"])
     assert got.code == "O" or got.needs_review
