@@ -2,9 +2,10 @@
 
 Every request is verified at the edge against the URL Twilio was given (PUBLIC_BASE_URL, never
 the host a proxy passes on), over every parameter received; a bad signature stores nothing.
-A text is stored first and committed, de-duplicated on its MessageSid, and only then handed to
-the bot's callback in a transaction of its own: if the callback fails the text is safe, left
-`handled=False`, and reconciliation runs the callback again.
+A text is stored, de-duplicated on its MessageSid, and handed to the bot's callback in the
+same transaction (one commit a reply). If the callback fails, that transaction is rolled back
+and the text is stored again on its own, `handled=False`, and reconciliation runs the callback
+again (in a transaction of its own, `handle_stored`).
 """
 
 from __future__ import annotations
