@@ -44,6 +44,8 @@ from storage.models import (
     PupilContact,
     RegisterMark,
     School,
+    StaffTask,
+    TaskStatus,
 )
 
 PARENT = "parent"
@@ -81,15 +83,28 @@ def _reply_for_school(
         .correlate(AbsenceCase)
         .scalar_subquery()
     )
+    # ...and whether the office has a call to make about it: a reason makes that call
+    # unnecessary (as a reason in the register does).
+    open_call = (
+        select(StaffTask.id)
+        .where(
+            StaffTask.case_id == AbsenceCase.id,
+            StaffTask.kind == "call",
+            StaffTask.status != TaskStatus.DONE,
+        )
+        .correlate(AbsenceCase)
+        .exists()
+    )
     rows = session.execute(
-        select(AbsenceCase, last_ack)
+        select(AbsenceCase, last_ack, open_call)
         .where(AbsenceCase.pupil_id.in_(list(children)), AbsenceCase.status.in_(OPEN_CASE_STATUSES))
         .order_by(AbsenceCase.last_absent_on.desc(), AbsenceCase.id)
         # One reply at a time per case: the code, and the quiet period's acknowledgement.
         .with_for_update(of=AbsenceCase)
     ).all()
-    cases = [case for case, _ in rows]
-    acknowledged = {case.id: at for case, at in rows}
+    cases = [case for case, _, _ in rows]
+    acknowledged = {case.id: at for case, at, _ in rows}
+    calls_open = {case.id for case, _, calling in rows if calling}
     # Today's cases first: a reply answers this morning's text, not last week's.
     todays = [c for c in cases if c.last_absent_on == today] or cases
     names = [children[c.pupil_id].first_name for c in todays] or [
@@ -123,7 +138,16 @@ def _reply_for_school(
     for case in todays:
         session.add(MessageCase(message_id=message.id, case_id=case.id))
     for case in answered:
-        _apply(session, ctx, case, children[case.pupil_id], parsed, message, now)
+        _apply(
+            session,
+            ctx,
+            case,
+            children[case.pupil_id],
+            parsed,
+            message,
+            now,
+            open_call=case.id in calls_open,
+        )
     # A risk sign is always answered (a call, 999): the quiet period is for routine replies.
     if not parsed.safeguarding and not _quiet_period_allows(
         session, ctx, contact, answered, [acknowledged[c.id] for c in answered], now
@@ -243,6 +267,8 @@ def _apply(
     parsed: ParsedReply,
     message: Message,
     now: datetime,
+    *,
+    open_call: bool = False,
 ) -> None:
     code = parsed.per_child.get(pupil.first_name, parsed.code)
     case.last_reply_at = now
@@ -292,7 +318,13 @@ def _apply(
                 existing=mark,
             )
         with session.no_autoflush:
-            stop_chasing(session, ctx, case, "the family gave a reason", task_kinds=())
+            stop_chasing(
+                session,
+                ctx,
+                case,
+                "the family gave a reason",
+                task_kinds=("call",) if open_call else (),
+            )
     elif (
         parsed.intent != "late_arrival"
         and case.status == CaseStatus.OPEN

@@ -95,3 +95,22 @@ def test_a_holiday_request_files_leave_for_the_headteacher(morning: Morning) -> 
     assert (request.start_date, request.end_date) == (date(2026, 4, 20), date(2026, 4, 24))
     assert f"leave:{request.id}" in morning.cards()
     assert [t["kind"] for t in morning.texts(morning.mum)] == ["leave_received"]
+
+
+def test_a_reason_after_a_reply_without_one_closes_the_office_call(morning: Morning) -> None:
+    morning.sweep()
+    first = morning.inbound(morning.mum, "ok", "08:55")
+    reply_received(morning.session, first, [morning.mum], at("08:55"))
+    [call] = morning.session.scalars(select(StaffTask)).all()
+    assert call.status == "open"
+
+    reason = morning.inbound(morning.mum, "Sorry, Jayden has a temperature", "09:05")
+    reply_received(morning.session, reason, [morning.mum], at("09:05"))
+
+    morning.session.flush()
+    assert (call.status, call.outcome, call.outcome_note) == (
+        "done",
+        "not_needed",
+        "the family gave a reason",
+    )
+    assert morning.case(morning.jayden).provisional_code == "I"
