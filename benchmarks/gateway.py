@@ -240,17 +240,6 @@ def inbound(
     print(f"webhook latency            {latency(results)}")
 
 
-def loopback_settings(fake: LoopbackTwilio) -> TwilioSettings:
-    return TwilioSettings(
-        account_sid=fake.account_sid,
-        auth_token=fake.auth_token,
-        from_number=SCHOOL_NUMBER,
-        messaging_service_sid=None,
-        api_url=fake.url,
-        public_base_url=PUBLIC,
-    )
-
-
 def signed_text(settings: TwilioSettings, phone: str, body: str) -> tuple[bytes, str]:
     """A parent's text as Twilio's webhook POSTs it: the form body and its signature."""
     params = {
@@ -302,7 +291,7 @@ def replies_to_open_cases(url: str, count: int, senders: int, web_processes: int
     # Every child is absent; the mass-absence hold would stop the texts, so lift it.
     settings_text = settings_text.replace("[policy]\n", "[policy]\nmass_absence_share = 1.0\n")
     with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: REPLY_DAY) as fake:
-        twilio = loopback_settings(fake)
+        twilio = fake.settings(PUBLIC)
         slack = SlackSettings("xoxb-bench", "bench-signing-secret", "http://127.0.0.1:9/api/")
         engine = make_engine(url)
         factory = session_factory(engine)
@@ -468,6 +457,7 @@ def template_segments() -> None:
         "to": "Fri 25 Sep",
         "note": "",
         "penalty_warning": "",
+        "opens": "Mon 14 Sep at 08:30",
     }
     polish = {**fields, "children": "Michał, Zofia and Anastasia", "child": "Michał"}
     print("template segments          GSM-7 / UCS-2 (long names; a Polish name forces UCS-2)")
@@ -509,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database                   {engine.dialect.name}")
         contacts = roster(factory, max(args.texts, 1))
         with LoopbackTwilio(phone_number=SCHOOL_NUMBER, clock=lambda: NOW) as fake:
-            settings = loopback_settings(fake)
+            settings = fake.settings(PUBLIC)
             outbound(factory, contacts, fake, settings, args.in_flight)
             inbound(factory, url, contacts, settings, args.webhooks + 50, args.clients)
         engine.dispose()

@@ -144,6 +144,7 @@ SAMPLE_FIELDS: tuple[dict[str, str], ...] = tuple(
         "note": "",
         "penalty_warning": "",
         "school_phone": "01924 967606",
+        "opens": "Mon 14 Sep at 08:30",
     }
     for children in ("Amira", "Amira and Dylan")
 )

@@ -16,6 +16,7 @@ from rules.texts import (
     segments,
     session_phrase,
     short_date,
+    template_problem,
 )
 from storage.schools import read_settings_file
 from tests.factories import EXAMPLES
@@ -97,3 +98,10 @@ def test_default_templates_fit_in_two_segments_with_long_names() -> None:
 def test_the_penalty_warning_names_the_school_s_own_number_of_days() -> None:
     assert "7 or more days" in penalty_warning(7)
     assert "5 or more days" in penalty_warning(5)
+
+
+def test_every_default_template_can_be_a_schools_own() -> None:
+    # A school that copies a default into its settings file must not have it refused at
+    # `school load` (the sample values cover every field a template may use).
+    for name, text in DEFAULT_TEMPLATES.items():
+        assert template_problem(name, text) is None, name
