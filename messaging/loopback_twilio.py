@@ -37,6 +37,7 @@ from typing import Any, Self
 
 from twilio.request_validator import RequestValidator
 
+from messaging.config import TwilioSettings
 from rules.texts import segments as count_segments
 
 __all__ = ["LoopbackTwilio", "SentMessage", "WebhookDelivery", "count_segments", "sign"]
@@ -231,6 +232,18 @@ class LoopbackTwilio:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
+
+    def settings(self, public_base_url: str) -> TwilioSettings:
+        """FirstCall's Twilio settings for this fake: its account, the school's number, its
+        URL as the API, and `public_base_url` as the address webhooks are signed for."""
+        return TwilioSettings(
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            from_number=self.phone_number,
+            messaging_service_sid=None,
+            api_url=self.url,
+            public_base_url=public_base_url,
+        )
 
     def start(self) -> Self:
         if self._server is not None:

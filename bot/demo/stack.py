@@ -21,7 +21,6 @@ from bot.jobs import TickReport, tick
 from bot.runtime import Runtime, SlackSettings
 from bot.slack.loopback_slack import LoopbackSlack
 from bot.web import create_app
-from messaging.config import TwilioSettings
 from messaging.loopback_twilio import LoopbackTwilio
 from storage.db import make_engine, session_factory
 
@@ -103,14 +102,7 @@ def loopback_stack(
         runtime = Runtime(
             factory=session_factory(make_engine(database_url)),
             clock=clock,
-            twilio=TwilioSettings(
-                account_sid=twilio.account_sid,
-                auth_token=twilio.auth_token,
-                from_number=SCHOOL_NUMBER,
-                messaging_service_sid=None,
-                api_url=twilio.url,
-                public_base_url=base_url,
-            ),
+            twilio=twilio.settings(base_url),
             slack=SlackSettings(slack.bot_token, slack.signing_secret, slack.url),
             twilio_timeout=twilio_timeout,
         )

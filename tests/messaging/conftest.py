@@ -79,14 +79,7 @@ def fake(clock: ManualClock) -> Iterator[LoopbackTwilio]:
 
 @pytest.fixture
 def settings(fake: LoopbackTwilio) -> TwilioSettings:
-    return TwilioSettings(
-        account_sid=fake.account_sid,
-        auth_token=fake.auth_token,
-        from_number=SCHOOL_NUMBER,
-        messaging_service_sid=None,
-        api_url=fake.url,
-        public_base_url=PUBLIC,
-    )
+    return fake.settings(PUBLIC)
 
 
 @pytest.fixture
