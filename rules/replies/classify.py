@@ -490,9 +490,9 @@ def read_rules(
         per = _per_child(r, reasons, late, mentions) if mentions else None
         if per is not None:
             per_child = {r.children[k]: c for k, (c, _late) in per.items()}
-            codes = list(per_child.values())
-            unauth = [c for c in codes if c not in vocabulary.AUTHORISED]
-            code = unauth[0] if unauth else codes[0]
+            # The reply's own code is the first child's, as the school lists them; each
+            # child's mark is written from per_child.
+            code = per_child[r.children[0]]
             everyone_late = all(is_late for _c, is_late in per.values())
             intent = "late_arrival" if everyone_late else "absence_reason"
             reason = decision.reason
@@ -515,7 +515,7 @@ def read_rules(
             short = len([t for t in norm.tokens if t.isalnum()]) <= 6
             confidence = 0.85 if (r.kind("meta") or short) else 0.4
         if intent in ("absence_reason", "unclear"):
-            return_day = dates.return_date(norm, today, school_day)
+            return_day = dates.return_date(norm, today, school_day, lang != "en")
 
     if conflict:
         confidence -= 0.25

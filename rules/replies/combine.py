@@ -183,8 +183,11 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             and REVIEW_UNAUTHORISED not in reasons
         ):
             # The rules read an unauthorised reason ("the appointment got cancelled but she
-            # stayed home"): however sure the model is, a person checks before it is
-            # authorised.
+            # stayed home", "at the hospital today": as a patient, or visiting?): however
+            # sure the model is, a person checks before it is authorised, and unless the
+            # model is sure, the code recorded meanwhile is the unauthorised one.
+            if p_code < th["model_sure"]:
+                code, p_code = rule.code, 1.0 - p_code
             reasons.append(REVIEW_UNAUTHORISED)
         low = low or p_code < th["code_review"]
         if (
@@ -207,7 +210,7 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         if rule.intent in ("absence_reason", "unclear"):
             return_day = rule.return_date
         else:
-            return_day = dates.return_date(rr.norm, today, rr.is_school_day)
+            return_day = dates.return_date(rr.norm, today, rr.is_school_day, rule.language != "en")
 
     leave = _leave(rr, intent, today, return_day, s.p("leave") >= th["leave"], s)
     if return_day is None and intent == "absence_reason" and leave is None:

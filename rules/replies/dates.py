@@ -53,6 +53,77 @@ MONTHS = {
     "december": 12,
     "dec": 12,
 }
+# Weekdays as they are misspelt in texts ("wensday", "frieday"); the spelling corrector
+# leaves them alone, as it does any word it does not know.
+WEEKDAYS.update(
+    {
+        "munday": 0,
+        "mundy": 0,
+        "monda": 0,
+        "tuesda": 1,
+        "thursda": 3,
+        "thorsday": 3,
+        "thrsdy": 3,
+        "thursdy": 3,
+        "frida": 4,
+        "fridy": 4,
+        "mondy": 0,
+        "tusday": 1,
+        "teusday": 1,
+        "tuesdy": 1,
+        "wensday": 2,
+        "wendsday": 2,
+        "wednsday": 2,
+        "wedensday": 2,
+        "wednesay": 2,
+        "wednesda": 2,
+        "weds": 2,
+        "thurday": 3,
+        "thirsday": 3,
+        "thur": 3,
+        "frieday": 4,
+        "fryday": 4,
+        "firday": 4,
+    }
+)
+# Month names in the other languages families write, read only after a day number
+# ("2 de fevereiro", "2 marca", "5 mai") so that "mai" or "mart" alone is never a date.
+_FOREIGN_MONTHS = {
+    word: n
+    for n, names in enumerate(
+        (
+            "stycznia styczen janeiro ianuarie enero janvier sausio ocak ionawr января січня",
+            "lutego luty fevereiro februarie febrero fevrier vasario subat chwefror февраля лютого",
+            "marca marzec marco martie marzo mars kovo mart mawrth марта березня",
+            "kwietnia kwiecien abril aprilie avril balandzio nisan ebrill апреля квітня",
+            "maja maj maio mai mayo gegužės geguzes mayis травня мая",
+            "czerwca czerwiec junho iunie junio juin birzelio haziran mehefin июня червня",
+            "lipca lipiec julho iulie julio juillet liepos temmuz gorffennaf июля липня",
+            "sierpnia sierpien agosto august aout rugpjucio agustos awst августа серпня",
+            "wrzesnia wrzesien setembro septembrie septiembre septembre rugsejo eylul medi "
+            "сентября вересня",
+            "pazdziernika pazdziernik outubro octombrie octubre octobre spalio ekim hydref "
+            "октября жовтня",
+            "listopada listopad novembro noiembrie noviembre novembre lapkricio kasim tachwedd "
+            "ноября листопада",
+            "grudnia grudzien dezembro decembrie diciembre decembre gruodzio aralik rhagfyr "
+            "декабря грудня",
+        ),
+        start=1,
+    )
+    for word in names.split()
+}
+_DAY_NUMBER_MONTHS = {**_FOREIGN_MONTHS, **MONTHS}
+# "24 tareekh": the 24th, in Urdu and Punjabi written in Latin letters.
+_DATE_WORDS = frozenset({"tareekh", "tarikh", "tarik", "tareek"})
+# A bare day number is a date after "yom" or "dia" ("yom 23", "dia 2") or before the
+# Punjabi and Urdu postpositions ("23 nu school", "15 ko").
+_DAY_NUMBER_BEFORE = frozenset({"yom", "يوم", "dia", "jour", "le", "el"})
+_DAY_NUMBER_AFTER = frozenset({"nu", "ko", "ka"})
+_TOMORROW = frozenset(
+    {"tomorrow", "tomorra", "tomorrer", "tomora", "morra", "jutro", "maine", "amanha"}
+    | {"manana", "demain", "yarin", "rytoj", "bukra", "بكرة", "بكره", "غدا", "завтра"}
+)
 _ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?$")
 _MAX_AHEAD = 120  # days: anything further is a misread, not a return date
@@ -114,16 +185,57 @@ def _day_of_month(
         return None
 
 
+def _exact_after_weekday(tokens: tuple[str, ...], j: int, today: date) -> tuple[date, int] | None:
+    """The day number after a weekday ("Monday 29th", "Monday the 15th", "Monday 3
+    November"): (date, tokens used after the weekday)."""
+    n = len(tokens)
+    k = j + 1 if j < n and tokens[j] == "the" else j
+    if k >= n or not (m := _ORDINAL.match(tokens[k])):
+        return None
+    month = _month_after(tokens, k + 1)
+    if month is not None:
+        exact = _day_of_month(int(m.group(1)), month[0], today)
+        return (exact, k + 1 + month[1] - j) if exact else None
+    if tokens[k][-1:].isalpha():
+        exact = _day_of_month(int(m.group(1)), None, today)
+        return (exact, k + 1 - j) if exact else None
+    return None
+
+
+def _month_after(tokens: tuple[str, ...], j: int) -> tuple[int, int] | None:
+    """A month name at j, after an optional "of" or "de": (month, tokens used)."""
+    n = len(tokens)
+    k = j + 1 if j < n and tokens[j] in ("of", "de", "do") else j
+    if k < n and tokens[k] in _DAY_NUMBER_MONTHS:
+        return _DAY_NUMBER_MONTHS[tokens[k]], k + 1 - j
+    return None
+
+
+def _next_monday(today: date, is_school_day: SchoolDay) -> date:
+    return on_or_after_school_day(today + timedelta(days=7 - today.weekday()), is_school_day)
+
+
 def date_at(
     tokens: tuple[str, ...], i: int, today: date, is_school_day: SchoolDay
 ) -> tuple[date | None, int] | None:
     """A date expression starting at token i: (date or None when vague, tokens used)."""
     n = len(tokens)
     tok = tokens[i]
-    if tok in ("tomorrow", "jutro", "maine", "amanha", "bukra", "بكرة", "بكره", "غدا"):
+    if tok in _TOMORROW:
         return next_school_day(today, is_school_day), 1
     if tok == "next" and i + 1 < n and tokens[i + 1] in ("week", "term", "month"):
         return None, 2
+    if tok == "after" and i + 1 < n:
+        # "after the weekend" is Monday; "after half term" or "the holidays" names no day.
+        rest = tokens[i + 1 : i + 3]
+        if "weekend" in rest:
+            return _next_monday(today, is_school_day), rest.index("weekend") + 2
+        if rest and rest[-1] in ("term", "holidays", "holiday", "hols", "break"):
+            return None, len(rest) + 1
+        return None
+    if tok in ("morn", "morrow") and i > 0 and tokens[i - 1] == "the":
+        # Scots and Geordie "the morn": tomorrow.
+        return next_school_day(today, is_school_day), 1
     if tok in ("next", "this", "on", "the") and i + 1 < n:
         inner = date_at(tokens, i + 1, today, is_school_day)
         if inner is None:
@@ -135,12 +247,13 @@ def date_at(
             )
         return d, used + 1
     if tok in WEEKDAYS:
+        exact = _exact_after_weekday(tokens, i + 1, today)
+        if exact is not None:
+            return exact[0], exact[1] + 1
         d = _weekday(WEEKDAYS[tok], today, False)
-        # "Monday 29th": the day number is the more exact of the two.
-        if i + 1 < n and (m := _ORDINAL.match(tokens[i + 1])) and tokens[i + 1][-1:].isalpha():
-            exact = _day_of_month(int(m.group(1)), None, today)
-            if exact is not None:
-                return exact, 2
+        if i + 1 < n and tokens[i + 1] == "week":
+            # "Monday week": the Monday after next.
+            return on_or_after_school_day(d + timedelta(days=7), is_school_day), 2
         return on_or_after_school_day(d, is_school_day), 1
     if m := _SLASH.match(tok):
         year = int(m.group(3)) if m.group(3) else None
@@ -148,34 +261,71 @@ def date_at(
             year += 2000
         return _day_of_month(int(m.group(1)), int(m.group(2)), today, year), 1
     m = _ORDINAL.match(tok)
-    if m and (tok[-1:].isalpha() or (i + 1 < n and tokens[i + 1] in MONTHS)):
+    if m:
         day_num = int(m.group(1))
-        j = i + 1
-        if j < n and tokens[j] == "of":
-            j += 1
-        if j < n and tokens[j] in MONTHS:
-            return _day_of_month(day_num, MONTHS[tokens[j]], today), j - i + 1
-        if not tok[-1:].isalpha():
-            return None
-        return _day_of_month(day_num, None, today), 1
+        month = _month_after(tokens, i + 1)
+        if month is not None:
+            return _day_of_month(day_num, month[0], today), month[1] + 1
+        if i + 1 < n and tokens[i + 1] in _DATE_WORDS:
+            return _day_of_month(day_num, None, today), 2
+        if (i + 1 < n and tokens[i + 1] in _DAY_NUMBER_AFTER) or (
+            i > 0 and tokens[i - 1] in _DAY_NUMBER_BEFORE
+        ):
+            return _day_of_month(day_num, None, today), 1
+        if tok[-1:].isalpha():
+            return _day_of_month(day_num, None, today), 1
+        return None
     if tok in MONTHS and tok != "may" and i + 1 < n and (m := _ORDINAL.match(tokens[i + 1])):
         return _day_of_month(int(m.group(1)), MONTHS[tok], today), 2
     return None
 
 
 _RETURN_ANCHOR = re.compile(
-    r"(?<![^ ])(?:back|return|returns|returning|retur|be in|in school|come in|coming in|"
-    r"in on|in|see (?:you|him|her|them)|(?:send|bring|have) (?:him|her|them)(?: back)?(?: in)?|"
-    r"till|until|til|untill|up to|aayega|aayegi|wroci|revine|volta|يرجع|ترجع|يعود|تعود)"
-    r"(?![^ ])"
+    r"(?<![^ ])(?:back|return|returns|returning|retur|resume|resumes|be in|in school|"
+    r"come in|coming in|in on|in|see (?:you|him|her|them)|"
+    r"(?:send|bring|have) (?:him|her|them)(?: back)?(?: in)?|"
+    r"till|until|til|untill|up to)(?![^ ])"
+)
+# "Back" and "comes to school" in the other languages: the day follows within a few words
+# ("wróci do szkoły w poniedziałek", "vin la școală luni", "voltamos dia 2 de fevereiro").
+_FOREIGN_ANCHORS = words(
+    "wroci wroca wrocimy wracamy wraca przyjdzie przyjda beda bedzie revine revin vine vin vor "
+    "intoarce volta voltam voltamos voltara voltarao retorna regresa vuelve vuelven volvemos "
+    "revient reviennent reviendra reviendront viendra viendront rentre rentrera "
+    "grizta gris grisim grizim повернеться повернемося повернуться прийде прийдуть буде "
+    "будуть يرجع ترجع يعود تعود يرجعوا يرجعون بيرجعوا نرجع برجع بترجع بيجوا بيجو يجوا "
+    "يجي تجي"
+)
+# In a reply in another language, the school itself anchors a day either side of it
+# ("23 nu school", "los niños al colegio el jueves").
+_FOREIGN_SCHOOL = words(
+    "school skool iskul iskool madrasa madrasa المدرسة عالمدرسة szkoly szkole scoala escola "
+    "colegio ecole okula okulda школу школи"
+)
+# Where the verb comes last (Urdu and Punjabi in Latin letters, Turkish, Sylheti), the day
+# is in the few words before it ("24 tareekh ko wapas aa jayegi", "Sombar ashbo").
+_VERB_LAST_ANCHORS = words(
+    "wapas wapis aayega aayegi aaega aaegi ayega ayegi aaenge aayenge aunga aavega aavegi "
+    "gelecek gelir gelirler gelecekler donecek donecekler doneriz doner donerler ashbo ashbe "
+    "aibo aibe jabe aunge aavange aasan"
 )
 _FILLER = words(
     "in school on to the probably hopefully again by as normal definitely be at "
-    "fingers crossed all going ok with us"
+    "fingers crossed all going ok with us class skool for from"
 )
+_FOREIGN_STOP = frozenset(".!?;\n")
 _REST_OF_WEEK = re.compile(
-    r"(?<![^ ])(?:off|home|away|out)(?: for)?(?: the)? (?:rest of (?:the|this) week|all week|"
-    r"whole week|week|this week)(?![^ ])"
+    r"(?<![^ ])(?:off|home|away|out|not be in|not in|not coming in|not coming|excluded|"
+    r"suspended)"
+    r"(?: [^ .!?;]+){0,5}? (?:for )?(?:the )?(?:rest of (?:the|this) week|all week|whole week|"
+    r"all this week|this week)(?![^ ])"
+)
+# "Off today and tomorrow": back the day after.
+_TWO_DAYS = re.compile(
+    r"(?<![^ ])(?:today|dzis|azi|hoje|aaj|aj|hoy|heddiw|bugun|aujourd'hui|сьогодні|sodien|"
+    r"siandien|danas|dnes) (?:and |or |i |si |e |n |y |ni |a |ac |ve |et |і |ir |un )?"
+    r"(?:tomorrow|jutro|maine|amanha|kal|tomorra|manana|fory|yfory|yarin|demain|завтра|rit|"
+    r"rytoj|sutra|zajtra|zitra)(?![^ ])"
 )
 _KAL = re.compile(
     r"(?<![^ ])kal (?:(?:school|skool|sakool|sakul|sakoul) )?(?:aa |aa jayega |bhi )?"
@@ -183,50 +333,108 @@ _KAL = re.compile(
     r"bhejenge|bhejungi|bhejunga|aaenge|aayenge)(?![^ ])"
 )
 _OFF_WORDS = words("off home away out back")
+# "Keeping her off tomorrow too": back the day after tomorrow.
+_OFF_TOMORROW_TOO = re.compile(
+    r"(?<![^ ])off tomorrow (?:too|as well|also|and all)(?![^ ])|(?<![^ ])(?:keep|keeping) "
+    r"(?:him|her|them) (?:off|home) tomorrow(?![^ ])"
+)
+_NOT = words("not never wont cant")
 
 
-def return_date(norm: Normalised, today: date, is_school_day: SchoolDay) -> date | None:
+def _foreign_day(
+    tokens: tuple[str, ...], j: int, today: date, is_school_day: SchoolDay
+) -> date | None:
+    """A date at token j, English or a weekday in another language."""
+    got = date_at(tokens, j, today, is_school_day)
+    if got is not None:
+        return got[0]
+    weekday = _day_of(tokens[j])
+    if weekday is None:
+        return None
+    exact = _exact_after_weekday(tokens, j + 1, today)
+    if exact is not None:
+        return exact[0]
+    ahead = (weekday - today.weekday()) % 7 or 7
+    return on_or_after_school_day(today + timedelta(days=ahead), is_school_day)
+
+
+def _in_range(d: date | None, today: date) -> bool:
+    return d is not None and today < d <= today + timedelta(days=_MAX_AHEAD)
+
+
+def return_date(
+    norm: Normalised, today: date, is_school_day: SchoolDay, foreign: bool = False
+) -> date | None:
+    """The day the reply says the child is back. Where it names several ("we fly back
+    Sunday, she'll be in Monday"), the last one named is the day at school."""
     tokens = norm.tokens
-    found: date | None = None
+    found: list[tuple[int, date]] = []
     for m in _RETURN_ANCHOR.finditer(norm.text):
         start = _token_at(norm, m.start())
         end = _token_at(norm, m.end() + 1)
         if start is None:
             continue
-        # "won't be in tomorrow either" gives no return day.
+        j = end if end is not None else len(tokens)
+        # "won't be in tomorrow either" gives no return day; "will not return before
+        # Thursday" does.
         if start > 0 and tokens[start - 1] == "not":
-            continue
-        # "till Monday" is a return only after being off, away or suspended, not in "wait
-        # till Monday to see the GP".
+            if not (j < len(tokens) and tokens[j] in ("before", "until", "till")):
+                continue
+            j += 1
+        # "till Monday" is a return only after being off, away or suspended ("won't be in
+        # till Monday"), not in "wait till Monday to see the GP".
+        before = tokens[max(0, start - 4) : start]
         if m.group(0) in ("till", "until", "til", "untill", "up to") and not (
-            _OFF_WORDS.intersection(tokens[max(0, start - 4) : start])
+            _OFF_WORDS.intersection(before)
+            or ("in" in before and _NOT.intersection(before))
             or "suspended" in tokens[:start]
             or "excluded" in tokens[:start]
         ):
             continue
-        j = end if end is not None else len(tokens)
         skipped = 0
         while j < len(tokens) and tokens[j] in _FILLER and skipped < 4:
-            if tokens[j] in ("next",):
+            if tokens[j] in ("next",) or (
+                tokens[j] == "the" and j + 1 < len(tokens) and tokens[j + 1] in ("morn", "morrow")
+            ):
                 break
             j += 1
             skipped += 1
         if j >= len(tokens):
             continue
         got = date_at(tokens, j, today, is_school_day)
-        if got is None:
+        if got is not None and _in_range(got[0], today):
+            assert got[0] is not None
+            found.append((j, got[0]))
+    sentence_start = 0
+    for i, tok in enumerate(tokens):
+        if tok in _FOREIGN_STOP:
+            sentence_start = i + 1
             continue
-        d = got[0]
-        if d is not None and today < d <= today + timedelta(days=_MAX_AHEAD):
-            found = on_or_after_school_day(d, is_school_day)
-    if found is None and _KAL.search(norm.text):
-        found = next_school_day(today, is_school_day)
-    if found is None and _foreign_tomorrow(norm):
-        found = next_school_day(today, is_school_day)
-    if found is None and _REST_OF_WEEK.search(norm.text):
-        monday = today + timedelta(days=7 - today.weekday())
-        found = on_or_after_school_day(monday, is_school_day)
-    return found
+        if tok in _FOREIGN_ANCHORS or (foreign and tok in _FOREIGN_SCHOOL):
+            span: range = range(i + 1, min(len(tokens), i + 6))
+        elif tok in _VERB_LAST_ANCHORS:
+            span = range(max(sentence_start, i - 5), i)
+        else:
+            continue
+        if foreign and tok in _FOREIGN_SCHOOL:
+            span = range(max(sentence_start, i - 3), min(len(tokens), i + 4))
+        for j in span:
+            if tokens[j] in _FOREIGN_STOP:
+                break
+            d = _foreign_day(tokens, j, today, is_school_day)
+            if _in_range(d, today):
+                assert d is not None
+                found.append((j, d))
+                break
+    if found:
+        return on_or_after_school_day(max(found)[1], is_school_day)
+    if _TWO_DAYS.search(norm.text) or _OFF_TOMORROW_TOO.search(norm.text):
+        return next_school_day(next_school_day(today, is_school_day), is_school_day)
+    if _KAL.search(norm.text) or _foreign_tomorrow(norm):
+        return next_school_day(today, is_school_day)
+    if _REST_OF_WEEK.search(norm.text):
+        return _next_monday(today, is_school_day)
+    return None
 
 
 def _foreign_tomorrow(norm: Normalised) -> bool:
@@ -405,6 +613,15 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
 _PLAIN_BLOCKERS = words(
     "not no never wont won cant nie nu nao know see update ring call let tell text phone"
 )
+# A day tied to something else ("no money till Friday", "GP tomorrow", "the funeral is
+# Thursday", "since Monday", "came to ours on Friday") is not the day back.
+_PLAIN_EVENTS = words(
+    "since last paid pay payday money skint gp doctor doctors doctor's appointment appt "
+    "funeral cremation burial janaza hearing meeting reassess was were did had came "
+    "every fly flying flight leave leaving service wake court review "
+    "assessment clinic hospital dentist interview test exam results operation scan"
+)
+_PLAIN_AFTER = words("night evening morning afternoon gone just")
 _EXACT_ONLY = frozenset(
     {"mon", "tues", "weds", "thurs", "fri", "pir", "peer", "iau", "joi", "sali"}
 )
@@ -413,7 +630,7 @@ _EXACT_ONLY = frozenset(
 def _day_indexes() -> tuple[dict[str, int], dict[str, int], tuple[int, ...]]:
     """Exact day words and prefix stems as dicts (the first weekday to claim a stem wins),
     so a token costs a few dict look-ups rather than a scan of every stem."""
-    exact: dict[str, int] = {}
+    exact: dict[str, int] = {w: d for w, d in WEEKDAYS.items() if d < 5}
     prefixes: dict[str, int] = {}
     for weekday, stems in enumerate(_DAY_STEMS):
         for stem in stems:
@@ -443,8 +660,17 @@ def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> dat
     morra", "Grįšim pirmadienį", "inshallah Monday"): in such a reply the next day named is
     the day the child is expected back."""
     tokens = norm.tokens
+    sentence = 0
     for i, tok in enumerate(tokens):
-        if _PLAIN_BLOCKERS.intersection(tokens[max(0, i - 4) : i]):
+        if tok in _FOREIGN_STOP:
+            sentence = i + 1
+            continue
+        window = tokens[max(sentence, i - 4) : i]
+        if _PLAIN_BLOCKERS.intersection(window):
+            continue
+        if _PLAIN_EVENTS.intersection(window) or (
+            i + 1 < len(tokens) and tokens[i + 1] in _PLAIN_AFTER
+        ):
             continue
         if tok in _TOMORROW_WORDS:
             return next_school_day(today, is_school_day)

@@ -41,7 +41,7 @@ C_VALUES = {"intent": 30.0, "code": 30.0, "safeguarding": 30.0, "leave": 10.0, "
 # The cross-validated false-alarm rate (rules or model) the safeguarding threshold may
 # reach.  Set for recall: a DSL would rather read ten false alarms than miss one, and on
 # this corpus 3% false alarms would leave almost half the risky replies unflagged.
-SG_FALSE_ALARMS = 0.09
+SG_FALSE_ALARMS = 0.085
 # The share of replies `needs_review` may flag: a flag on half the replies is a flag nobody
 # reads.  The review thresholds are the ones, among REVIEW_GRID, that catch the most
 # misreadings (wrong intent or code, missed safeguarding) on cross-validated readings

@@ -222,6 +222,26 @@ def test_today_reason_with_future_request() -> None:
         ("I'll let you know tomorrow how she is", WED, None),
         ("Back after half term", WED, None),
         ("Hamza ki tabiyat theek nahi hai. Kal school aayega inshallah", WED, date(2026, 3, 12)),
+        # dialect, misspelt days, "Monday week", "after the weekend"
+        ("Full of cold, he'll be in the morn", WED, date(2026, 3, 12)),
+        ("shes off wiv her belly, back tomorra", WED, date(2026, 3, 12)),
+        ("suspended till wensday apparently", FRI, date(2026, 3, 18)),
+        ("down in Devon with the work, back Monday week", WED, date(2026, 3, 23)),
+        ("Conjunctivitis, off till after the weekend", WED, date(2026, 3, 16)),
+        ("We're in Spain, back Monday 6 April", WED, date(2026, 4, 6)),
+        ("D and V, off today and tomorrow", WED, date(2026, 3, 13)),
+        ("Sick in the night, keeping her off tomorrow too", WED, date(2026, 3, 13)),
+        ("He will not return before Friday, 48 hour rule", WED, date(2026, 3, 13)),
+        # where several days are named, the last is the day at school
+        ("We land on Sunday night and she'll be back in school Tuesday", WED, date(2026, 3, 17)),
+        # other languages: the day after the verb, or before it where the verb comes last
+        ("Jest chora, wróci do szkoły w piątek", WED, date(2026, 3, 13)),
+        ("Ne intoarcem duminica, copiii vin la scoala luni", WED, date(2026, 3, 16)),
+        ("Estamos no Brasil, voltamos dia 2 de abril", WED, date(2026, 4, 2)),
+        ("Pakistan mein hain, 24 tareekh ko wapas aa jayegi", WED, date(2026, 3, 24)),
+        # a day tied to something else is not the day back
+        ("No gas or electric and no money till Friday", WED, None),
+        ("Panic attacks again, GP tomorrow", WED, None),
     ],
 )
 def test_return_dates(text: str, today: date, expected: date | None) -> None:
@@ -266,6 +286,14 @@ def test_sibling_kept_home_for_childcare() -> None:
         ("Harper", "Jaxon"),
     )
     assert got.per_child == {"Harper": "I", "Jaxon": "O"}
+    # The reply's own code is the first child's as the school lists them; each child's
+    # mark comes from per_child.
+    assert got.code == "I"
+    listed_other_way = parse(
+        "Harper's been sick all night and I've got nobody to take Jaxon so he's home too",
+        ("Jaxon", "Harper"),
+    )
+    assert listed_other_way.code == "O"
 
 
 def test_one_late_one_absent() -> None:
