@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 from contextlib import suppress
 from datetime import date, timedelta
 
-from .normalise import Normalised, words
+from .normalise import Normalised, fold, words
 
 SchoolDay = Callable[[date], bool]
 
@@ -123,6 +123,7 @@ _DAY_NUMBER_AFTER = frozenset({"nu", "ko", "ka"})
 _TOMORROW = frozenset(
     {"tomorrow", "tomorra", "tomorrer", "tomora", "morra", "jutro", "maine", "amanha"}
     | {"manana", "demain", "yarin", "rytoj", "bukra", "بكرة", "بكره", "غدا", "завтра"}
+    | {"kaail", "bholi", "holnap", "neser", "utre", "утре", "zajtra", "zitra", "jutri", "sutra"}
 )
 _ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?$")
@@ -185,20 +186,26 @@ def _day_of_month(
         return None
 
 
-def _exact_after_weekday(tokens: tuple[str, ...], j: int, today: date) -> tuple[date, int] | None:
+_BEFORE_DAY_NUMBER = frozenset({"the", "dia", "le", "el", "den", "on", "ngay"})
+
+
+def _exact_after_weekday(
+    tokens: tuple[str, ...], j: int, today: date, weekday: int
+) -> tuple[date, int] | None:
     """The day number after a weekday ("Monday 29th", "Monday the 15th", "Monday 3
     November"): (date, tokens used after the weekday)."""
     n = len(tokens)
-    k = j + 1 if j < n and tokens[j] == "the" else j
+    k = j + 1 if j < n and tokens[j] in _BEFORE_DAY_NUMBER else j
     if k >= n or not (m := _ORDINAL.match(tokens[k])):
         return None
     month = _month_after(tokens, k + 1)
     if month is not None:
         exact = _day_of_month(int(m.group(1)), month[0], today)
         return (exact, k + 1 + month[1] - j) if exact else None
-    if tokens[k][-1:].isalpha():
-        exact = _day_of_month(int(m.group(1)), None, today)
-        return (exact, k + 1 - j) if exact else None
+    exact = _day_of_month(int(m.group(1)), None, today)
+    # "Monday 29th", or a bare "Monday 26" where the 26th is a Monday.
+    if exact is not None and (tokens[k][-1:].isalpha() or exact.weekday() == weekday):
+        return exact, k + 1 - j
     return None
 
 
@@ -247,13 +254,17 @@ def date_at(
             )
         return d, used + 1
     if tok in WEEKDAYS:
-        exact = _exact_after_weekday(tokens, i + 1, today)
+        exact = _exact_after_weekday(tokens, i + 1, today, WEEKDAYS[tok])
         if exact is not None:
             return exact[0], exact[1] + 1
         d = _weekday(WEEKDAYS[tok], today, False)
         if i + 1 < n and tokens[i + 1] == "week":
             # "Monday week": the Monday after next.
             return on_or_after_school_day(d + timedelta(days=7), is_school_day), 2
+        if tokens[i + 1 : i + 3] == ("next", "week"):
+            # "Wednesday next week": that day in the week after this one.
+            monday = today + timedelta(days=7 - today.weekday())
+            return on_or_after_school_day(monday + timedelta(days=WEEKDAYS[tok]), is_school_day), 3
         return on_or_after_school_day(d, is_school_day), 1
     if m := _SLASH.match(tok):
         year = int(m.group(3)) if m.group(3) else None
@@ -294,21 +305,22 @@ _FOREIGN_ANCHORS = words(
     "revient reviennent reviendra reviendront viendra viendront rentre rentrera "
     "grizta gris grisim grizim повернеться повернемося повернуться прийде прийдуть буде "
     "будуть يرجع ترجع يعود تعود يرجعوا يرجعون بيرجعوا نرجع برجع بترجع بيجوا بيجو يجوا "
-    "يجي تجي"
+    "يجي تجي pride pridu vjen vijne vao shte"
 )
 # In a reply in another language, the school itself anchors a day either side of it
 # ("23 nu school", "los niños al colegio el jueves").
 _FOREIGN_SCHOOL = words(
     "school skool iskul iskool madrasa madrasa المدرسة عالمدرسة szkoly szkole scoala escola "
-    "colegio ecole okula okulda школу школи"
-)
+    "colegio ecole okula okulda школу школи skole skoly skolu shkolle shkolla uchilishte "
+    "училище"
+) | {fold(w) for w in ("સ્કૂલ", "ਸਕੂਲ", "स्कूल", "স্কুল")}
 # Where the verb comes last (Urdu and Punjabi in Latin letters, Turkish, Sylheti), the day
 # is in the few words before it ("24 tareekh ko wapas aa jayegi", "Sombar ashbo").
 _VERB_LAST_ANCHORS = words(
     "wapas wapis aayega aayegi aaega aaegi ayega ayegi aaenge aayenge aunga aavega aavegi "
     "gelecek gelir gelirler gelecekler donecek donecekler doneriz doner donerler ashbo ashbe "
     "aibo aibe jabe aunge aavange aasan"
-)
+) | {fold(w) for w in ("આવશે", "ਆਉਣਗੇ", "ਆਵੇਗਾ", "ਆਵੇਗੀ", "आउँछ", "आउनेछ", "आएगा", "आएगी", "আসবে")}
 _FILLER = words(
     "in school on to the probably hopefully again by as normal definitely be at "
     "fingers crossed all going ok with us class skool for from"
@@ -351,11 +363,23 @@ def _foreign_day(
     weekday = _day_of(tokens[j])
     if weekday is None:
         return None
-    exact = _exact_after_weekday(tokens, j + 1, today)
+    exact = _exact_after_weekday(tokens, j + 1, today, weekday)
     if exact is not None:
         return exact[0]
     ahead = (weekday - today.weekday()) % 7 or 7
     return on_or_after_school_day(today + timedelta(days=ahead), is_school_day)
+
+
+def _first_day(
+    tokens: tuple[str, ...], span: range, today: date, is_school_day: SchoolDay
+) -> tuple[int, date] | None:
+    for n, j in enumerate(span):
+        if tokens[j] in _FOREIGN_STOP or n >= 5:
+            return None
+        d = _foreign_day(tokens, j, today, is_school_day)
+        if d is not None and _in_range(d, today):
+            return j, d
+    return None
 
 
 def _in_range(d: date | None, today: date) -> bool:
@@ -411,20 +435,19 @@ def return_date(
             sentence_start = i + 1
             continue
         if tok in _FOREIGN_ANCHORS or (foreign and tok in _FOREIGN_SCHOOL):
-            span: range = range(i + 1, min(len(tokens), i + 6))
+            # The day after the word, else just before it ("segunda eles voltam").
+            spans: tuple[range, ...] = (
+                range(i + 1, min(len(tokens), i + 6)),
+                range(i - 1, sentence_start - 1, -1),
+            )
         elif tok in _VERB_LAST_ANCHORS:
-            span = range(max(sentence_start, i - 5), i)
+            spans = (range(max(sentence_start, i - 5), i),)
         else:
             continue
-        if foreign and tok in _FOREIGN_SCHOOL:
-            span = range(max(sentence_start, i - 3), min(len(tokens), i + 4))
-        for j in span:
-            if tokens[j] in _FOREIGN_STOP:
-                break
-            d = _foreign_day(tokens, j, today, is_school_day)
-            if _in_range(d, today):
-                assert d is not None
-                found.append((j, d))
+        for span in spans:
+            day = _first_day(tokens, span, today, is_school_day)
+            if day is not None:
+                found.append(day)
                 break
     if found:
         return on_or_after_school_day(max(found)[1], is_school_day)
@@ -537,6 +560,17 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "понеділ",
         "понедель",
         "الاثنين",
+        "ponedelnik",
+        "понеделник",
+        "pondelok",
+        "hene",
+        "sombar",
+        "somvar",
+        "सोमबार",
+        "सोमवार",
+        "সোমবার",
+        "સોમવાર",
+        "ਸੋਮਵਾਰ",
     ),
     (
         "tuesday",
@@ -555,6 +589,14 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "вівтор",
         "вторн",
         "الثلاثاء",
+        "vtornik",
+        "вторник",
+        "mongolbar",
+        "मंगलबार",
+        "मंगलवार",
+        "মঙ্গলবার",
+        "મંગળવાર",
+        "ਮੰਗਲਵਾਰ",
     ),
     (
         "wednesday",
@@ -573,6 +615,15 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "budh",
         "серед",
         "الاربعاء",
+        "sryada",
+        "сряда",
+        "merkure",
+        "budhbar",
+        "बुधबार",
+        "बुधवार",
+        "বুধবার",
+        "બુધવાર",
+        "ਬੁੱਧਵਾਰ",
     ),
     (
         "thursday",
@@ -590,6 +641,15 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "jumeraat",
         "четвер",
         "الخميس",
+        "chetvartak",
+        "четвъртък",
+        "enjte",
+        "bihibar",
+        "बिहीबार",
+        "गुरुवार",
+        "বৃহস্পতিবার",
+        "ગુરુવાર",
+        "ਵੀਰਵਾਰ",
     ),
     (
         "friday",
@@ -607,6 +667,16 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "пятниц",
         "пʼятниц",
         "الجمعة",
+        "petak",
+        "петък",
+        "premte",
+        "shukrobar",
+        "sukrabar",
+        "शुक्रबार",
+        "शुक्रवार",
+        "শুক্রবার",
+        "શુક્રવાર",
+        "ਸ਼ੁੱਕਰਵਾਰ",
     ),
 )
 # "won't be in tomorrow either", "I'll let you know tomorrow": not a return.
@@ -633,7 +703,7 @@ def _day_indexes() -> tuple[dict[str, int], dict[str, int], tuple[int, ...]]:
     exact: dict[str, int] = {w: d for w, d in WEEKDAYS.items() if d < 5}
     prefixes: dict[str, int] = {}
     for weekday, stems in enumerate(_DAY_STEMS):
-        for stem in stems:
+        for stem in map(fold, stems):
             exact.setdefault(stem, weekday)
             if stem not in _EXACT_ONLY and len(stem) >= 4:
                 prefixes.setdefault(stem, weekday)

@@ -29,6 +29,7 @@ import numpy as np
 from .lexicon import concept_features
 from .lexicon import files as lexicon_files
 from .model import ParsedReply
+from .normalise import emoji_words
 
 MODEL_DIR = Path(__file__).resolve().parent / "trained"
 WEIGHTS_FILE = "model.npz"
@@ -46,8 +47,9 @@ _APOSTROPHES = re.compile(r"['\u2019\u2018`]")
 
 
 def clean(text: str) -> str:
-    """Lowercase, compatibility-folded, apostrophes dropped ("she's" = "shes")."""
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()
+    """Lowercase, compatibility-folded, apostrophes dropped ("she's" = "shes"), and the
+    emoji that carry a reason as words, as the rules read them."""
+    text = unicodedata.normalize("NFKC", emoji_words(text[:MAX_CHARS])).lower()
     return _APOSTROPHES.sub("", text)
 
 

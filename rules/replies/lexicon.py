@@ -23,15 +23,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .normalise import WORD_CHAR
+
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 STEM_KEY = 3  # stems are indexed by their first letters
 MIN_STEM = 4
-# A word: letters and digits of any script with the combining marks that belong to them
-# (Python's \w leaves out Indic vowel signs and Arabic vowel marks, splitting words there).
-_TOKEN = re.compile(
-    r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
-    r"\u06d6-\u06ed\u0900-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u0f00-\u0fff\u1000-\u109f])+"
-)
+_TOKEN = re.compile(f"{WORD_CHAR}+")
 # Scripts written without spaces between words: their variants are found as substrings.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _APOSTROPHES = re.compile(r"['\u2019\u2018`]")

@@ -72,7 +72,13 @@ _EMOJI_WORDS = {
 }
 _EMOJI_RE = re.compile("|".join(re.escape(k) for k in _EMOJI_WORDS))
 
-_TOKEN_RE = re.compile(r"\d+(?:[.:/]\d+)+|[^\W_]+(?:[&'+][^\W_]+)*|[.!?;:,]|\n")
+# A word's letter: a letter or digit of any script, or a combining mark that belongs to one
+# (Python's \w leaves out Indic vowel signs and Arabic vowel marks, splitting words there).
+WORD_CHAR = (
+    r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    r"\u06d6-\u06ed\u0900-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u0f00-\u0fff\u1000-\u109f])"
+)
+_TOKEN_RE = re.compile(rf"\d+(?:[.:/]\d+)+|{WORD_CHAR}+(?:[&'+]{WORD_CHAR}+)*|[.!?;:,]|\n")
 _XRAY = re.compile(r"\bx[- ]?rays?\b")
 _DIGIT_WORD = re.compile(r"^(\d+)([a-z]+)$")
 _ORDINAL = re.compile(r"^\d{1,2}(?:st|nd|rd|th)$")
@@ -105,6 +111,8 @@ TEXTSPEAK: dict[str, str] = {
     "tonite": "tonight",
     "bk": "back",
     "bac": "back",
+    "bak": "back",
+    "bck": "back",
     "shud": "should",
     "shld": "should",
     "cud": "could",
@@ -302,8 +310,13 @@ def _expand(word: str) -> tuple[str, ...]:
     return (word,)
 
 
+def emoji_words(text: str) -> str:
+    """The emoji that carry a reason, as words ("🤒" is "feverish")."""
+    return _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], text)
+
+
 def tokenise(raw: str) -> list[str]:
-    text = _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], raw[:MAX_CHARS])
+    text = emoji_words(raw[:MAX_CHARS])
     text = _XRAY.sub("xray", fold(text))
     out: list[str] = []
     for m in _TOKEN_RE.finditer(text):

@@ -188,6 +188,34 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
         4,
         ["fgm", "female genital", "cutting ceremony", "get her cut", "khatna", "khitan", "sunna"],
     ),
+    (
+        "sg:neglect",
+        4,
+        [
+            "no|nae|nowt|nuh food in",
+            "not any food in",
+            "no|nae|nuh food in the house|flat|fridge|cupboard|cupboards",
+            "nothing|nowt to eat",
+            "nothing|nowt in the fridge|cupboard|cupboards",
+            "no money for food|the meter|electric|gas|heating",
+            "not eaten since",
+            "not had anything to eat",
+            "meter|electric|electricity|gas|leccy|lecky|lectric _2 ran|run|gone out|off",
+            "no|nae|nuh gas|electric|electricity|leccy|lecky|lectric|heating|curent|current",
+            "can not afford _3 meter|heating|electric|gas|food",
+            "no clean clothes|uniform|school",
+            "no uniform clean",
+            "nothing clean to wear",
+            "left {OBJ} on {POSS} own",
+            "left alone",
+            "home alone",
+            "kids|children|they were|are|was on their|there own",
+            "they is|s|been looking|lookin after they|him|her|the|baby|{POSS}",
+            "they is|s|been minding|mindin|babysitting they|him|her|the|baby|{POSS}",
+            "they stay|stays|stayed|staying home|back [to] look|mind|watch [after] they|him|her|"
+            "baby|the|{POSS}",
+        ],
+    ),
     ("sg:conflict_zone", 4, ["war zone", "warzone", "to|in|into {CONFLICT}", "the war"]),
     (
         "sg:social_services",
@@ -199,7 +227,8 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "in care now",
             "fostered",
             "police protection",
-            "foster care|carer|carers|placement|home|parents|family",
+            "into|to|with _2 foster care|carer|carers|placement|home|parents|family",
+            "emergency foster",
             "removed from my|our|the care",
             "emergency placement",
             "child protection",
@@ -379,6 +408,19 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "traffic",
             "closed",
             "closure",
+            "cordon*",
+            "evacuat*",
+            "taped off",
+            "fire service|brigade",
+            "crash",
+            "nothing to do with us",
+            "not for us",
+            "burgl*",
+            "nicked",
+            "stolen",
+            "broke|broken into",
+            "shut",
+            "statement",
             "diversion",
             "flood*",
             "crossing",
@@ -389,6 +431,22 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
         ],
     ),
     ("sg_ctx:circumcision", 1, ["circumcis*"]),
+    # No power or heating for everyone (a storm, a fault, the landlord's boiler) is not neglect.
+    (
+        "sg_ctx:outage",
+        1,
+        [
+            "storm",
+            "power cut",
+            "whole street|road|estate|building|village",
+            "powergrid",
+            "engineer",
+            "landlord",
+            "cable",
+            "fault",
+            "lines",
+        ],
+    ),
     ("sg_ctx:late", 1, ["late", "after", "later", "dentist", "appointment"]),
 ]
 
@@ -441,6 +499,9 @@ def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool
             ):
                 continue  # missing school, the bus or out is not a missing child
             fired.append(name)
+        elif h.kind == "sg:neglect":
+            if not _sentence_has(norm, hits, "sg_ctx:outage", sent):
+                fired.append("neglect")
         elif h.kind == "sg:police":
             if not _sentence_has(norm, hits, "sg_ctx:police_ok", sent):
                 fired.append("police")

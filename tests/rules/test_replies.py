@@ -96,7 +96,15 @@ def test_negation(text: str, code: str) -> None:
     [
         ("The dentist is next week, today she has a cold", "I"),
         ("She had her jab yesterday and she's feeling rotten today, achy and a temp", "I"),
-        ("I know Eid was yesterday but we've got family staying and we're still celebrating", "O"),
+        pytest.param(
+            "I know Eid was yesterday but we've got family staying and we're still celebrating",
+            "O",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=f"{MODEL}: G (still unauthorised), flagged 'low confidence' and 'rules "
+                "and model disagree'",
+            ),
+        ),
         pytest.param(
             "Her orthodontist appointment got cancelled but she's stayed home anyway",
             "O",
@@ -408,6 +416,44 @@ def test_safeguarding_lookalikes(text: str) -> None:
     assert not parse(text).safeguarding
 
 
+@pytest.mark.parametrize(
+    ("text", "children"),
+    [
+        ("the leccy's run out on the meter and there's no food in till Friday", ("Sam",)),
+        (
+            "Ah'm in the Royal, they're keepin us in. Kai's lookin after Lexi at the house",
+            ("Kai", "Lexi"),
+        ),
+        ("Kathleen stayed back to mind him, the mother is in hospital", ("Kathleen", "Martin")),
+        ("went out last night and left them on their own", ("Sam",)),
+        ("no gas or electric and no clean uniform, I'm skint till Friday", ("Sam",)),
+    ],
+)
+def test_neglect_cues(text: str, children: tuple[str, ...]) -> None:
+    # The rule cues alone: neglect is read whatever the model makes of the reply.
+    assert "neglect" in read(text, WED, list(children), None).indicators
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No electric since the storm last night, the whole street is out",
+        "Our flat has no heating, the landlord's engineer comes today between 8 and 12",
+        "Police were round about the car being nicked off the drive, nothing to do with us",
+        "The police cordoned off our close after an incident, nobody allowed out till 10",
+        "Good morning, I am Amira's social worker. Her foster carer tells me she has tonsillitis",
+        "Maisie has a temperature and will stay at home today. Sue (foster carer)",
+    ],
+)
+def test_rule_cue_lookalikes(text: str) -> None:
+    assert not read(text, WED, ["Sam"], None).indicators
+
+
+def test_neighbours_calling_the_police_is_still_a_sign() -> None:
+    got = read("He was smashing the place up and next door rang the police", WED, ["Sam"], None)
+    assert got.safeguarding
+
+
 def test_child_authored_reply_is_reviewed() -> None:
     got = parse("its me jayden im ill", ("Jayden",))
     assert got.needs_review
@@ -599,15 +645,7 @@ def test_huge_and_empty_inputs() -> None:
             "leave_request",
             None,
         ),
-        pytest.param(
-            "Sam is in hospital, back Monday",
-            ("Sam",),
-            "absence_reason",
-            "I",
-            marks=pytest.mark.xfail(
-                strict=True, reason=f"{MODEL}: O, flagged 'not sure enough to authorise'"
-            ),
-        ),
+        ("Sam is in hospital, back Monday", ("Sam",), "absence_reason", "I"),
         (
             "she is in hospital",
             ("Sam",),
