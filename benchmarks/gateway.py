@@ -314,7 +314,7 @@ def replies_to_open_cases(url: str, count: int, senders: int, web_processes: int
                 Contact(school_id=school.id, phone=f"+447800{n:06d}", name=f"Parent {n}")
                 for n in range(count)
             ]
-            s.add_all(pupils + contacts)
+            s.add_all([*pupils, *contacts])
             s.flush()
             s.add_all(
                 PupilContact(pupil_id=p.id, contact_id=c.id, relationship_="Mother", priority=1)

@@ -262,7 +262,7 @@ def _watch(condition: Callable[[], bool]) -> _Watch:
     return watch
 
 
-def fresh_postgres(server: str) -> tuple[str, callable]:
+def fresh_postgres(server: str) -> tuple[str, Callable[[], None]]:
     name = f"firstcall_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
