@@ -145,6 +145,13 @@ def print_splits(replies: Sequence[Reply], preds: Sequence[ParsedReply], by_voic
     print("\nreview reasons (a reply may have several)")
     for why, n in reasons.most_common():
         print(f"  {why:32} {n:5}  {n / len(preds):.1%}")
+    # The fresh sets are about half other languages, far more than most schools see: the
+    # English replies on their own say what a school of mostly English speakers would get.
+    english, other = Tally(), Tally()
+    for r, got in zip(replies, preds, strict=True):
+        (english if r.language == "en" else other).add(r, got, None)
+    print("\nby language")
+    print_table({"written in English": english, "in another language": other})
     cats: dict[str, Tally] = defaultdict(Tally)
     for r, got in zip(replies, preds, strict=True):
         if r.category:
