@@ -198,6 +198,10 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             and p_code < th["model_sure"]
         ):
             disagree = True
+            if p_code < 0.5 and (code in AUTHORISED) == (rule.code in AUTHORISED):
+                # The rules are sure and the model is not even sure of itself: the rules'
+                # reading stands, for a person to check.
+                code, p_code = rule.code, rule.confidence
         if code != rule.code:
             reason = CODE_REASON.get(code or "", reason)
         elif code not in AUTHORISED and REASON_CODE.get(reason or "") in AUTHORISED:

@@ -92,22 +92,22 @@ _FOREIGN_MONTHS = {
     word: n
     for n, names in enumerate(
         (
-            "stycznia styczen janeiro ianuarie enero janvier sausio ocak ionawr января січня",
-            "lutego luty fevereiro februarie febrero fevrier vasario subat chwefror февраля лютого",
-            "marca marzec marco martie marzo mars kovo mart mawrth марта березня",
-            "kwietnia kwiecien abril aprilie avril balandzio nisan ebrill апреля квітня",
-            "maja maj maio mai mayo gegužės geguzes mayis травня мая",
-            "czerwca czerwiec junho iunie junio juin birzelio haziran mehefin июня червня",
-            "lipca lipiec julho iulie julio juillet liepos temmuz gorffennaf июля липня",
+            "stycznia styczen janeiro ianuarie enero janvier sausio ocak ionawr января січня januar gennaio",
+            "lutego luty fevereiro februarie febrero fevrier vasario subat chwefror февраля лютого februar febbraio",
+            "marca marzec marco martie marzo mars kovo mart mawrth марта березня marz maerz",
+            "kwietnia kwiecien abril aprilie avril balandzio nisan ebrill апреля квітня aprile",
+            "maja maj maio mai mayo gegužės geguzes mayis травня мая maggio",
+            "czerwca czerwiec junho iunie junio juin birzelio haziran mehefin июня червня juni giugno",
+            "lipca lipiec julho iulie julio juillet liepos temmuz gorffennaf июля липня juli luglio",
             "sierpnia sierpien agosto august aout rugpjucio agustos awst августа серпня",
             "wrzesnia wrzesien setembro septembrie septiembre septembre rugsejo eylul medi "
-            "сентября вересня",
+            "сентября вересня settembre",
             "pazdziernika pazdziernik outubro octombrie octubre octobre spalio ekim hydref "
-            "октября жовтня",
+            "октября жовтня oktober ottobre",
             "listopada listopad novembro noiembrie noviembre novembre lapkricio kasim tachwedd "
             "ноября листопада",
             "grudnia grudzien dezembro decembrie diciembre decembre gruodzio aralik rhagfyr "
-            "декабря грудня",
+            "декабря грудня dezember dicembre",
         ),
         start=1,
     )
@@ -195,6 +195,8 @@ def _exact_after_weekday(
     """The day number after a weekday ("Monday 29th", "Monday the 15th", "Monday 3
     November"): (date, tokens used after the weekday)."""
     n = len(tokens)
+    if j < n and tokens[j] == ",":
+        j += 1  # "Dienstag, 21. April"
     k = j + 1 if j < n and tokens[j] in _BEFORE_DAY_NUMBER else j
     if k >= n or not (m := _ORDINAL.match(tokens[k])):
         return None
@@ -212,6 +214,8 @@ def _exact_after_weekday(
 def _month_after(tokens: tuple[str, ...], j: int) -> tuple[int, int] | None:
     """A month name at j, after an optional "of" or "de": (month, tokens used)."""
     n = len(tokens)
+    if j < n and tokens[j] == "." and j > 0 and tokens[j - 1].isdigit():
+        j += 1  # "5. Januar"
     k = j + 1 if j < n and tokens[j] in ("of", "de", "do") else j
     if k < n and tokens[k] in _DAY_NUMBER_MONTHS:
         return _DAY_NUMBER_MONTHS[tokens[k]], k + 1 - j
@@ -305,21 +309,22 @@ _FOREIGN_ANCHORS = words(
     "revient reviennent reviendra reviendront viendra viendront rentre rentrera "
     "grizta gris grisim grizim повернеться повернемося повернуться прийде прийдуть буде "
     "будуть يرجع ترجع يعود تعود يرجعوا يرجعون بيرجعوا نرجع برجع بترجع بيجوا بيجو يجوا "
-    "يجي تجي pride pridu vjen vijne vao shte"
+    "يجي تجي pride pridu vjen vijne vao shte zuruck schule vedigerin πισω میاد میان میاین "
+    "برمیگردن برمیگرده"
 )
 # In a reply in another language, the school itself anchors a day either side of it
 # ("23 nu school", "los niños al colegio el jueves").
 _FOREIGN_SCHOOL = words(
     "school skool iskul iskool madrasa madrasa المدرسة عالمدرسة szkoly szkole scoala escola "
     "colegio ecole okula okulda школу школи skole skoly skolu shkolle shkolla uchilishte "
-    "училище"
+    "училище σχολειο σχολειο مدرسه dibistane dibistan mokykla mokykloje skola skolā"
 ) | {fold(w) for w in ("સ્કૂલ", "ਸਕੂਲ", "स्कूल", "স্কুল")}
 # Where the verb comes last (Urdu and Punjabi in Latin letters, Turkish, Sylheti), the day
 # is in the few words before it ("24 tareekh ko wapas aa jayegi", "Sombar ashbo").
 _VERB_LAST_ANCHORS = words(
     "wapas wapis aayega aayegi aaega aaegi ayega ayegi aaenge aayenge aunga aavega aavegi "
     "gelecek gelir gelirler gelecekler donecek donecekler doneriz doner donerler ashbo ashbe "
-    "aibo aibe jabe aunge aavange aasan"
+    "aibo aibe jabe aunge aavange aasan bhej bhejenge bhejange bhejdenge bhejdange"
 ) | {fold(w) for w in ("આવશે", "ਆਉਣਗੇ", "ਆਵੇਗਾ", "ਆਵੇਗੀ", "आउँछ", "आउनेछ", "आएगा", "आएगी", "আসবে")}
 _FILLER = words(
     "in school on to the probably hopefully again by as normal definitely be at "
@@ -370,11 +375,18 @@ def _foreign_day(
     return on_or_after_school_day(today + timedelta(days=ahead), is_school_day)
 
 
+def _ends_sentence(tokens: tuple[str, ...], j: int) -> bool:
+    # "am 5. Januar", "v pondelok 9.": a full stop after a day number is an ordinal's.
+    return tokens[j] in _FOREIGN_STOP and not (
+        tokens[j] == "." and j > 0 and tokens[j - 1].isdigit()
+    )
+
+
 def _first_day(
     tokens: tuple[str, ...], span: range, today: date, is_school_day: SchoolDay
 ) -> tuple[int, date] | None:
     for n, j in enumerate(span):
-        if tokens[j] in _FOREIGN_STOP or n >= 5:
+        if _ends_sentence(tokens, j) or n >= 8:
             return None
         d = _foreign_day(tokens, j, today, is_school_day)
         if d is not None and _in_range(d, today):
@@ -431,7 +443,7 @@ def return_date(
             found.append((j, got[0]))
     sentence_start = 0
     for i, tok in enumerate(tokens):
-        if tok in _FOREIGN_STOP:
+        if _ends_sentence(tokens, i):
             sentence_start = i + 1
             continue
         if tok in _FOREIGN_ANCHORS or (foreign and tok in _FOREIGN_SCHOOL):
@@ -539,7 +551,7 @@ def leave_period(
 _TOMORROW_WORDS = words(
     "tomorrow tomoz tomorow tommorow tommorrow tmrw tmr tmoz 2moro 2morrow 2mrw morra morrow "
     "jutro maine amanha manana demain rytoj zajtra zitra yfory fory berri yarin domani morgen "
-    "завтра غدا بكرة بكره kal"
+    "завтра غدا بكرة بكره kal bukas esok besok domani kesho mangwana nemangwana"
 )
 _DAY_STEMS: tuple[tuple[str, ...], ...] = (
     (
@@ -554,6 +566,12 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "pondel",
         "llun",
         "pazartesi",
+        "montag",
+        "lunedi",
+        "δευτερα",
+        "دوشنبه",
+        "pirmdien",
+        "dusem",
         "isniin",
         "peer",
         "pir",
@@ -589,6 +607,10 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "вівтор",
         "вторн",
         "الثلاثاء",
+        "τριτη",
+        "dienstag",
+        "martedi",
+        "otrdien",
         "vtornik",
         "вторник",
         "mongolbar",
@@ -615,6 +637,11 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "budh",
         "серед",
         "الاربعاء",
+        "τεταρτη",
+        "mittwoch",
+        "mercoledi",
+        "چهارشنبه",
+        "tresdien",
         "sryada",
         "сряда",
         "merkure",
@@ -641,6 +668,11 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "jumeraat",
         "четвер",
         "الخميس",
+        "πεμπτη",
+        "donnerstag",
+        "giovedi",
+        "پنجشنبه",
+        "ceturtdien",
         "chetvartak",
         "четвъртък",
         "enjte",
@@ -667,6 +699,10 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
         "пятниц",
         "пʼятниц",
         "الجمعة",
+        "παρασκευη",
+        "freitag",
+        "venerdi",
+        "piektdien",
         "petak",
         "петък",
         "premte",
@@ -735,27 +771,37 @@ def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> dat
         if tok in _FOREIGN_STOP:
             sentence = i + 1
             continue
+        tomorrow = tok in _TOMORROW_WORDS
+        weekday = None if tomorrow else _day_of(tok)
+        if not tomorrow and weekday is None:
+            continue
         window = tokens[max(sentence, i - 4) : i]
-        if _PLAIN_BLOCKERS.intersection(window):
+        if _PLAIN_BLOCKERS.intersection(window) or _PLAIN_EVENTS.intersection(window):
             continue
-        if _PLAIN_EVENTS.intersection(window) or (
-            i + 1 < len(tokens) and tokens[i + 1] in _PLAIN_AFTER
-        ):
+        if i + 1 < len(tokens) and tokens[i + 1] in _PLAIN_AFTER:
             continue
-        if tok in _TOMORROW_WORDS:
+        if tomorrow:
             return next_school_day(today, is_school_day)
-        weekday = _day_of(tok)
-        if weekday is not None:
-            ahead = (weekday - today.weekday()) % 7 or 7
-            return today + timedelta(days=ahead)
+        assert weekday is not None
+        ahead = (weekday - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead)
     return None
 
 
 def concept_return(concepts: Collection[str], today: date, is_school_day: SchoolDay) -> date | None:
-    """`plain_return` for a reply in another language, from the lexicon's concepts in it:
-    "tomorrow" is the next school day, "Monday" the next Monday."""
+    """`plain_return` for a reply in another language, from the lexicon's concepts in it: a
+    weekday named is that day (the latest, where two are: "the funeral is Friday, school on
+    Monday"), else "tomorrow" is the next school day."""
+    days = [
+        today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+        for weekday, name in enumerate(_CONCEPT_DAYS)
+        if name in concepts
+    ]
+    if days:
+        return on_or_after_school_day(max(days), is_school_day)
     if "tomorrow" in concepts:
         return next_school_day(today, is_school_day)
-    if "monday" in concepts:
-        return on_or_after_school_day(today + timedelta(days=7 - today.weekday()), is_school_day)
     return None
+
+
+_CONCEPT_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")

@@ -96,15 +96,7 @@ def test_negation(text: str, code: str) -> None:
     [
         ("The dentist is next week, today she has a cold", "I"),
         ("She had her jab yesterday and she's feeling rotten today, achy and a temp", "I"),
-        pytest.param(
-            "I know Eid was yesterday but we've got family staying and we're still celebrating",
-            "O",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=f"{MODEL}: G (still unauthorised), flagged 'low confidence' and 'rules "
-                "and model disagree'",
-            ),
-        ),
+        ("I know Eid was yesterday but we've got family staying and we're still celebrating", "O"),
         pytest.param(
             "Her orthodontist appointment got cancelled but she's stayed home anyway",
             "O",
@@ -247,6 +239,16 @@ def test_today_reason_with_future_request() -> None:
         ("Ne intoarcem duminica, copiii vin la scoala luni", WED, date(2026, 3, 16)),
         ("Estamos no Brasil, voltamos dia 2 de abril", WED, date(2026, 4, 2)),
         ("Pakistan mein hain, 24 tareekh ko wapas aa jayegi", WED, date(2026, 3, 24)),
+        ("Die Kinder sind ab Dienstag, 24. März, wieder in der Schule", WED, date(2026, 3, 24)),
+        (
+            "Ramazan ugrasiyoruz. 12 Ekim Pazartesi okula donerler",
+            date(2026, 10, 7),
+            date(2026, 10, 12),
+        ),
+        ("Thursday ko bhej denge, abhi bukhar hai", WED, date(2026, 3, 12)),
+        ("امروز مریضه. دوشنبه میان مدرسه", WED, date(2026, 3, 16)),
+        ("Alise slima. Piektdien bus skola", WED, date(2026, 3, 13)),
+        ("She has fever po. Balik siya bukas", WED, date(2026, 3, 12)),
         # a day tied to something else is not the day back
         ("No gas or electric and no money till Friday", WED, None),
         ("Panic attacks again, GP tomorrow", WED, None),
@@ -645,7 +647,17 @@ def test_huge_and_empty_inputs() -> None:
             "leave_request",
             None,
         ),
-        ("Sam is in hospital, back Monday", ("Sam",), "absence_reason", "I"),
+        pytest.param(
+            "Sam is in hospital, back Monday",
+            ("Sam",),
+            "absence_reason",
+            "I",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=f"{MODEL}: O, flagged 'not sure enough to authorise' (right in some "
+                "retrainings, wrong in others: the model is on the edge here)",
+            ),
+        ),
         (
             "she is in hospital",
             ("Sam",),
