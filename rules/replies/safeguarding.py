@@ -216,6 +216,24 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "baby|the|{POSS}",
         ],
     ),
+    (
+        "sg:parent_crisis",
+        4,
+        [
+            "too|to much to drink",
+            "i|we was|were|am|m drunk",
+            "hungover",
+            "hangover",
+            "on the drink|cans|booze|vodka|whisky",
+            "been drinking",
+            "drinking again",
+            "off {POSS}|my face",
+            "using again",
+            "relapsed",
+            "better off without me",
+            "can not go on anymore|any|like|living",
+        ],
+    ),
     ("sg:conflict_zone", 4, ["war zone", "warzone", "to|in|into {CONFLICT}", "the war"]),
     (
         "sg:social_services",
@@ -462,6 +480,7 @@ _DIRECT = {
     "sg:fgm": "fgm",
     "sg:conflict_zone": "conflict_zone",
     "sg:social_services": "social_services",
+    "sg:parent_crisis": "parent_crisis",
 }
 
 

@@ -97,13 +97,7 @@ def test_negation(text: str, code: str) -> None:
         ("The dentist is next week, today she has a cold", "I"),
         ("She had her jab yesterday and she's feeling rotten today, achy and a temp", "I"),
         ("I know Eid was yesterday but we've got family staying and we're still celebrating", "O"),
-        pytest.param(
-            "Her orthodontist appointment got cancelled but she's stayed home anyway",
-            "O",
-            marks=pytest.mark.xfail(
-                strict=True, reason=f"{MODEL}: M, flagged 'not sure enough to authorise'"
-            ),
-        ),
+        ("Her orthodontist appointment got cancelled but she's stayed home anyway", "O"),
         ("Toothache and a swollen face, trying to get an emergency dentist appointment", "I"),
     ],
 )
@@ -451,6 +445,18 @@ def test_rule_cue_lookalikes(text: str) -> None:
     assert not read(text, WED, ["Sam"], None).indicators
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sory had a bad nite had to much to drink cudnt get up this mornin",
+        "Their dad's been on the cans since dinner and he's asleep on the settee",
+        "I can't go on like this, I've not slept in a week",
+    ],
+)
+def test_parent_crisis_cues(text: str) -> None:
+    assert "parent_crisis" in read(text, WED, ["Sam"], None).indicators
+
+
 def test_neighbours_calling_the_police_is_still_a_sign() -> None:
     got = read("He was smashing the place up and next door rang the police", WED, ["Sam"], None)
     assert got.safeguarding
@@ -658,12 +664,18 @@ def test_huge_and_empty_inputs() -> None:
                 "retrainings, wrong in others: the model is on the edge here)",
             ),
         ),
-        (
+        pytest.param(  # admitted: ill, not an appointment
             "she is in hospital",
             ("Sam",),
             "absence_reason",
             "I",
-        ),  # admitted: ill, not an appointment
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=f"{MODEL}: O, flagged 'not sure enough to authorise' (the model is on "
+                "the edge here; authorising where the rules agree cost 29 more authorised "
+                "codes for unauthorised reasons, cross-validated)",
+            ),
+        ),
         ("she is in hospital with her nan", ("Sam",), "absence_reason", "O"),  # caring is not I
     ],
 )
