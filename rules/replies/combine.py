@@ -157,8 +157,11 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             reasons.append(REVIEW_SIBLINGS)
     elif two_things and rule.code in ABSENCE_CODES:
         # The code head reads the whole reply, where the leave's words (a trip, a wedding)
-        # outweigh today's; the rules read today's reason apart from the leave.
+        # outweigh today's; the rules read today's reason apart from the leave, and the
+        # reason given is today's too (a cold, not the wedding).
         code, p_code = rule.code, rule.confidence
+        if code in AUTHORISED and REASON_CODE.get(reason or "") != code:
+            reason = CODE_REASON.get(code, reason)
     else:
         allowed = LATE_CODES if intent == "late_arrival" else ABSENCE_CODES
         code, p_code = s.best("code", allowed)

@@ -189,6 +189,13 @@ def test_leave_request_for_today_explains_today() -> None:
     assert (got.intent, got.code) == ("absence_reason", "O")
 
 
+def test_two_things_give_today_s_reason() -> None:
+    got = parse("Off with a cold today. Also can he have 14 to 21 April off for a wedding?")
+    # The reason beside today's code is today's (a cold), not the leave's (a wedding).
+    assert (got.intent, got.code, got.reason) == ("absence_reason", "I", "illness")
+    assert got.leave is not None and got.leave.reason == "wedding"
+
+
 def test_today_reason_with_future_request() -> None:
     got = parse(
         "We fly to Pakistan tomorrow, can he have the time off please? "
