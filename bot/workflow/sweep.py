@@ -483,6 +483,10 @@ def register_shows(
         return
     if mark.source in ("system", "parent") or code == case.confirmed_code:
         return  # FirstCall's own entry (a carried or parent's reason), already on the case
+    if code != (case.confirmed_code or case.provisional_code):
+        # The register now says why, and differently: its reason replaces the family's, so
+        # the card never reads "family_event · code I".
+        case.reason = lookup(code).meaning
     if mark.confirmed:
         case.status, case.confirmed_code = CaseStatus.CONFIRMED, code
     else:

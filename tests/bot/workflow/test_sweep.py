@@ -103,3 +103,40 @@ def test_due_sessions_are_todays_closed_registers_not_yet_swept(morning: Morning
     morning.sweep()
     assert due_sessions(morning.session, morning.ctx, at("12:00")) == []
     assert due_sessions(morning.session, morning.ctx, at("13:00")) == [(DAY, "PM")]
+
+
+def test_a_different_reason_on_the_register_replaces_the_familys(morning: Morning) -> None:
+    from bot.workflow.parent_texts import reply_received
+    from bot.workflow.sweep import register_shows
+    from rules.codes import lookup
+
+    morning.sweep()
+    text = morning.inbound(morning.mum, "We're at a family birthday today sorry", "08:50")
+    reply_received(morning.session, text, [morning.mum], at("08:50"))
+    case = morning.case(morning.jayden)
+    assert (case.reason, case.provisional_code) == ("family_event", "O")
+
+    morning.mark(morning.jayden, "I")  # the office took a call: he is ill after all
+    mark = morning.mark_of(morning.jayden)
+    assert mark is not None
+    register_shows(morning.session, morning.ctx, case, mark, at("09:30"))
+    # The card must not read "family_event · code I".
+    assert (case.reason, case.confirmed_code or case.provisional_code) == (
+        lookup("I").meaning,
+        "I",
+    )
+
+
+def test_the_same_code_on_the_register_keeps_the_familys_reason(morning: Morning) -> None:
+    from bot.workflow.parent_texts import reply_received
+    from bot.workflow.sweep import register_shows
+
+    morning.sweep()
+    text = morning.inbound(morning.mum, "Jayden is being sick", "08:50")
+    reply_received(morning.session, text, [morning.mum], at("08:50"))
+    case = morning.case(morning.jayden)
+    morning.mark(morning.jayden, "I")
+    mark = morning.mark_of(morning.jayden)
+    assert mark is not None
+    register_shows(morning.session, morning.ctx, case, mark, at("09:30"))
+    assert case.reason == "illness"
