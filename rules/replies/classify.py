@@ -180,7 +180,7 @@ def _clause_flags(r: _Reading) -> tuple[set[int], set[int], set[int], set[int]]:
     past = {r.norm.clause[h.start] for h in r.kind("past")}
     future = {r.norm.clause[h.start] for h in r.kind("future") if _is_future(r, h)}
     today = {r.norm.clause[h.start] for h in r.kind("today")}
-    hypo = {r.norm.clause[h.start] for h in r.kind("hypo")}
+    hypo = {r.norm.clause[h.start] for h in r.kind("hypo") + r.kind("cancelled")}
     return past, future - today - past, today, hypo
 
 
@@ -230,6 +230,11 @@ def _active_reasons(r: _Reading) -> list[_Reason]:
         if reason in _TIMED and clause in future:
             continue
         if reason == "medical" and clause in hypo:
+            if any(r.norm.clause[c.start] == clause for c in r.kind("cancelled")):
+                # "The orthodontist got cancelled but she stayed home": the appointment
+                # explains nothing, and only an unauthorised code is supported, unless
+                # something else is said (other reasons outrank "other").
+                out.append(_Reason("other", 3, h))
             continue
         if reason == "illness":
             if doubt:
@@ -268,6 +273,12 @@ def _decide(reasons: Sequence[_Reason]) -> _Decision:
         scores.pop("tired", None)
     if "pet" in scores:
         scores.pop("bereavement", None)
+    if "la_transport" in scores or "travel_disruption" in scores:
+        # "The taxi never came and I've no car", "snowed in, no buses": the failure or the
+        # disruption is the reason; no car of one's own, or the weather, only explains it.
+        scores.pop("transport", None)
+    if "travel_disruption" in scores:
+        scores.pop("weather", None)
     if len(scores) > 1:
         scores.pop("other", None)
     if "bereavement" in scores and top_weight["bereavement"] >= 3:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from contextlib import suppress
 from datetime import date, timedelta
 
+from .lexicon import other_sense
 from .normalise import Normalised, fold, words
 
 SchoolDay = Callable[[date], bool]
@@ -120,11 +121,24 @@ _DATE_WORDS = frozenset({"tareekh", "tarikh", "tarik", "tareek"})
 # Punjabi and Urdu postpositions ("23 nu school", "15 ko").
 _DAY_NUMBER_BEFORE = frozenset({"yom", "يوم", "dia", "jour", "le", "el"})
 _DAY_NUMBER_AFTER = frozenset({"nu", "ko", "ka"})
+# "Tomorrow" as families write it, in English dialect and text-speak and in the other
+# languages the corpus shows (accent-folded, as the tokens are).  Hindi and Urdu "kal" is
+# yesterday as well as tomorrow, so it is not here: `_KAL` reads it beside a verb of coming
+# back, and `plain_return` as the next day a reply explaining today names.
 _TOMORROW = frozenset(
-    {"tomorrow", "tomorra", "tomorrer", "tomora", "morra", "jutro", "maine", "amanha"}
-    | {"manana", "demain", "yarin", "rytoj", "bukra", "بكرة", "بكره", "غدا", "завтра"}
-    | {"kaail", "bholi", "holnap", "neser", "utre", "утре", "zajtra", "zitra", "jutri", "sutra"}
+    {"tomorrow", "tomorra", "tomorrer", "tomora", "tomoz", "tomorow", "tommorow", "tommorrow"}
+    | {"tmrw", "tmr", "tmoz", "2moro", "2morrow", "2mrw", "2moz", "morra", "morrow"}
+    | {"jutro", "maine", "amanha", "manana", "demain", "rytoj", "zajtra", "zitra", "jutri"}
+    | {"yfory", "fory", "berri", "yarin", "domani", "morgen", "bukas", "esok", "besok"}
+    | {"kesho", "mangwana", "nemangwana", "holnap", "neser", "utre", "sutra", "kaail", "bholi"}
+    | {"bukra", "بكرة", "بكره", "غدا", "завтра", "утре"}
 )
+
+
+def _is_tomorrow(tokens: Sequence[str], i: int) -> bool:
+    return tokens[i] in _TOMORROW and not other_sense(tokens, i)
+
+
 _ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?$")
 _MAX_AHEAD = 120  # days: anything further is a misread, not a return date
@@ -232,7 +246,7 @@ def date_at(
     """A date expression starting at token i: (date or None when vague, tokens used)."""
     n = len(tokens)
     tok = tokens[i]
-    if tok in _TOMORROW:
+    if _is_tomorrow(tokens, i):
         return next_school_day(today, is_school_day), 1
     if tok == "next" and i + 1 < n and tokens[i + 1] in ("week", "term", "month"):
         return None, 2
@@ -474,7 +488,7 @@ def return_date(
 
 def _foreign_tomorrow(norm: Normalised) -> bool:
     toks = set(norm.tokens)
-    tomorrow = toks & {"jutro", "maine", "amanha", "بكرة", "بكره", "غدا"}
+    tomorrow = toks & _TOMORROW
     back = toks & {
         "wroci",
         "revine",
@@ -545,14 +559,9 @@ def leave_period(
     return d, d
 
 
-# "Tomorrow" and the weekdays as families write them in English dialect and in the other
-# languages the corpus shows (accent-folded, as the tokens are).  Stems match the start of
-# a token, so inflected forms ("poniedzialek", "pirmadieni") are found too.
-_TOMORROW_WORDS = words(
-    "tomorrow tomoz tomorow tommorow tommorrow tmrw tmr tmoz 2moro 2morrow 2mrw morra morrow "
-    "jutro maine amanha manana demain rytoj zajtra zitra yfory fory berri yarin domani morgen "
-    "завтра غدا بكرة بكره kal bukas esok besok domani kesho mangwana nemangwana"
-)
+# The weekdays as families write them in English dialect and in the other languages the
+# corpus shows (accent-folded, as the tokens are).  Stems match the start of a token, so
+# inflected forms ("poniedzialek", "pirmadieni") are found too.
 _DAY_STEMS: tuple[tuple[str, ...], ...] = (
     (
         "monday",
@@ -771,7 +780,7 @@ def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> dat
         if tok in _FOREIGN_STOP:
             sentence = i + 1
             continue
-        tomorrow = tok in _TOMORROW_WORDS
+        tomorrow = tok == "kal" or _is_tomorrow(tokens, i)
         weekday = None if tomorrow else _day_of(tok)
         if not tomorrow and weekday is None:
             continue

@@ -162,7 +162,7 @@ def warm() -> None:
 
 
 # lingua's time grows with the text; a text message's language shows in its first words.
-_LINGUA_CHARS = 240
+_LINGUA_CHARS = 120
 
 
 def lingua_guess(raw: str) -> str:

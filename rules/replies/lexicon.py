@@ -18,7 +18,7 @@ import json
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +50,19 @@ _PLAIN = str.maketrans(
 )
 
 
+# Words that mean something else after these: German "Morgen" is tomorrow, but "heute
+# Morgen" and "guten Morgen" are this morning and good morning.
+_OTHER_SENSE_AFTER: dict[str, frozenset[str]] = {
+    "morgen": frozenset({"heute", "guten", "am", "jeden", "diesen"}),
+}
+
+
+def other_sense(toks: Sequence[str], i: int) -> bool:
+    """Whether token i means something else after the token before it ("heute Morgen")."""
+    before = _OTHER_SENSE_AFTER.get(toks[i])
+    return before is not None and i > 0 and toks[i - 1] in before
+
+
 def fold(text: str) -> str:
     """Lowercase; accents off Latin, Greek and Cyrillic letters; apostrophes dropped."""
     lowered = text.lower().translate(_PLAIN)
@@ -73,6 +86,8 @@ class Lexicon:
         default_factory=lambda: defaultdict(list)
     )
     unspaced: list[tuple[str, str]] = field(default_factory=list)
+    # A word's concepts as a whole word or by a stem, cached: replies repeat their words.
+    _by_token: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def add(self, concept: str, variant: str) -> None:
         raw = variant.strip()
@@ -85,6 +100,7 @@ class Lexicon:
         parts = tokens(raw.rstrip("*"))
         if not parts:
             return
+        self._by_token.clear()
         if len(parts) > 1:
             self.phrases[parts[0]].append((tuple(parts), concept))
         elif stem and len(parts[0]) >= MIN_STEM:
@@ -95,13 +111,18 @@ class Lexicon:
     def concepts(self, toks: list[str], text: str = "") -> set[str]:
         """The concepts among a reply's tokens (`tokens(text)`); `text` for unspaced scripts."""
         found: set[str] = set()
+        by_token = self._by_token
         for i, tok in enumerate(toks):
-            known = self.words.get(tok)
+            if other_sense(toks, i):
+                continue
+            known = by_token.get(tok)
+            if known is None:
+                known = self._token_concepts(tok)
+                if len(by_token) > 100_000:
+                    by_token.clear()
+                by_token[tok] = known
             if known:
                 found |= known
-            for stem, concept in self.stems.get(tok[:STEM_KEY], ()):
-                if tok.startswith(stem):
-                    found.add(concept)
             for phrase, concept in self.phrases.get(tok, ()):
                 if tuple(toks[i : i + len(phrase)]) == phrase:
                     found.add(concept)
@@ -109,6 +130,11 @@ class Lexicon:
             squashed = fold(text).replace(" ", "")
             found.update(concept for variant, concept in self.unspaced if variant in squashed)
         return found
+
+    def _token_concepts(self, tok: str) -> frozenset[str]:
+        found = set(self.words.get(tok, ()))
+        found.update(c for stem, c in self.stems.get(tok[:STEM_KEY], ()) if tok.startswith(stem))
+        return frozenset(found)
 
 
 def build(entries: Iterable[tuple[str, str]]) -> Lexicon:

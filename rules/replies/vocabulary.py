@@ -163,7 +163,10 @@ REASONS: list[tuple[str, int, list[str]]] = [
         water infection; chest infection; ear infection; eye infection; bad chest; rsv;
         shingles; whooping cough; glue ear; hernia; feverish; nauseous; flu like;
         lurgy; lurgi; rash; spots; swollen; blister*; ulcer*; injured; injury; injuries;
-        crutches; stitches"""),
+        crutches; stitches; d and v; d v; squits; the runs; full of cold; full of a cold;
+        bad with|wi {POSS} belly|tummy|stomach|chest|ear|ears|throat|eye|eyes|head|asthma;
+        bad ear; bad ears; bad belly; bad throat; barking cough; not weel; no weel; boak*;
+        spewin*; spewing; chucking up; chuckin up; bringing up; being sick"""),
     ),
     (
         "r:illness",
@@ -180,7 +183,7 @@ REASONS: list[tuple[str, int, list[str]]] = [
         panic; lethargic; run down; not right; not herself; not himself; banged {POSS} head;
         bumped {POSS} head; fell off; fell over; fell down; sore; pain; pains; woke up with;
         snapped {POSS} {BODY}; chipped {POSS} tooth; knocked {POSS} tooth; cast; stomach;
-        tummy"""),
+        tummy; cut {POSS} {BODY}; bump on {POSS} head; heaving; badly with|wi"""),
     ),
     (
         "r:illness",
@@ -250,7 +253,8 @@ REASONS: list[tuple[str, int, list[str]]] = [
         9,
         _p("""
         sick of; sick and tired; sick leave; homesick; phone died; battery died; phone is dead;
-        battery is dead; dead tired; dead excited; car died; cold weather; the cold weather;
+        battery is dead; dead tired; dead excited; car|cars|motor|motors|van|engine died;
+        car|motor|van s died; car|motor|van is|s dead; cold weather; the cold weather;
         so cold; too cold; freezing cold; cold outside; it s cold; is cold; the cold snap;
         straight away; right away; away from; school trip; dead keen; in the cold;
         away with|for work; away on business|a course|a work"""),
@@ -327,6 +331,8 @@ REASONS: list[tuple[str, int, list[str]]] = [
         car broke down; car has broken down; car s broken down; broken down; broke down;
         car would not start; car will not start; car is not starting; flat tyre; puncture;
         car trouble; car problems; no car; car is in the garage; car in the garage;
+        car|cars|motor|motors|van|engine died; car|motor|van s died; car|motor|van is|s dead;
+        flat battery; battery is|s|went flat;
         missed the|{POSS}|our bus|train; bus did not come|turn; bus never came|turned|showed;
         bus was full; bus drove past; drove straight past; drove past; no buses; bus was late;
         train cancelled; train was cancelled; no way of getting {OBJ}; can not get {OBJ} in|to;
@@ -346,13 +352,19 @@ REASONS: list[tuple[str, int, list[str]]] = [
         {LAT} never came|turned|arrived|showed|picked|collected|come;
         {LAT} _2 not running; {LAT} _2 cancelled|broke|broken; {LAT} _2 no show; {LAT} let us down;
         {LAT} is|was|s not running|coming; no {LAT}; school bus _3 did|has not come|turn|arrive;
-        school bus never came|turned; passenger assistant; transport team"""),
+        school bus never came|turned; passenger assistant; transport team;
+        {LAT} _3 failed to arrive|turn|come|show|collect; {LAT} not come|came|arrive|arrived|
+        turned|showed; {LAT} _6 did not arrive|come|turn|show; {LAT} _5 never came|come|
+        arrived|turned|showed"""),
     ),
     (
         "r:travel_disruption",
         4,
         _p("""
-        road|roads _2 closed|shut|blocked|flooded|impassable; closed the _2 road|roads;
+        road|roads _5 closed|shut|blocked|flooded|impassable; closed the _2 road|roads;
+        snowed in; snowed up; nothing is|s running|moving; no buses or taxis; no buses running;
+        no buses are|were running;
+        not even the bus|buses; snow plough|plow; snowplough; the plough;
         road closure*; major incident; evacuat*; landslide; all buses cancelled;
         police have closed; bridge closed; we are cut off; is cut off; cut off by; no trains;
         trains are not running;
@@ -528,7 +540,8 @@ GRAMMAR: list[tuple[str, int, list[str]]] = [
         will be in soon; we are here; here now; at the gate|gates;
         leaving the house now; heading in now; on route to school; en route to school;
         be in as soon as; in as soon as [we|i] can; get {OBJ} there|in for|by|at|asap|soon;
-        get {OBJ} to school for|by|asap|soon"""),
+        get {OBJ} to school for|by|asap|soon; minutes late|away|behind;
+        in # mins|min|minutes; we late; we are late; we re late"""),
     ),
     (
         "absent",
@@ -541,7 +554,8 @@ GRAMMAR: list[tuple[str, int, list[str]]] = [
         {OBJ} stay; day off; at home; home today; home with me; not make it; not making it;
         absent; not come in; not be coming; not able to come|attend; unable to attend|come;
         be away; away today; not be at school; not coming; not going; won t be in;
-        will not be attending; will not make it; not be able to; not coming back; off all"""),
+        will not be attending; will not make it; not be able to; not coming back; off all;
+        no be in"""),
     ),
     (
         "request",
@@ -594,9 +608,13 @@ GRAMMAR: list[tuple[str, int, list[str]]] = [
         _p("""
         trying to get; try to get; try and get; can not get through; can not get an|a
         appointment; could not get; waiting for; waiting to hear; need to book; needs to see;
-        going to ring|call|phone; will ring|call|phone; if; cancel*; postponed; rearranged;
-        rescheduled; called off; did not happen; no appointment*; hoping to get; see if;
-        may need; might need; might have to; next available; not until"""),
+        going to ring|call|phone; will ring|call|phone; if; no appointment*; hoping to get;
+        see if; may need; might need; might have to; next available; not until"""),
+    ),
+    (
+        "cancelled",
+        3,
+        _p("cancel*; postponed; rearranged; rescheduled; called off; did not happen"),
     ),
     (
         "optout",

@@ -57,6 +57,26 @@ def parse(text: str, children: tuple[str, ...] = ("Sam",), today: date = WED) ->
         ("He's suspended till Thursday isn't he?", "E"),
         ("Missed the bus and the next one isn't till 10", "O"),
         ("Roads are like an ice rink, not risking the drive", "O"),
+        # Dialect and plain words for being ill.
+        ("Kayden is full of cold love, streaming he is", "I"),
+        ("she's got the D and V that's going round", "I"),
+        ("brody's got the squits sorry tmi off today", "I"),
+        ("Brandon's bad wi his belly, up all night", "I"),
+        ("Jamie's no weel, he was boakin aa night", "I"),
+        # A car that "died" is a breakdown, not a bereavement.
+        ("motors died on the m6 waitin on the AA, wont get them in the day", "O"),
+        ("my nan died on saturday", "C"),
+        # The failed council transport, or the disruption, is the reason; having no car of
+        # one's own, or the snow, only explains it.
+        ("That taxi never come AGAIN, ive no car so she'll have to stop wi me", "Y1"),
+        ("The taxi not come today for Mohamed. I call council no answer.", "Y1"),
+        ("the taxi arranged by the council for Aarav did not arrive this morning", "Y1"),
+        ("Heavy snow, the road out of the village has been closed and no buses are running", "Y2"),
+        ("Snowed in, nothing's moving, they won't be in", "Y2"),
+        ("Missed the bus in the snow", "O"),
+        # A cancelled appointment explains nothing.
+        ("Her orthodontist appointment got cancelled but she's stayed home anyway", "O"),
+        ("dentist was cancelled and she is still poorly so kept her off", "I"),
     ],
 )
 def test_reasons_map_to_codes(text: str, code: str) -> None:
@@ -156,6 +176,14 @@ def test_stop_in_a_threat_is_not_an_opt_out() -> None:
 def test_late_arrival(text: str, code: str) -> None:
     got = parse(text)
     assert (got.intent, got.code) == ("late_arrival", code)
+
+
+@pytest.mark.parametrize(
+    "text", ["Trains. 20 mins late. Apologies.", "She is coming, 15 min. We late, sorry"]
+)
+def test_minutes_late_is_a_late_arrival(text: str) -> None:
+    got = read(text, WED, ["Sam"], None)
+    assert (got.intent, got.code) == ("late_arrival", "U")
 
 
 def test_late_is_not_tomorrow() -> None:
@@ -258,6 +286,10 @@ def test_today_reason_with_future_request() -> None:
         ("امروز مریضه. دوشنبه میان مدرسه", WED, date(2026, 3, 16)),
         ("Alise slima. Piektdien bus skola", WED, date(2026, 3, 13)),
         ("She has fever po. Balik siya bukas", WED, date(2026, 3, 12)),
+        # German "Morgen" is tomorrow, except as the morning
+        ("Er hat Fieber, morgen kommt er wieder", WED, date(2026, 3, 12)),
+        ("Guten Morgen, Mia hat Fieber und bleibt heute zu Hause", WED, None),
+        ("Er hat Fieber, heute Morgen hat er sich übergeben", WED, None),
         # a day tied to something else is not the day back
         ("No gas or electric and no money till Friday", WED, None),
         ("Panic attacks again, GP tomorrow", WED, None),
