@@ -409,6 +409,33 @@ def _leave_request(r: _Reading) -> bool:
     return False
 
 
+# Reasons that are as often a future absence announced or asked for beside today's reason.
+_LEAVE_LIKE = frozenset({"holiday", "family_event", "religious"})
+_BACK_WORDS = _RETURN_WORDS | words("resume resumes resuming flight fly land")
+
+
+def _without_future_leave(r: _Reading, reasons: list[_Reason]) -> list[_Reason]:
+    """Two things in one reply: "he's poorly. We're taking him to Tenerife 12th to 19th
+    June": a trip, a wedding or a festival in a sentence that names a later day or asks
+    for time off is the future leave, and the other reason is today's."""
+    after_tomorrow = dates.next_school_day(r.today, r.is_school_day)
+    later = {
+        r.norm.sentence[a]
+        for a, _b, d in dates.mentions(r.norm, r.today, r.is_school_day)
+        if d is not None and d > after_tomorrow
+    }
+    later |= {r.norm.sentence[h.start] for h in r.kind("request")}
+    # "We're in Lagos, flight back on the 8th": a trip under way that has a day back.
+    later -= {r.norm.sentence[i] for i, t in enumerate(r.norm.tokens) if t in _BACK_WORDS}
+    future = [
+        x for x in reasons if x.reason in _LEAVE_LIKE and r.norm.sentence[x.hit.start] in later
+    ]
+    today = [x for x in reasons if x not in future]
+    if future and any(x.reason in ("illness", "medical") and x.weight >= 2 for x in today):
+        return today
+    return reasons
+
+
 def _today_only(r: _Reading, reasons: Sequence[_Reason]) -> list[_Reason]:
     """Reasons stated for today in a leave request ("he's at home today helping us pack")."""
     today = {r.norm.sentence[h.start] for h in r.kind("today")}
@@ -467,7 +494,7 @@ def read_rules(
     indicators, believed_in_school = safeguarding.assess(norm, hits)
     sg = bool(indicators)
 
-    reasons = _active_reasons(r)
+    reasons = _without_future_leave(r, _active_reasons(r))
     late = _late_hits(r)
     fuzzy_used = any(i in norm.fuzzy for x in reasons for i in range(x.hit.start, x.hit.end))
     child_authored = _child_authored(r)

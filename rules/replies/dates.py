@@ -772,15 +772,16 @@ def _day_of(token: str) -> int | None:
 
 def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> date | None:
     """A return read from a bare "tomorrow" or weekday in a reply explaining today ("Back the
-    morra", "Grįšim pirmadienį", "inshallah Monday"): in such a reply the next day named is
-    the day the child is expected back."""
+    morra", "Grįšim pirmadienį", "inshallah Monday"): in such a reply a day named is the day
+    the child is expected back."""
     tokens = norm.tokens
     sentence = 0
+    found: date | None = None
     for i, tok in enumerate(tokens):
         if tok in _FOREIGN_STOP:
             sentence = i + 1
             continue
-        tomorrow = tok == "kal" or _is_tomorrow(tokens, i)
+        tomorrow = (tok == "kal" and not other_sense(tokens, i)) or _is_tomorrow(tokens, i)
         weekday = None if tomorrow else _day_of(tok)
         if not tomorrow and weekday is None:
             continue
@@ -790,11 +791,14 @@ def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> dat
         if i + 1 < len(tokens) and tokens[i + 1] in _PLAIN_AFTER:
             continue
         if tomorrow:
-            return next_school_day(today, is_school_day)
-        assert weekday is not None
-        ahead = (weekday - today.weekday()) % 7 or 7
-        return today + timedelta(days=ahead)
-    return None
+            day = next_school_day(today, is_school_day)
+        else:
+            assert weekday is not None
+            day = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+        # Where several days are named ("we fly back Monday night, they're in Tuesday"), the
+        # latest is the day at school.
+        found = day if found is None else max(found, day)
+    return found
 
 
 def concept_return(concepts: Collection[str], today: date, is_school_day: SchoolDay) -> date | None:

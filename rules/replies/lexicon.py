@@ -55,12 +55,27 @@ _PLAIN = str.maketrans(
 _OTHER_SENSE_AFTER: dict[str, frozenset[str]] = {
     "morgen": frozenset({"heute", "guten", "am", "jeden", "diesen"}),
 }
+# ...and before these: "kal" is tomorrow and yesterday in Hindi, Urdu, Punjabi, Bengali and
+# Gujarati, and "kal raat" is last night.
+_NIGHT = frozenset(
+    {"raat", "rat", "raath", "raati", "rate", "rait", "raite", "رات", "रात", "রাত", "রাতে", "রাতের"}
+    | {"ਰਾਤ", "ਰਾਤੀਂ", "ਰਾਤਿ", "રાત", "રાતે", "રાત્રે"}
+)
+_OTHER_SENSE_BEFORE: dict[str, frozenset[str]] = {
+    word: _NIGHT
+    for word in ("kal", "kall", "kail", "kaal", "kale", "kaale", "کل", "कल", "ਕੱਲ੍ਹ", "ਕੱਲ")
+    + ("কাল", "কালকে", "કાલે", "કાલ")
+}
 
 
 def other_sense(toks: Sequence[str], i: int) -> bool:
-    """Whether token i means something else after the token before it ("heute Morgen")."""
+    """Whether token i means something else beside the word before or after it ("heute
+    Morgen", "kal raat")."""
     before = _OTHER_SENSE_AFTER.get(toks[i])
-    return before is not None and i > 0 and toks[i - 1] in before
+    if before is not None and i > 0 and toks[i - 1] in before:
+        return True
+    after = _OTHER_SENSE_BEFORE.get(toks[i])
+    return after is not None and i + 1 < len(toks) and toks[i + 1] in after
 
 
 def fold(text: str) -> str:
