@@ -109,8 +109,15 @@ class CaseState:
     n_code: bool  # the session still carries N (no reason established)
     unauthorised: bool  # the confirmed or provisional code is unauthorised
     steps_done: frozenset[str]
+    # Risk signs in a reply, or a concern staff raised: the DSL has the case.
+    with_dsl: bool = False
 
 
+# Steps that text the family. They wait while the DSL has the case: a parent who has said
+# the child is missing, or a child who asked the school not to tell, must not get "we still
+# have no reason"; the DSL speaks to the family. If the DSL hands the case back ("not a
+# safeguarding matter"), they run again.
+FAMILY_TEXT_STEPS = frozenset({"text_next_contacts", "follow_up_text"})
 # Steps about the register's codes, which run per session, not per case: each N session
 # must be resolved by its own deadline (bot.workflow.deadlines), whatever its case did.
 SESSION_STEPS = frozenset({"decide_code", "set_code_o"})
@@ -185,7 +192,7 @@ def due_actions(steps: Sequence[LadderStep], case: CaseState, now: datetime) -> 
     actions: list[Action] = []
     for step in steps:
         key = _key(step, case)
-        if step.kind in SESSION_STEPS:
+        if step.kind in SESSION_STEPS or (case.with_dsl and step.kind in FAMILY_TEXT_STEPS):
             continue
         if key in case.steps_done or not condition_holds(step, case):
             continue

@@ -117,6 +117,7 @@ def case_state(ctx: SchoolContext, case: AbsenceCase, pupil: Pupil, today: date)
         n_code=is_absence_needing_reason(code),
         unauthorised=code is not None and lookup(code).unauthorised,
         steps_done=frozenset(case.steps_done),
+        with_dsl=case.safeguarding,
     )
 
 

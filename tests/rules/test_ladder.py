@@ -57,6 +57,17 @@ def test_steps_done_are_not_repeated() -> None:
     assert kinds(replace(BASE, steps_done=done), OPENED + timedelta(hours=3)) == []
 
 
+def test_the_family_is_not_texted_while_the_dsl_has_the_case() -> None:
+    # Day one, no reply: the office still gets its call task, but no more texts go.
+    assert kinds(replace(BASE, with_dsl=True), OPENED + timedelta(minutes=45)) == ["call_task"]
+    day_two = replace(
+        BASE, day_number=2, today=date(2026, 3, 11), replied=True, reached=True, with_dsl=True
+    )
+    later = datetime(2026, 3, 11, 8, 41, tzinfo=UTC)
+    assert "follow_up_text" not in kinds(day_two, later)
+    assert "follow_up_text" in kinds(replace(day_two, with_dsl=False), later)
+
+
 def test_day_two_follows_up_and_sends_a_home_visit() -> None:
     day2 = replace(
         BASE,
