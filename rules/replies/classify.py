@@ -142,11 +142,16 @@ def _drop_contained(hits: list[Hit]) -> list[Hit]:
     return out
 
 
+# A negation of one of these verbs stays with it: "I can't cope with this cold", "she
+# can't stop coughing" say the cold and the cough are there.
+_VERB_NEGATED = words("cope deal shake stop stand bear handle sleep settle")
+
+
 def _negated(norm: Normalised, h: Hit) -> bool:
     clause = norm.clause[h.start]
     lo = max(0, h.start - _NEG_WINDOW)
     for j in range(h.start - 1, lo - 1, -1):
-        if norm.clause[j] != clause:
+        if norm.clause[j] != clause or norm.tokens[j] in _VERB_NEGATED:
             break
         if norm.tokens[j] in NEGATORS:
             # "not only", "not just ... but" do not deny what follows.

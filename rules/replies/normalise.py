@@ -86,6 +86,8 @@ _ORDINAL = re.compile(r"^\d{1,2}(?:st|nd|rd|th)$")
 # Text-speak and apostrophe-less contractions, mapped to the words the vocabulary uses.
 TEXTSPEAK: dict[str, str] = {
     "2day": "today",
+    "neva": "never",
+    "nevr": "never",
     "2dy": "today",
     "tday": "today",
     "todai": "today",

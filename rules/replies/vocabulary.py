@@ -362,7 +362,7 @@ REASONS: list[tuple[str, int, list[str]]] = [
         4,
         _p("""
         road|roads _5 closed|shut|blocked|flooded|impassable; closed the _2 road|roads;
-        snowed in; snowed up; nothing is|s running|moving; no buses or taxis; no buses running;
+        snowed in; snowed up; snowed right in; nothing is|s running|moving; no buses or taxis; no buses running;
         no buses are|were running;
         not even the bus|buses; snow plough|plow; snowplough; the plough;
         road closure*; major incident; evacuat*; landslide; all buses cancelled;

@@ -70,6 +70,7 @@ def parse(text: str, children: tuple[str, ...] = ("Sam",), today: date = WED) ->
         # one's own, or the snow, only explains it.
         ("That taxi never come AGAIN, ive no car so she'll have to stop wi me", "Y1"),
         ("The taxi not come today for Mohamed. I call council no answer.", "Y1"),
+        ("di taxi neva come AGAIN, i cant drive him i got the baby n no car", "Y1"),
         ("the taxi arranged by the council for Aarav did not arrive this morning", "Y1"),
         ("Heavy snow, the road out of the village has been closed and no buses are running", "Y2"),
         ("Snowed in, nothing's moving, they won't be in", "Y2"),
@@ -81,6 +82,9 @@ def parse(text: str, children: tuple[str, ...] = ("Sam",), today: date = WED) ->
             "I",
         ),
         ("We travelled to Lagos for Christmas and the flight back is on the 8th", "G"),
+        # "Can't cope with", "can't stop": the negation is the verb's, not the illness's.
+        ("Honest to God I can't cope with this cold, both home today", "I"),
+        ("she can't stop coughing", "I"),
         # A cancelled appointment explains nothing.
         ("Her orthodontist appointment got cancelled but she's stayed home anyway", "O"),
         ("dentist was cancelled and she is still poorly so kept her off", "I"),
@@ -515,6 +519,17 @@ def test_rule_cue_lookalikes(text: str) -> None:
 )
 def test_parent_crisis_cues(text: str) -> None:
     assert "parent_crisis" in read(text, WED, ["Sam"], None).indicators
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lwazi left with the taxi this morning 7.45, I saw him get in. Please check again",
+        "I put her on the bus at 8 like always, where is she",
+    ],
+)
+def test_left_for_school_and_not_there_is_missing(text: str) -> None:
+    assert "missing" in read(text, WED, ["Lwazi"], None).indicators
 
 
 def test_neighbours_calling_the_police_is_still_a_sign() -> None:
