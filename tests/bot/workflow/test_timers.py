@@ -66,6 +66,24 @@ def test_a_second_day_unexplained_brings_a_follow_up_text_and_a_home_visit(
     assert [t["kind"] for t in morning.texts(morning.mum)] == ["first_contact", "follow_up"]
 
 
+def test_the_family_is_not_texted_again_while_the_dsl_has_the_case(morning: Morning) -> None:
+    morning.sweep()
+    message = morning.inbound(
+        morning.mum, "He didn't come home last night and I don't know where he is", "09:10"
+    )
+    reply_received(morning.session, message, [morning.mum], at("09:10"))
+    assert morning.case(morning.jayden).safeguarding
+    day2 = date(2026, 3, 11)
+    morning.morning_register(day2)
+
+    morning.sweep(day=day2)
+    process_due(morning.session, morning.ctx, at("08:40", day2))
+
+    kinds = [t["kind"] for t in morning.texts(morning.mum)]
+    assert "follow_up" not in kinds and kinds[0] == "first_contact"
+    assert morning.texts(morning.dad) == []
+
+
 def test_n_past_its_deadline_becomes_o_on_that_session_only(morning: Morning) -> None:
     # Crofton: each N session is listed for the attendance lead on its 5th school day and
     # becomes O on its 6th. Jayden is absent Tue 10 to Tue 17, every morning N.
