@@ -423,6 +423,9 @@ def _without_future_leave(r: _Reading, reasons: list[_Reason]) -> list[_Reason]:
     """Two things in one reply: "he's poorly. We're taking him to Tenerife 12th to 19th
     June": a trip, a wedding or a festival in a sentence that names a later day or asks
     for time off is the future leave, and the other reason is today's."""
+    kinds = {x.reason for x in reasons}
+    if not (kinds & _LEAVE_LIKE and kinds & {"illness", "medical"}):
+        return reasons  # most replies: no need to scan for dates
     after_tomorrow = dates.next_school_day(r.today, r.is_school_day)
     later = {
         r.norm.sentence[a]

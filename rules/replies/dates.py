@@ -781,7 +781,7 @@ def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> dat
         if tok in _FOREIGN_STOP:
             sentence = i + 1
             continue
-        tomorrow = (tok == "kal" and not other_sense(tokens, i)) or _is_tomorrow(tokens, i)
+        tomorrow = (tok in _TOMORROW or tok == "kal") and not other_sense(tokens, i)
         weekday = None if tomorrow else _day_of(tok)
         if not tomorrow and weekday is None:
             continue
