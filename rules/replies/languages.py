@@ -118,6 +118,7 @@ _SCRIPTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\u1200-\u137f]"), "am"),
     (re.compile(r"[\u0590-\u05ff]"), "he"),
 )
+_LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _UKRAINIAN_LETTERS = re.compile(r"[\u0404\u0406\u0407\u0454\u0456\u0457\u0490\u0491]")
 # Latin-script languages lingua weighs against English (others are told by their script).
@@ -129,7 +130,7 @@ _ENGLISH_SHARE = 0.5  # share of known English words above which lingua is not a
 def _script(raw: str) -> str | None:
     if raw.isascii():
         return None
-    letters = sum(ch.isalpha() for ch in raw)
+    letters = len(_LETTER.findall(raw))
     arabic = len(_ARABIC_SCRIPT.findall(raw))
     if arabic >= 3 and arabic * 2 >= letters:
         return "ur" if _URDU_LETTERS.search(raw) else "ar"

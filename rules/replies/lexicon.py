@@ -68,6 +68,9 @@ _OTHER_SENSE_BEFORE: dict[str, frozenset[str]] = {
 }
 
 
+_OTHER_SENSE_WORDS = frozenset(_OTHER_SENSE_AFTER) | frozenset(_OTHER_SENSE_BEFORE)
+
+
 def other_sense(toks: Sequence[str], i: int) -> bool:
     """Whether token i means something else beside the word before or after it ("heute
     Morgen", "kal raat")."""
@@ -128,7 +131,7 @@ class Lexicon:
         found: set[str] = set()
         by_token = self._by_token
         for i, tok in enumerate(toks):
-            if other_sense(toks, i):
+            if tok in _OTHER_SENSE_WORDS and other_sense(toks, i):
                 continue
             known = by_token.get(tok)
             if known is None:
