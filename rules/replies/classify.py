@@ -91,6 +91,7 @@ def _prepare(text: str, children: Sequence[str]) -> tuple[Normalised, str, list[
     tokens = tokenise(text)
     lang = languages.detect(tokens, text[:MAX_CHARS], vocabulary.is_known)
     keys = [fold(c).split("-")[0].strip() for c in children]
+    tokens = _possessives(tokens, keys)
     fuzzy: set[int] = set()
     if lang == "en":
         names = set(keys)
@@ -103,6 +104,22 @@ def _prepare(text: str, children: Sequence[str]) -> tuple[Normalised, str, list[
                 fuzzy.add(i)
         fuzzy |= vocabulary.repair_frames(tokens)
     return build(tokens, frozenset(fuzzy)), lang, keys
+
+
+def _possessives(tokens: list[str], keys: Sequence[str]) -> list[str]:
+    """ "Tylers up the college for his interview": a child's name with an s and no
+    apostrophe is read as "Tyler's", so the reason is his, not his sister's."""
+    with_s = {f"{key}s": key for key in keys if len(key) >= 3}
+    if not with_s or with_s.keys().isdisjoint(tokens):
+        return tokens
+    out: list[str] = []
+    for tok in tokens:
+        key = with_s.get(tok)
+        if key is not None and tok not in keys and not vocabulary.is_known(tok):
+            out += [key, "s"]
+        else:
+            out.append(tok)
+    return out
 
 
 def _find(norm: Normalised, keys: Sequence[str]) -> list[Hit]:
@@ -356,7 +373,10 @@ def _owner(
     r: _Reading, h: Hit, mentions: Sequence[tuple[int, int, frozenset[int]]]
 ) -> frozenset[int] | None:
     sentence = r.norm.sentence[h.start]
-    best: tuple[int, int, frozenset[int]] | None = None
+    clause = r.norm.clause[h.start]
+    # "Tyler has a temp and Jade has the dentist": a name in the reason's own clause first,
+    # however near the next clause's name is.
+    best: tuple[bool, int, int, frozenset[int]] | None = None
     for a, b, who in mentions:
         if r.norm.sentence[a] != sentence:
             continue
@@ -366,9 +386,10 @@ def _owner(
             dist, tie = a - h.end + 1, 1
         else:
             dist, tie = 0, 0
-        if best is None or (dist, tie) < best[:2]:
-            best = (dist, tie, who)
-    return best[2] if best else None
+        other_clause = r.norm.clause[a] != clause and r.norm.clause[b] != clause
+        if best is None or (other_clause, dist, tie) < best[:3]:
+            best = (other_clause, dist, tie, who)
+    return best[3] if best else None
 
 
 # --- the reading ---------------------------------------------------------------------

@@ -62,6 +62,11 @@ REL = (
     "sister|partner|husband|wife|father|mother|stepdad|stepmum|fiance|fiancee|"
     "grandmother|grandfather|son|daughter|baby|niece|nephew|gran|nanna|great"
 )
+ELDER = (
+    "mum|dad|da|nan|grandad|grandparents|grandparent|aunt|auntie|aunty|uncle|partner|husband|"
+    "wife|father|mother|stepdad|stepmum|grandmother|grandfather|gran|nanna|ba|bapu|dada|dadi|"
+    "nani|nana"
+)
 BODY = (
     "head|arm|arms|leg|legs|ankle|knee|wrist|back|foot|hand|finger|toe|shoulder|neck|"
     "face|eye|nose|tooth|teeth|elbow|hip|collarbone|collar|thumb|ribs|rib"
@@ -112,6 +117,8 @@ MACROS = {
     "OBJ": "him|her|them",
     "POSS": "his|her|their",
     "REL": REL,
+    # The grown-ups of a family: "my son was admitted" is the child, "me da was" is not.
+    "ELDER": ELDER,
     "BODY": BODY,
     "DAY": DAYS,
     "MONTH": MONTHS,
@@ -368,7 +375,12 @@ REASONS: list[tuple[str, int, list[str]]] = [
         road closure*; major incident; evacuat*; landslide; all buses cancelled;
         police have closed; bridge closed; we are cut off; is cut off; cut off by; no trains;
         trains are not running;
-        buses are not running; buses not running"""),
+        buses are not running; buses not running; buses _3 cancelled|stopped;
+        snow|snowed|snowing|flood|flooded|floods|ice|icy|storm _6 no buses|trains;
+        no buses|trains _6 snow|snowed|snowing|flood|flooded|floods|ice|icy|storm;
+        shut|closed|blocked _2 road|roads|bridge|lane;
+        bridge _3 shut|closed; nothing|nowt is|s moving|running|getting through;
+        can not get through"""),
     ),
     ("r:travel_disruption", 2, _p("flood*")),
     (
@@ -388,6 +400,8 @@ REASONS: list[tuple[str, int, list[str]]] = [
         in hospital with {POSS}|my {REL}; with my|{POSS} {REL} in|at [the] hospital;
         my {REL} is|s|has|was in|into hospital; {POSS} {REL} is|s|has|was in|into hospital;
         my {REL} has been taken; my {REL} s been taken;
+        my|our|me|{POSS} {ELDER} _2 rushed|admitted|collapsed;
+        my|our|me|{POSS} {ELDER} had a fall; my|our|me|{POSS} {ELDER} _3 into|in hospital;
         my {REL} was taken; {REL} taken into hospital; my {REL} is|s ill|poorly|sick|unwell;
         my {REL} is very ill|poorly|sick|unwell; help with the baby; with {POSS} nan;
         my appointment; my own appointment; i have a|an appointment; i have got a|an

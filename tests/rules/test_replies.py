@@ -774,3 +774,34 @@ def test_polish_with_no_english_is_read_and_reviewed() -> None:
     got = parse("Kuba ma katar i kaszel, zostaje w domu", ("Kuba",))
     assert (got.intent, got.code, got.language) == ("absence_reason", "I", "pl")
     assert got.needs_review or got.confidence >= 0.85
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The reason goes to the name in its own clause, not the nearer one after "and".
+        "Tyler has a temperature and Jade has the dentist",
+        "Jade has the dentist and Tyler has a temp",
+        # A name with an s and no apostrophe is the name ("Tylers" is "Tyler's").
+        "Tylers off with a temp. Jade has the dentist",
+    ],
+)
+def test_each_child_gets_the_reason_in_their_own_clause(text: str) -> None:
+    got = parse(text, ("Tyler", "Jade"))
+    assert got.per_child == {"Tyler": "I", "Jade": "M"}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("the buses were all cancelled because of the snow", "Y2"),
+        ("police have shut the road at the bridge, no way round", "Y2"),
+        ("car broke down and no buses either", "O"),  # no widespread disruption
+        ("we live over the road from the school, he is ill", "I"),
+        # A grown-up's emergency explains the day, but the child is not ill.
+        ("my dad was rushed into hospital last night with chest pains, had to take Sam", "O"),
+        ("my son was admitted last night with a chest infection", "I"),
+    ],
+)
+def test_disruption_and_a_relatives_emergency(text: str, code: str) -> None:
+    assert parse(text).code == code
