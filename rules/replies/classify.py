@@ -130,9 +130,12 @@ def _find(norm: Normalised, keys: Sequence[str]) -> list[Hit]:
     if not names or not names & set(norm.tokens):
         return hits
     as_pronouns = build([_PRONOUN if tok in names else tok for tok in norm.tokens], norm.fuzzy)
+    at_names = [i for i, tok in enumerate(norm.tokens) if tok in names]
     seen = {(h.kind, h.start, h.end) for h in hits}
     return hits + [
-        h for h in vocabulary.MATCHER.find(as_pronouns) if (h.kind, h.start, h.end) not in seen
+        h
+        for h in vocabulary.MATCHER.find(as_pronouns, at_names)
+        if (h.kind, h.start, h.end) not in seen
     ]
 
 

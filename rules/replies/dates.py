@@ -13,6 +13,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Collection, Sequence
 from contextlib import suppress
 from datetime import date, timedelta
+from functools import lru_cache
 
 from .lexicon import other_sense
 from .normalise import Normalised, fold, words
@@ -758,6 +759,7 @@ def _day_indexes() -> tuple[dict[str, int], dict[str, int], tuple[int, ...]]:
 _DAY_EXACT, _DAY_PREFIXES, _DAY_PREFIX_SIZES = _day_indexes()
 
 
+@lru_cache(maxsize=65536)
 def _day_of(token: str) -> int | None:
     # The earliest weekday wins, as when the stems were scanned in order.
     hits = [

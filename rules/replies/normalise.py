@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 
 def words(text: str) -> frozenset[str]:
@@ -357,20 +358,22 @@ CLAUSE_BREAKS = words(
 )
 
 
+# What each token does to the sentence and clause counts: (new sentence, new clause).
+_BREAK_OF = {**{t: (0, 1) for t in CLAUSE_BREAKS | PUNCT}, **{t: (1, 1) for t in SENTENCE_END}}
+
+
 def build(tokens: list[str], fuzzy: frozenset[int] = frozenset()) -> Normalised:
-    offsets: list[int] = []
+    offsets = [0, *accumulate(len(tok) + 1 for tok in tokens)][:-1] if tokens else []
     sentence: list[int] = []
     clause: list[int] = []
-    pos = s = c = 0
+    s = c = 0
+    breaks = _BREAK_OF.get
     for tok in tokens:
-        offsets.append(pos)
-        pos += len(tok) + 1
         sentence.append(s)
-        if tok in SENTENCE_END:
-            s += 1
-            c += 1
-        elif tok in CLAUSE_BREAKS or tok in PUNCT:
-            c += 1
+        step = breaks(tok)
+        if step is not None:
+            s += step[0]
+            c += step[1]
         clause.append(c)
     return Normalised(
         text=" ".join(tokens),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .normalise import Normalised, fold
@@ -36,6 +36,8 @@ class Cue:
     # Exact words the second token must be, when known: a set lookup that saves most of
     # the regex calls for phrases starting with common words ("i", "not", "my").
     second: frozenset[str] | None = None
+    # The most tokens a match can cover: a match from token i never sees token i + span.
+    span: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,10 @@ def _second(phrase: str) -> frozenset[str] | None:
     if any(a.endswith("*") or a in ("_", "#") for a in alts):
         return None
     return frozenset(fold(a) for a in alts)
+
+
+def _span(phrase: str) -> int:
+    return sum(int(spec[1]) if re.fullmatch(r"_\d", spec) else 1 for spec in phrase.split())
 
 
 def _compile(phrase: str) -> tuple[re.Pattern[str], list[str]]:
@@ -118,7 +124,7 @@ class Matcher:
                     continue
                 seen.add((kind, phrase))
                 regex, firsts = _compile(phrase)
-                cue = Cue(kind, weight, raw.strip(), regex, _second(phrase))
+                cue = Cue(kind, weight, raw.strip(), regex, _second(phrase), _span(phrase))
                 for first in firsts:
                     if first.endswith("*"):
                         stem = fold(first[:-1])
@@ -141,7 +147,9 @@ class Matcher:
             self._cache[tok] = found
         return found
 
-    def find(self, norm: Normalised) -> list[Hit]:
+    def find(self, norm: Normalised, reaching: Sequence[int] = ()) -> list[Hit]:
+        """Every cue in the reply; with `reaching` (sorted token indices), only the matches
+        that could reach one of those tokens (the rest are the same as without them)."""
         text, offsets, tokens = norm.text, norm.offsets, norm.tokens
         last = len(tokens) - 1
         hits: list[Hit] = []
@@ -149,10 +157,16 @@ class Matcher:
             tried = self._candidates(tok)
             if not tried:
                 continue
+            reach = -1  # how far the nearest token to reach is: no limit without any
+            if reaching:
+                k = bisect_left(reaching, i)
+                if k == len(reaching):
+                    break
+                reach = reaching[k] - i
             pos = offsets[i]
             nxt = tokens[i + 1] if i < last else ""
             for cue in tried:
-                if cue.second is not None and nxt not in cue.second:
+                if cue.span <= reach or (cue.second is not None and nxt not in cue.second):
                     continue
                 m = cue.regex.match(text, pos)
                 if m:

@@ -128,6 +128,10 @@ def test_the_model_is_plain_arrays_read_without_pickle_or_scikit_learn() -> None
         ("hes got d&v wnt b in 2day sorry", "en"),
         ("Our Maisie's proper poorly, been up half the night, keeping her off", "en"),
         ("ok", "en"),
+        # The lexicon's own words name the language (lingua is not asked).
+        ("Labdien, Markusam sodien zobarsts, Elza ari slima", "lv"),
+        # One foreign word among English ones does not.
+        ("Sorry she has a temperatura today lol, back tomorrow", "en"),
     ],
 )
 def test_language_is_detected_and_other_languages_are_reviewed(text: str, language: str) -> None:

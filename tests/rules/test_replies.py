@@ -600,9 +600,9 @@ def test_dev_corpus_targets() -> None:
     assert sg_hit == sg_pos
     # The alarm threshold is chosen for recall on the cross-validated corpus (the GUIDE: ten
     # false alarms rather than one miss), not on these 207 innocent replies, where one
-    # reply is half a point: 3% (6) flipped with each retraining, 7 held for three models,
-    # and the model trained on 15,860 replies raises 8, the lowest at 0.30 against a
-    # threshold of 0.27 ("blood sugars all over the place overnight").  The bound is 8.
+    # reply is half a point: from one retraining to the next the models have raised 6 to
+    # 8 (the lowest of the 8 at 0.30 against a threshold of 0.27: "blood sugars all over
+    # the place overnight").  The bound is 8.
     assert sg_fp / sg_neg <= 0.04
     assert auth_for_unauth / unauth <= 0.01
 
