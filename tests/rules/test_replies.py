@@ -740,7 +740,13 @@ def test_huge_and_empty_inputs() -> None:
             "I",
             marks=IN_HOSPITAL_ON_THE_EDGE,
         ),
-        ("she is in hospital", ("Sam",), "absence_reason", "I"),  # admitted: ill, not M
+        pytest.param(  # admitted: ill, not an appointment
+            "she is in hospital",
+            ("Sam",),
+            "absence_reason",
+            "I",
+            marks=IN_HOSPITAL_ON_THE_EDGE,
+        ),
         ("she is in hospital with her nan", ("Sam",), "absence_reason", "O"),  # caring is not I
     ],
 )
@@ -805,3 +811,12 @@ def test_each_child_gets_the_reason_in_their_own_clause(text: str) -> None:
 )
 def test_disruption_and_a_relatives_emergency(text: str, code: str) -> None:
     assert parse(text).code == code
+
+
+def test_a_named_sibling_with_no_reason_read_is_kept_home_not_unexplained() -> None:
+    # "Ollie is with me": the parent has answered for him, so N would chase them again.
+    got = parse("Mia has a temperature and Ollie is with me today", ("Mia", "Ollie"))
+    assert got.per_child == {"Mia": "I", "Ollie": "O"}
+    assert "children, different reasons" in got.review_reasons
+    # A sibling the reply never names has no reason given.
+    assert parse("Mia has a temperature", ("Mia", "Ollie")).per_child == {"Mia": "I", "Ollie": "N"}
