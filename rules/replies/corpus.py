@@ -2,12 +2,17 @@
 
 The training pipeline, the stale-model check and the benchmark all read the corpus through
 `load`, so a bad line is reported once, as file:line and what is wrong, and never trains
-the model.
+the model.  `check` adds what a line can get wrong while still loading (a Saturday, a
+return before today, a safeguarding line with no category); a new part is checked with
+
+    python -m rules.replies.corpus FILE...
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -188,3 +193,61 @@ def training_files(directory: Path = CORPUS_DIR) -> list[Path]:
     would teach the model to trust the rules more than they deserve on new text; it is
     scored, as text the model never saw, by the benchmark."""
     return sorted(p for p in directory.glob("*.jsonl") if p.name != DEV_FILE)
+
+
+def _label_problems(r: Reply) -> list[str]:
+    problems: list[str] = []
+    if r.today.weekday() > 4:
+        problems.append(f"today {r.today} is a {r.today:%A}")
+    if r.return_date is not None and r.return_date <= r.today:
+        problems.append(f"return_date {r.return_date} is not after today")
+    elif r.return_date is not None and r.return_date.weekday() > 4:
+        problems.append(f"return_date {r.return_date} is a {r.return_date:%A}")
+    if r.safeguarding and r.category is None:
+        problems.append("a safeguarding line needs a category")
+    if not r.safeguarding and r.category is not None:
+        problems.append(f"category {r.category!r} on a line that is not safeguarding")
+    if r.safeguarding and r.lookalike:
+        problems.append("a lookalike is not safeguarding")
+    if r.per_child:
+        if set(r.per_child) - set(r.children):
+            problems.append("per_child names a child not in children")
+        if len(set(r.per_child.values())) < 2:
+            problems.append("per_child is only for children whose codes differ")
+        first = r.per_child.get(r.children[0]) if r.children else None
+        if first is not None and r.codes and first not in r.codes:
+            problems.append(f"code must be the first child's ({first})")
+    if not r.voice_id:
+        problems.append("voice_id is missing")
+    return problems
+
+
+def check(paths: Iterable[Path]) -> list[str]:
+    """Every problem in the files, as file:line and what is wrong: lines that do not load,
+    labels that contradict themselves or the calendar, and ids used twice."""
+    loaded = load(paths)
+    problems = list(loaded.problems)
+    for r in loaded.replies:
+        problems += [f"{r.source}: {p}" for p in _label_problems(r)]
+    for id_, n in Counter(r.id for r in loaded.replies if r.id).items():
+        if n > 1:
+            problems.append(f"id {id_} is used {n} times")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    if not paths:
+        print("usage: python -m rules.replies.corpus FILE...", file=sys.stderr)
+        return 2
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        print(f"no such file: {missing[0]}", file=sys.stderr)
+        return 2
+    problems = check(paths)
+    print("\n".join(problems) if problems else f"ok: {len(load(paths).replies)} replies")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -55,8 +55,11 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
         "sg:missing_school",
         4,
         [
-            "dropped|took|walked|left him|her|them [off] at|to|outside|by [the] gate|gates|school|"
-            "door|playground|classroom|office|entrance",
+            "dropped|took|walked|left him|her|them [off] at|to|outside|by [the] gate|"
+            "gates|school|door|playground|classroom|office|entrance",
+            # "She not in class??", "is he not there?": the parent thought the child was in.
+            "{SUBJ} [is|s] not in class|school|there ?",
+            "is {SUBJ} not in|there ?",
             "what do you mean {SUBJ} is|s|are not",
             "{SUBJ} left for school",
             "{SUBJ} left with|in|on the|his|her taxi|minibus|bus",

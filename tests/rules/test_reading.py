@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from rules.replies import parse_reply
-from rules.replies.corpus import CATEGORIES, CORPUS_DIR, DEV_FILE, load, training_files
+from rules.replies.corpus import CATEGORIES, CORPUS_DIR, DEV_FILE, check, load, training_files
+from rules.replies.corpus import main as check_main
 from rules.replies.learned import MODEL_DIR, corpus_hash, shipped_meta
 from rules.replies.training import is_stale
 
@@ -68,7 +69,43 @@ def test_loader_reads_a_good_line_and_names_each_bad_one(tmp_path: Path) -> None
     ]
 
 
+def test_check_names_labels_that_load_but_contradict_themselves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saturday = {
+        **GOOD,
+        "id": "x2",
+        "today": "2026-03-14",
+        "expect": {**GOOD["expect"], "return_date": None},
+    }
+    back_before = {**GOOD, "id": "x3", "expect": {**GOOD["expect"], "return_date": "2026-03-10"}}
+    no_category = {**GOOD, "id": "x4", "expect": {**GOOD["expect"], "safeguarding": True}}
+    siblings = {
+        **GOOD,
+        "id": "x5",
+        "children": ["Mia", "Ollie"],
+        "expect": {**GOOD["expect"], "code": "I", "per_child": {"Mia": "M", "Ollie": "I"}},
+    }
+    path = tmp_path / "part-X.jsonl"
+    lines = [GOOD, saturday, back_before, no_category, siblings, GOOD]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    assert check([path]) == [
+        "part-X.jsonl:2: today 2026-03-14 is a Saturday",
+        "part-X.jsonl:3: return_date 2026-03-10 is not after today",
+        "part-X.jsonl:4: a safeguarding line needs a category",
+        "part-X.jsonl:5: code must be the first child's (M)",
+        "id x1 is used 2 times",
+    ]
+    assert check_main([str(path)]) == 1
+    assert "Saturday" in capsys.readouterr().out
+    path.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    assert check_main([str(path)]) == 0
+    assert capsys.readouterr().out.strip() == "ok: 1 replies"
+    assert check_main([str(tmp_path / "nope.jsonl")]) == 2
+
+
 def test_the_shipped_corpus_is_whole_and_varied() -> None:
+    assert check(training_files()) == []
     loaded = load([*training_files(), CORPUS_DIR / DEV_FILE])
     assert loaded.problems == []
     corpus = [r for r in loaded.replies if not r.source.startswith(DEV_FILE)]

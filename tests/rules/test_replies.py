@@ -415,6 +415,8 @@ def test_english_is_not_flagged_as_foreign() -> None:
     [
         ("He didn't come home last night and his mate's mum hasn't seen him", "missing"),
         ("What do you mean she's not there?? I dropped her at the gate myself", "missing"),
+        ("Her papa took her already. She not in class?? Please check", "missing"),
+        ("He set off with his mates at 8, is he not there?", "missing"),
         (
             "He's got a cough. His stepdad grabbed him on Saturday but it's sorted",
             "injury_unexplained",
