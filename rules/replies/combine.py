@@ -230,7 +230,11 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             return_day = dates.return_date(rr.norm, today, rr.is_school_day, rule.language != "en")
 
     leave = _leave(rr, intent, today, return_day, s.p("leave") >= th["leave"], s)
-    if return_day is None and intent == "absence_reason" and leave is None:
+    # "Zítra uvidíme", "maine vedem": in another language, a day beside a hedge (the
+    # lexicon's `unsure`: we'll see, maybe, if he's better) is not a day back.  English
+    # hedges are the rules' own (dates.py).
+    hedged = rule.language != "en" and "unsure" in s.concepts
+    if return_day is None and intent == "absence_reason" and leave is None and not hedged:
         return_day = dates.plain_return(rr.norm, today, rr.is_school_day)
         if return_day is None and rule.language != "en":
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a
