@@ -13,13 +13,12 @@ costs little; English-versus-other is what matters.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from .lexicon import files as lexicon_files
+from .lexicon import shipped_variants
 from .normalise import fold, words
 
 # Weighted marker words per language (after accent folding).  Short words shared with
@@ -180,41 +179,26 @@ def _lexicon_markers(is_english: Callable[[str], bool]) -> dict[str, str]:
     """The concept lexicon's words that name their language: in one language only, four
     letters or more, typed in Latin letters, and not English ("gorączka" is Polish)."""
     languages_of: dict[str, set[str]] = {}
-    for path in lexicon_files():
-        concepts = json.loads(path.read_text(encoding="utf-8"))["concepts"]
-        for by_language in concepts.values():
-            for language, variants in by_language.items():
-                for variant in variants:
-                    word = fold(variant.strip())
-                    if language == "en" or not word.isascii() or not word.isalpha():
-                        continue
-                    if len(word) >= 4 and word not in _ENGLISH and not is_english(word):
-                        languages_of.setdefault(word, set()).add(language)
+    for _concept, language, variant in shipped_variants():
+        word = fold(variant.strip())
+        if language == "en" or not word.isascii() or not word.isalpha():
+            continue
+        if len(word) >= 4 and word not in _ENGLISH and not is_english(word):
+            languages_of.setdefault(word, set()).add(language)
     return {w: next(iter(langs)) for w, langs in languages_of.items() if len(langs) == 1}
 
 
-def _lexicon_vote(tokens: Sequence[str], is_english: Callable[[str], bool]) -> str | None:
-    """A language the lexicon's own words name, clearly ahead of any other and of English.
+def _clear_lead(votes: dict[str, int], english: int) -> str | None:
+    """The language the lexicon's words name, clearly ahead of any other and of English.
     On the corpus and the fresh sets (22,760 replies) detection with this vote first is
     right more often (0.865 against 0.838 exactly, 0.966 against 0.960 English or not) and
     asks lingua 2,837 times instead of 5,199 (about 0.19 ms a call here)."""
-    markers = _lexicon_markers(is_english)
-    votes: dict[str, int] = {}
-    english = 0
-    for t in tokens:
-        if t in _ENGLISH:
-            english += 1
-        language = markers.get(t)
-        if language is not None:
-            votes[language] = votes.get(language, 0) + 1
     if not votes:
         return None
-    ranked = sorted(votes.values(), reverse=True)
-    best = max(votes, key=votes.__getitem__)
-    second = ranked[1] if len(ranked) > 1 else 0
-    if ranked[0] >= 2 * second and ranked[0] >= 0.6 * english:
-        return best
-    return None
+    ranked = sorted(votes.items(), key=lambda kv: kv[1], reverse=True)
+    best, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0
+    return best if top >= 2 * second and top >= 0.6 * english else None
 
 
 def detect(tokens: Sequence[str], raw: str, is_english: Callable[[str], bool] | None = None) -> str:
@@ -225,17 +209,21 @@ def detect(tokens: Sequence[str], raw: str, is_english: Callable[[str], bool] | 
     script = _script(raw)
     if script:
         return script
-    if is_english is not None:
-        lexical = _lexicon_vote(tokens, is_english)
-        if lexical:
-            return lexical
+    markers = _lexicon_markers(is_english) if is_english is not None else {}
     english = 0
     scores: dict[str, float] = {}
+    votes: dict[str, int] = {}
     for t in tokens:
         if t in _ENGLISH:
             english += 1
         for lang, weight in _BY_WORD.get(t, ()):
             scores[lang] = scores.get(lang, 0.0) + weight
+        named = markers.get(t)
+        if named is not None:
+            votes[named] = votes.get(named, 0) + 1
+    lexical = _clear_lead(votes, english)
+    if lexical:
+        return lexical
     best, best_score = "en", 0.0
     for lang, score in scores.items():
         if score > best_score:

@@ -166,15 +166,23 @@ def files(directory: Path = LEXICON_DIR) -> list[Path]:
     return sorted(directory.glob("*.json"))
 
 
-def _entries(paths: Iterable[Path]) -> Iterable[tuple[str, str]]:
-    for path in paths:
+@lru_cache(maxsize=1)
+def shipped_variants() -> tuple[tuple[str, str, str], ...]:
+    """(concept, language, variant) for every entry of the shipped lexicon files, read once:
+    the concepts and the language detector's marker words both come from here."""
+    out: list[tuple[str, str, str]] = []
+    for path in files():
         data = json.loads(path.read_text(encoding="utf-8"))
         for concept, languages in data["concepts"].items():
             for language, variants in languages.items():
-                for variant in variants:
-                    if language != "en" and _too_short(variant):
-                        continue
-                    yield concept, variant
+                out += [(concept, language, variant) for variant in variants]
+    return tuple(out)
+
+
+def _entries(variants: Iterable[tuple[str, str, str]]) -> Iterable[tuple[str, str]]:
+    for concept, language, variant in variants:
+        if language == "en" or not _too_short(variant):
+            yield concept, variant
 
 
 def _too_short(variant: str) -> bool:
@@ -186,7 +194,7 @@ def _too_short(variant: str) -> bool:
 
 @lru_cache(maxsize=1)
 def shipped() -> Lexicon:
-    return build(_entries(files()))
+    return build(_entries(shipped_variants()))
 
 
 def concept_features(text: str) -> list[str]:

@@ -193,7 +193,12 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
         "sg:fgm",
         4,
         [
-            *("fgm", "female genital", "cutting ceremony", "get her cut", "khatna", "khitan"),
+            "fgm",
+            "female genital",
+            "cutting ceremony",
+            "get her cut",
+            "khatna",
+            "khitan",
             "sunna",
             # "for girls in our family it is tradition", "the ceremony for girls her age"
             "ceremony|tradition|traditional _6 girls",
