@@ -244,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"no such file: {missing[0]}", file=sys.stderr)
         return 2
+    for path in paths:
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            print(f"{path}: not UTF-8 text (byte {exc.start})", file=sys.stderr)
+            return 2
     problems = check(paths)
     print("\n".join(problems) if problems else f"ok: {len(load(paths).replies)} replies")
     return 1 if problems else 0

@@ -102,6 +102,9 @@ def test_check_names_labels_that_load_but_contradict_themselves(
     assert check_main([str(path)]) == 0
     assert capsys.readouterr().out.strip() == "ok: 1 replies"
     assert check_main([str(tmp_path / "nope.jsonl")]) == 2
+    (tmp_path / "latin1.jsonl").write_bytes(b"\xff\xfe{")
+    assert check_main([str(tmp_path / "latin1.jsonl")]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err
 
 
 def test_the_shipped_corpus_is_whole_and_varied() -> None:
