@@ -507,6 +507,7 @@ class RuleReading:
     norm: Normalised
     child_authored: bool
     is_school_day: dates.SchoolDay
+    children: tuple[str, ...] = ()
 
 
 def read(
@@ -620,7 +621,7 @@ def read_rules(
         language=lang,
         review_reasons=tuple(review_reasons),
     )
-    return RuleReading(parsed, norm, child_authored, school_day)
+    return RuleReading(parsed, norm, child_authored, school_day, tuple(children))
 
 
 def _per_child(

@@ -16,6 +16,7 @@ from .classify import RuleReading
 from .languages import language_reason
 from .learned import Learned, Scores, rule_features
 from .model import Intent, LeavePeriod, ParsedReply
+from .siblings import stretches
 from .vocabulary import AUTHORISED
 
 LATE_CODES = ("U", "M", "J1")
@@ -222,6 +223,15 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             # the hospital today": as a patient, or visiting?): the office can ask.
             reasons.append(REVIEW_UNAUTHORISED)
 
+    if intent in _ABSENT_OR_LATE and code not in (None, "N"):
+        split = _each_child(rr, text, code, model, th, per_child)
+        if split and split != per_child:
+            per_child = split
+            code = per_child[rr.children[0]]
+            reason = CODE_REASON.get(code, reason)
+            if REVIEW_SIBLINGS not in reasons:
+                reasons.append(REVIEW_SIBLINGS)
+
     return_day: date | None = None
     if intent in ("absence_reason", "unclear"):
         if rule.intent in ("absence_reason", "unclear"):
@@ -265,6 +275,41 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         language=rule.language,
         review_reasons=tuple(reasons),
     )
+
+
+def _each_child(
+    rr: RuleReading,
+    text: str,
+    code: str,
+    model: Learned,
+    th: dict[str, float],
+    rules_split: dict[str, str],
+) -> dict[str, str]:
+    """Each child's code where the model reads their own stretches of the reply apart
+    ("Gabija has the dentist at 11:15, and Lukas has a cough and 38.4"), or nothing where
+    all are the same.  A child not named apart keeps the reply's code.
+
+    Where the rules split the reply already, the model only reads the children the rules
+    found no reason for (kept home beside a sibling, "O", or unread, "N"), and only an
+    authorised reason it is sure of changes them."""
+    pieces = stretches(text, rr.children)
+    if not pieces:
+        return rules_split
+    out = dict(rules_split) if rules_split else dict.fromkeys(rr.children, code)
+    for k, piece in pieces.items():
+        s = model.scores(piece, ())
+        late = s.best("intent", list(_ABSENT_OR_LATE))[0] == "late_arrival"
+        allowed = LATE_CODES if late else ABSENCE_CODES
+        own, p = s.best("code", allowed)
+        if own in AUTHORISED and p < th["authorise"]:
+            own, p = s.best("code", [c for c in allowed if c not in AUTHORISED])
+        name = rr.children[k]
+        if rules_split:
+            if out[name] in ("O", "N") and own in AUTHORISED and p >= th["authorise"]:
+                out[name] = own
+        elif p >= th["code_review"]:
+            out[name] = own
+    return out if len(set(out.values())) > 1 else {}
 
 
 def _leave(

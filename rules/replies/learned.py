@@ -92,8 +92,10 @@ def corpus_hash(files: Iterable[Path]) -> str:
     own modules (what the rules read is part of what the model learns from) and the concept
     lexicon."""
     digest = hashlib.sha256()
-    # combine.py is not among them: it reads the model's output and is not trained.
-    code = sorted(p for p in Path(__file__).resolve().parent.glob("*.py") if p.name != "combine.py")
+    # combine.py and siblings.py are not among them: they read the model's output and are
+    # not trained on.
+    after = ("combine.py", "siblings.py")
+    code = sorted(p for p in Path(__file__).resolve().parent.glob("*.py") if p.name not in after)
     for path in [*sorted(files), *code, *lexicon_files()]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -380,6 +380,36 @@ def test_one_late_one_absent() -> None:
     assert got.per_child == {"Amira": "M", "Zayn": "I"}
 
 
+@pytest.mark.parametrize(
+    ("text", "children", "per_child"),
+    [
+        (
+            "A Sofia tem consulta no dentista às 10h. O Miguel está com febre e ficou em casa.",
+            ("Sofia", "Miguel"),
+            {"Sofia": "M", "Miguel": "I"},
+        ),
+        (
+            "Софія з температурою вдома, а Максим зі мною в лікарні на прийомі у стоматолога.",
+            ("Sofiia", "Maksym"),
+            {"Sofiia": "I", "Maksym": "M"},
+        ),
+        (
+            "Andrei are febra si tuse. Maria are programare la dentist la ora 11.",
+            ("Andrei", "Maria"),
+            {"Andrei": "I", "Maria": "M"},
+        ),
+    ],
+)
+def test_each_child_s_reason_in_another_language(
+    text: str, children: tuple[str, ...], per_child: dict[str, str]
+) -> None:
+    # The model reads each child's stretch of the reply, from their name to the next.
+    got = parse(text, children)
+    assert got.per_child == per_child
+    assert got.code == per_child[children[0]]
+    assert "children, different reasons" in got.review_reasons
+
+
 # --- languages -----------------------------------------------------------------------
 
 
