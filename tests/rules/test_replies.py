@@ -259,6 +259,25 @@ def test_today_reason_with_future_request() -> None:
     assert got.leave is not None
 
 
+def test_today_s_reason_is_read_apart_from_the_leave_in_another_language() -> None:
+    # The leave's words (a wedding, the tickets) outweigh today's fever in the whole reply;
+    # the sentences before the leave are today's reason.
+    got = parse(
+        "Viktor ima temperatura dnes. Iskam da pitam dali mozhe da otsastva ot 6 do 17 yuli, "
+        "zaminavame za Bulgaria na svatba na brat mi, bileti veche kupihme."
+    )
+    assert got.intent == "absence_reason" and got.code == "I"
+    assert got.leave is not None and got.leave.reason == "wedding"
+
+
+def test_no_reason_beside_a_risk_sign_stays_unexplained() -> None:
+    # Off, but with nothing the school can record as a reason: N keeps the follow-up going
+    # (O would close it), and the DSL sees the reply.
+    got = parse("I dont know where she is, she didnt come home last night and her phone is off")
+    assert got.code == "N" and got.reason is None
+    assert got.safeguarding
+
+
 # --- dates ---------------------------------------------------------------------------
 
 
