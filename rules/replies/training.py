@@ -34,7 +34,10 @@ from .learned import (
 
 SEED = 0
 FOLDS = 5
-MAX_FEATURES = 60_000
+# Cross-validated by voice on 19,220 replies against 60,000: safeguarding recall 0.955 ->
+# 0.961 at the same threshold and no more false alarms, authorised-for-unauthorised 219 ->
+# 205, code level (0.857 / 0.856); 300,000 reads the same as this.
+MAX_FEATURES = 150_000
 # Inverse regularisation per head: intent and code separate many classes; safeguarding is
 # weighted by class so the rarer risky replies count as much as the routine ones.
 C_VALUES = {"intent": 30.0, "code": 30.0, "safeguarding": 30.0, "leave": 10.0, "leave_reason": 5.0}
