@@ -376,8 +376,15 @@ REASONS: list[tuple[str, int, list[str]]] = [
         police have closed; bridge closed; we are cut off; is cut off; cut off by; no trains;
         trains are not running;
         buses are not running; buses not running; buses _3 cancelled|stopped;
-        snow|snowed|snowing|flood|flooded|floods|ice|icy|storm _6 no buses|trains;
-        no buses|trains _6 snow|snowed|snowing|flood|flooded|floods|ice|icy|storm;
+        snow|snowed|snowing|flood|flooded|floods|ice|icy|storm _10 no buses|trains|bus;
+        no buses|trains|bus _10 snow|snowed|snowing|flood|flooded|floods|ice|icy|storm;
+        lane|lanes|hill|bank|pass|tunnel|tunnels|motorway|roads|road _2 shut|closed|blocked;
+        closed|shut|close the _2 hill|bank|lane|lanes|pass|tunnel|tunnels;
+        closed|shut _3 snow|ice|flood*|storm*|fog;
+        snow|snowed|snowing|flood|flooded|floods|storm _8 closed|shut|blocked;
+        no|nee buses|bus|trains _2 running|runnin|going|coming|comin|getting|moving;
+        buses|bus|trains|metro|tram|trams _2 not|aint|ay|int|isnt|arent running|runnin;
+        all the buses stop|stopped; turning people|cars|everyone|traffic back;
         shut|closed|blocked _2 road|roads|bridge|lane;
         bridge _3 shut|closed; nothing|nowt is|s moving|running|getting through;
         can not get through"""),

