@@ -17,16 +17,18 @@ from functools import lru_cache
 from anyascii import anyascii
 from rapidfuzz.distance import JaroWinkler
 
+from .normalise import WORD_CHAR
 from .vocabulary import is_known
 
-# Words with their combining marks: Python's \w leaves out the vowel signs of Indic scripts.
-_TOKEN = re.compile(r"(?:\w|[\u0300-\u036f\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f\u200c\u200d])+")
+# Words with their combining marks (the parser's own word characters), and the zero-width
+# joiners some keyboards put inside Telugu or Persian names.
+_TOKEN = re.compile(f"(?:{WORD_CHAR}|[\u200c\u200d])+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # Words that join two names into one mention ("Amal and Yusuf", "Elza un Roberts",
 # "Bianca și Ioana"), as folded; "&" and commas fold to nothing and join too.
 _JOINERS = frozenset(
     ["and", "n", "i", "y", "e", "et", "und", "en", "es", "a", "ve", "va", "ja", "og", "och"]
-    + ["u", "un", "ir", "si", "ar", "ac", "dhe", "ta", "le", "ja"]
+    + ["u", "un", "ir", "si", "ar", "ac", "dhe", "ta", "le"]
 )
 # A stretch shorter than this many words says nothing of its own ("Amal," before "Yusuf").
 MIN_WORDS = 2
