@@ -10,6 +10,7 @@ writing, children with different reasons, a hint of risk just under the alarm th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from . import dates
@@ -106,7 +107,7 @@ THRESHOLDS = {
     # the same kind, authorised or not) for a person to check.  Cross-validated by voice on
     # 13,220 replies, 0.5 to 0.7 are level (±8); dev.jsonl reads two more right at 0.6.
     "model_unsure": 0.6,
-    # The sentences of a reply that are not about its leave read as today's absence at
+    # The sentences of a reply before the first about its leave read as today's absence at
     # least this surely: the reply explains today, and the leave rides beside it.
     "today_sure": 0.6,
 }
@@ -192,10 +193,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             reason = CODE_REASON.get(code, reason)
     else:
         allowed = LATE_CODES if intent == "late_arrival" else ABSENCE_CODES
-        code, p_code = today_s.best("code", allowed)
-        if code in AUTHORISED and p_code < th["authorise"]:
-            # Not sure enough to authorise: record what the school must follow up.
-            code, p_code = today_s.best("code", [c for c in allowed if c not in AUTHORISED])
+        code, p_code, hedged_down = _best_code(today_s, allowed, th)
+        if hedged_down:
             reasons.append(REVIEW_UNAUTHORISED)
         if (
             code in AUTHORISED
@@ -316,14 +315,12 @@ def _each_child(
         return rules_split
     out = dict(rules_split) if rules_split else dict.fromkeys(rr.children, code)
     for k, piece in pieces.items():
-        # Without the rules' reading of the stretch: cross-validated, the same codes (16,455
+        # Without the rules' reading of the stretch: cross-validated, the same codes (16,454
         # and 16,449 of 19,220) for less time.
         s = model.scores(piece, ())
         late = s.best("intent", list(_ABSENT_OR_LATE))[0] == "late_arrival"
         allowed = LATE_CODES if late else ABSENCE_CODES
-        own, p = s.best("code", allowed)
-        if own in AUTHORISED and p < th["authorise"]:
-            own, p = s.best("code", [c for c in allowed if c not in AUTHORISED])
+        own, p, _hedged = _best_code(s, allowed, th)
         name = rr.children[k]
         if rules_split:
             if out[name] in ("O", "N") and own in AUTHORISED and p >= th["authorise"]:
@@ -333,13 +330,14 @@ def _each_child(
     return out if len(set(out.values())) > 1 else {}
 
 
-def _read_part(
-    part: str, rr: RuleReading, today: date, model: Learned
-) -> tuple[Scores, ParsedReply]:
-    """The model's reading of part of a reply, beside the rules' reading of that part (the
-    model never reads text without one), and the rules' reading."""
-    rule = read_rules(part, today, rr.children, rr.is_school_day)
-    return model.scores(part, rule_features(rule.parsed, rule.child_authored)), rule.parsed
+def _best_code(s: Scores, allowed: Sequence[str], th: dict[str, float]) -> tuple[str, float, bool]:
+    """The likeliest allowed code; where it is authorised but the model is not sure enough to
+    authorise, the likeliest unauthorised one, and True (the school must follow it up)."""
+    code, p = s.best("code", allowed)
+    if code in AUTHORISED and p < th["authorise"]:
+        code, p = s.best("code", [c for c in allowed if c not in AUTHORISED])
+        return code, p, True
+    return code, p, False
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n।۔。！？])\s*")
@@ -361,9 +359,13 @@ def _today_part(
         before.append(x)
     if not before or len(before) == len(sentences):
         return None
-    s, rule = _read_part(" ".join(before), rr, today, model)
+    # Today's sentences are read with the rules' reading of them, which the checks after the
+    # code (a doubted illness, an unauthorised reason) need.
+    part = " ".join(before)
+    rule = read_rules(part, today, rr.children, rr.is_school_day)
+    s = model.scores(part, rule_features(rule.parsed, rule.child_authored))
     label, p = s.best("intent")
-    return (s, rule) if label == "absence_reason" and p >= th["today_sure"] else None
+    return (s, rule.parsed) if label == "absence_reason" and p >= th["today_sure"] else None
 
 
 def _leave(

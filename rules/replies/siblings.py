@@ -10,6 +10,7 @@ each stretch on its own (combine.py).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -30,7 +31,8 @@ _JOINERS = frozenset(
     ["and", "n", "i", "y", "e", "et", "und", "en", "es", "a", "ve", "va", "ja", "og", "och"]
     + ["u", "un", "ir", "si", "ar", "ac", "dhe", "ta", "le"]
 )
-# A stretch shorter than this many words says nothing of its own ("Amal," before "Yusuf").
+# A stretch with fewer words than this after the name says nothing of its own ("Amal,"
+# before "Yusuf").
 MIN_WORDS = 2
 
 
@@ -49,15 +51,6 @@ def _skeleton(folded: str) -> str:
 def _key(name: str) -> str:
     first = _TOKEN.findall(name)
     return fold(first[0]) if first else ""
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 @lru_cache(maxsize=16384)
@@ -80,7 +73,7 @@ def names_child(token: str, key: str) -> bool:
             return True  # "Elzai", "Robertam", "poppys"
         if is_known(word):
             return False  # "Poorly" beside Poppy: a word, capitalised to start a sentence
-        prefix = _common_prefix(word, key)
+        prefix = len(os.path.commonprefix([word, key]))
         if capital and (prefix >= 4 or (prefix >= 3 and prefix >= 0.6 * len(key))):
             return True  # "Lukui" (Lukas), "Ondra" (Ondřej), "Arbri" (Arbër)
         return capital and len(key) >= 4 and JaroWinkler.similarity(word, key) >= 0.9
