@@ -93,6 +93,8 @@ def _prepare(text: str, children: Sequence[str]) -> tuple[Normalised, str, list[
     keys = [fold(c).split("-")[0].strip() for c in children]
     tokens = _possessives(tokens, keys)
     fuzzy: set[int] = set()
+    if lang == "vi":
+        tokens = dates.vietnamese_days(tokens, keys)
     if lang == "en":
         names = set(keys)
         for i, tok in enumerate(tokens):

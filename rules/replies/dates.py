@@ -133,7 +133,45 @@ _TOMORROW = frozenset(
     | {"yfory", "fory", "berri", "yarin", "domani", "morgen", "bukas", "esok", "besok"}
     | {"kesho", "mangwana", "nemangwana", "holnap", "neser", "utre", "sutra", "kaail", "bholi"}
     | {"bukra", "بكرة", "بكره", "غدا", "завтра", "утре"}
+    # Latvian, Sinhala in Latin letters, Iraqi, Gulf and Moroccan Arabic: too short or too
+    # dialectal for the lexicon, which ignores three-letter words in other languages.
+    | {"rit", "heta", "bacher", "bachir", "baacher", "باچر", "بكرا", "bokra", "ghedda", "ghda"}
 )
+
+
+# Vietnamese counts its weekdays: thứ hai ("the second") is Monday, thứ sáu Friday.  The
+# tokeniser has already read "thu" as the English abbreviation for Thursday.
+_VI_WEEKDAY = {
+    **dict.fromkeys(("2", "hai"), "monday"),
+    **dict.fromkeys(("3", "ba"), "tuesday"),
+    **dict.fromkeys(("4", "tu"), "wednesday"),
+    **dict.fromkeys(("5", "nam"), "thursday"),
+    **dict.fromkeys(("6", "sau"), "friday"),
+}
+_VI_WORDS = {("tuan", "sau"): ("next", "week"), ("tuan", "toi"): ("next", "week")}
+
+
+def vietnamese_days(tokens: list[str], names: Collection[str]) -> list[str]:
+    """A Vietnamese reply's days as the date reader reads them: "thu 6" is Friday, "thu hai
+    tuan sau" Monday next week, and "mai" tomorrow (unless a child is called Mai)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok, nxt = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok == "thursday" and nxt in _VI_WEEKDAY:
+            out.append(_VI_WEEKDAY[nxt])
+            i += 2
+            continue
+        if (tok, nxt) in _VI_WORDS:
+            out += _VI_WORDS[tok, nxt]
+            i += 2
+            continue
+        if tok == "ngay" and nxt == "mai":
+            i += 1
+            continue
+        out.append("tomorrow" if tok == "mai" and "mai" not in names else tok)
+        i += 1
+    return out
 
 
 def _is_tomorrow(tokens: Sequence[str], i: int) -> bool:

@@ -108,7 +108,22 @@ _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\uf
 _URDU_LETTERS = re.compile(r"[\u0679\u0688\u0691\u06ba\u06be\u06c1\u06d2\u06af\u067e\u0686]")
 
 
+# Japanese is told by its kana before Chinese characters, which it also writes.  Ge'ez
+# script is Amharic's and Tigrinya's; Amharic is the commoner in English schools.
 _SCRIPTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[\u3040-\u30ff]"), "ja"),
+    (re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]"), "ko"),
+    (re.compile(r"[\u0e00-\u0e7f]"), "th"),
+    (re.compile(r"[\u0d80-\u0dff]"), "si"),
+    (re.compile(r"[\u0d00-\u0d7f]"), "ml"),
+    (re.compile(r"[\u0c00-\u0c7f]"), "te"),
+    (re.compile(r"[\u0c80-\u0cff]"), "kn"),
+    (re.compile(r"[\u0b00-\u0b7f]"), "or"),
+    (re.compile(r"[\u10a0-\u10ff]"), "ka"),
+    (re.compile(r"[\u0530-\u058f]"), "hy"),
+    (re.compile(r"[\u1000-\u109f]"), "my"),
+    (re.compile(r"[\u1780-\u17ff]"), "km"),
+    (re.compile(r"[\u0e80-\u0eff]"), "lo"),
     (re.compile(r"[\u0980-\u09ff]"), "bn"),
     (re.compile(r"[\u0a00-\u0a7f]"), "pa"),
     (re.compile(r"[\u0900-\u097f]"), "hi"),
@@ -123,14 +138,20 @@ _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _UKRAINIAN_LETTERS = re.compile(r"[\u0404\u0406\u0407\u0454\u0456\u0457\u0490\u0491]")
 # Latin-script languages lingua weighs against English (others are told by their script).
-_LINGUA_LANGUAGES = "en cy pl ro pt lt lv so es fr tr it de sq nl sk cs hu hr ga yo sw tl"
+_LINGUA_LANGUAGES = "en cy pl ro pt lt lv so es fr tr it de sq nl sk cs hu hr ga yo sw tl vi"
 _LINGUA_MIN = 0.5  # lingua's confidence under which a reply stays English
 _ENGLISH_SHARE = 0.5  # share of known English words above which lingua is not asked
+
+
+# Vietnamese writes its tones with letters of their own (ạ, ề, ữ...), in one Unicode block.
+_VIETNAMESE = re.compile(r"[\u1ea0-\u1ef9\u01a0\u01a1\u01af\u01b0]")
 
 
 def _script(raw: str) -> str | None:
     if raw.isascii():
         return None
+    if len(_VIETNAMESE.findall(raw)) >= 2:
+        return "vi"
     letters = len(_LETTER.findall(raw))
     arabic = len(_ARABIC_SCRIPT.findall(raw))
     if arabic >= 3 and arabic * 2 >= letters:

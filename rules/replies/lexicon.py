@@ -54,6 +54,8 @@ _PLAIN = str.maketrans(
 # Morgen" and "guten Morgen" are this morning and good morning.
 _OTHER_SENSE_AFTER: dict[str, frozenset[str]] = {
     "morgen": frozenset({"heute", "guten", "am", "jeden", "diesen"}),
+    # "esta mañana", "a la una de la mañana": the morning, not tomorrow.
+    "manana": frozenset({"la", "esta", "cada", "por", "toda"}),
 }
 # ...and before these: "kal" is tomorrow and yesterday in Hindi, Urdu, Punjabi, Bengali and
 # Gujarati, and "kal raat" is last night.
