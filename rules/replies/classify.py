@@ -91,10 +91,10 @@ def _prepare(text: str, children: Sequence[str]) -> tuple[Normalised, str, list[
     tokens = tokenise(text)
     lang = languages.detect(tokens, text[:MAX_CHARS], vocabulary.is_known)
     keys = [fold(c).split("-")[0].strip() for c in children]
+    if lang != "en":
+        tokens = dates.vietnamese_days(tokenise(text, english=False), keys, lang == "vi")
     tokens = _possessives(tokens, keys)
     fuzzy: set[int] = set()
-    if lang == "vi":
-        tokens = dates.vietnamese_days(tokens, keys)
     if lang == "en":
         names = set(keys)
         for i, tok in enumerate(tokens):
@@ -510,6 +510,7 @@ class RuleReading:
     child_authored: bool
     is_school_day: dates.SchoolDay
     children: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # the children's names as the tokens spell them
 
 
 def read(
@@ -588,7 +589,7 @@ def read_rules(
             short = len([t for t in norm.tokens if t.isalnum()]) <= 6
             confidence = 0.85 if (r.kind("meta") or short) else 0.4
         if intent in ("absence_reason", "unclear"):
-            return_day = dates.return_date(norm, today, school_day, lang != "en")
+            return_day = dates.return_date(norm, today, school_day, lang != "en", keys)
 
     if conflict:
         confidence -= 0.25
@@ -623,7 +624,7 @@ def read_rules(
         language=lang,
         review_reasons=tuple(review_reasons),
     )
-    return RuleReading(parsed, norm, child_authored, school_day, tuple(children))
+    return RuleReading(parsed, norm, child_authored, school_day, tuple(children), tuple(keys))
 
 
 def _per_child(

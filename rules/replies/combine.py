@@ -255,7 +255,9 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         if rule.intent in ("absence_reason", "unclear"):
             return_day = rule.return_date
         else:
-            return_day = dates.return_date(rr.norm, today, rr.is_school_day, rule.language != "en")
+            return_day = dates.return_date(
+                rr.norm, today, rr.is_school_day, rule.language != "en", rr.keys
+            )
 
     leave = _leave(rr, intent, today, return_day, s.p("leave") >= th["leave"], s)
     # "Zítra uvidíme", "maine vedem": in another language, a day beside a hedge (the
@@ -263,7 +265,7 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     # hedges are the rules' own (dates.py).
     hedged = rule.language != "en" and "unsure" in s.concepts
     if return_day is None and intent == "absence_reason" and leave is None and not hedged:
-        return_day = dates.plain_return(rr.norm, today, rr.is_school_day)
+        return_day = dates.plain_return(rr.norm, today, rr.is_school_day, rr.keys)
         if return_day is None and rule.language != "en":
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a
             # reply explaining today is the day back, as in English.

@@ -139,8 +139,7 @@ _TOMORROW = frozenset(
 )
 
 
-# Vietnamese counts its weekdays: thứ hai ("the second") is Monday, thứ sáu Friday.  The
-# tokeniser has already read "thu" as the English abbreviation for Thursday.
+# Vietnamese counts its weekdays: thứ hai ("the second") is Monday, thứ sáu Friday.
 _VI_WEEKDAY = {
     **dict.fromkeys(("2", "hai"), "monday"),
     **dict.fromkeys(("3", "ba"), "tuesday"),
@@ -151,14 +150,16 @@ _VI_WEEKDAY = {
 _VI_WORDS = {("tuan", "sau"): ("next", "week"), ("tuan", "toi"): ("next", "week")}
 
 
-def vietnamese_days(tokens: list[str], names: Collection[str]) -> list[str]:
-    """A Vietnamese reply's days as the date reader reads them: "thu 6" is Friday, "thu hai
-    tuan sau" Monday next week, and "mai" tomorrow (unless a child is called Mai)."""
+def vietnamese_days(tokens: list[str], names: Collection[str], vietnamese: bool) -> list[str]:
+    """A reply's Vietnamese days as the date reader reads them: "thu 6" is Friday and "thu
+    hai tuan sau" Monday next week in any reply not in English (detection misses Vietnamese
+    typed without its accents); "mai" is tomorrow only in one known to be Vietnamese ("mai"
+    is "more" in Romanian and May in French), and not where a child is called Mai."""
     out: list[str] = []
     i = 0
     while i < len(tokens):
         tok, nxt = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""
-        if tok == "thursday" and nxt in _VI_WEEKDAY:
+        if tok == "thu" and nxt in _VI_WEEKDAY:
             out.append(_VI_WEEKDAY[nxt])
             i += 2
             continue
@@ -166,10 +167,10 @@ def vietnamese_days(tokens: list[str], names: Collection[str]) -> list[str]:
             out += _VI_WORDS[tok, nxt]
             i += 2
             continue
-        if tok == "ngay" and nxt == "mai":
+        if vietnamese and tok == "ngay" and nxt == "mai":
             i += 1
             continue
-        out.append("tomorrow" if tok == "mai" and "mai" not in names else tok)
+        out.append("tomorrow" if vietnamese and tok == "mai" and "mai" not in names else tok)
         i += 1
     return out
 
@@ -436,11 +437,17 @@ def _ends_sentence(tokens: tuple[str, ...], j: int) -> bool:
 
 
 def _first_day(
-    tokens: tuple[str, ...], span: range, today: date, is_school_day: SchoolDay
+    tokens: tuple[str, ...],
+    span: range,
+    today: date,
+    is_school_day: SchoolDay,
+    names: Collection[str] = (),
 ) -> tuple[int, date] | None:
     for n, j in enumerate(span):
         if _ends_sentence(tokens, j) or n >= 8:
             return None
+        if tokens[j] in names:
+            continue  # "Martim", "Sali": a child's name, not a weekday
         d = _foreign_day(tokens, j, today, is_school_day)
         if d is not None and _in_range(d, today):
             return j, d
@@ -452,7 +459,11 @@ def _in_range(d: date | None, today: date) -> bool:
 
 
 def return_date(
-    norm: Normalised, today: date, is_school_day: SchoolDay, foreign: bool = False
+    norm: Normalised,
+    today: date,
+    is_school_day: SchoolDay,
+    foreign: bool = False,
+    names: Collection[str] = (),
 ) -> date | None:
     """The day the reply says the child is back. Where it names several ("we fly back
     Sunday, she'll be in Monday"), the last one named is the day at school."""
@@ -510,7 +521,7 @@ def return_date(
         else:
             continue
         for span in spans:
-            day = _first_day(tokens, span, today, is_school_day)
+            day = _first_day(tokens, span, today, is_school_day, names)
             if day is not None:
                 found.append(day)
                 break
@@ -810,7 +821,9 @@ def _day_of(token: str) -> int | None:
     return min(hits) if hits else None
 
 
-def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> date | None:
+def plain_return(
+    norm: Normalised, today: date, is_school_day: SchoolDay, names: Collection[str] = ()
+) -> date | None:
     """A return read from a bare "tomorrow" or weekday in a reply explaining today ("Back the
     morra", "Grįšim pirmadienį", "inshallah Monday"): in such a reply a day named is the day
     the child is expected back."""
@@ -822,7 +835,7 @@ def plain_return(norm: Normalised, today: date, is_school_day: SchoolDay) -> dat
             sentence = i + 1
             continue
         tomorrow = (tok in _TOMORROW or tok == "kal") and not other_sense(tokens, i)
-        weekday = None if tomorrow else _day_of(tok)
+        weekday = None if tomorrow or tok in names else _day_of(tok)
         if not tomorrow and weekday is None:
             continue
         window = tokens[max(sentence, i - 4) : i]

@@ -307,10 +307,15 @@ class Normalised:
     fuzzy: frozenset[int]  # indices of tokens changed by fuzzy correction
 
 
+# In a reply in another language, text-speak this short is a word of that language ("mon
+# mari", "w czwartek", "n vai", "bac si"), not an English abbreviation.
+_SHORT_TEXTSPEAK = 3
+
+
 @lru_cache(maxsize=16384)
-def _expand(word: str) -> tuple[str, ...]:
+def _expand(word: str, short: bool = True) -> tuple[str, ...]:
     mapped = TEXTSPEAK.get(word)
-    if mapped is not None:
+    if mapped is not None and (short or len(word) > _SHORT_TEXTSPEAK):
         return tuple(mapped.split())
     if "'" in word:
         if word in _NT:
@@ -330,7 +335,9 @@ def emoji_words(text: str) -> str:
     return _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], text)
 
 
-def tokenise(raw: str) -> list[str]:
+def tokenise(raw: str, english: bool = True) -> list[str]:
+    """Words, numbers and punctuation, folded, with text-speak spelt out (only the longer
+    abbreviations where the reply is not in English)."""
     text = emoji_words(raw[:MAX_CHARS])
     text = _XRAY.sub("xray", fold(text))
     out: list[str] = []
@@ -342,7 +349,7 @@ def tokenise(raw: str) -> list[str]:
         if tok in PUNCT:
             out.append(tok)
             continue
-        out.extend(_expand(tok))
+        out.extend(_expand(tok, english))
         if len(out) >= MAX_TOKENS:
             break
     # "ill" at the start of a clause before a verb is an apostrophe-less "I'll".
