@@ -16,7 +16,7 @@ from datetime import date
 
 from . import dates, languages, safeguarding, vocabulary
 from .model import Intent, LeavePeriod, ParsedReply
-from .normalise import MAX_CHARS, Normalised, build, fold, tokenise, words
+from .normalise import MAX_CHARS, Normalised, build, fold, has_short_textspeak, tokenise, words
 from .patterns import Hit
 
 NEGATORS = words("not no never nothing without nor neither longer")
@@ -92,7 +92,9 @@ def _prepare(text: str, children: Sequence[str]) -> tuple[Normalised, str, list[
     lang = languages.detect(tokens, text[:MAX_CHARS], vocabulary.is_known)
     keys = [fold(c).split("-")[0].strip() for c in children]
     if lang != "en":
-        tokens = dates.vietnamese_days(tokenise(text, english=False), keys, lang == "vi")
+        if has_short_textspeak(text):
+            tokens = tokenise(text, english=False)
+        tokens = dates.vietnamese_days(tokens, keys, lang == "vi")
     tokens = _possessives(tokens, keys)
     fuzzy: set[int] = set()
     if lang == "en":

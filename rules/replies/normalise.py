@@ -335,6 +335,22 @@ def emoji_words(text: str) -> str:
     return _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], text)
 
 
+_SHORT_WORDS = re.compile(
+    r"(?<![\w'])(?:"
+    + "|".join(
+        sorted(
+            (re.escape(w) for w in TEXTSPEAK if len(w) <= _SHORT_TEXTSPEAK), key=len, reverse=True
+        )
+    )
+    + r")(?![\w'])"
+)
+
+
+def has_short_textspeak(raw: str) -> bool:
+    """Whether `tokenise(raw, english=False)` can differ from `tokenise(raw)`."""
+    return _SHORT_WORDS.search(fold(raw[:MAX_CHARS])) is not None
+
+
 def tokenise(raw: str, english: bool = True) -> list[str]:
     """Words, numbers and punctuation, folded, with text-speak spelt out (only the longer
     abbreviations where the reply is not in English)."""
