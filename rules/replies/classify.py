@@ -41,7 +41,7 @@ _TIMED = frozenset(
         "travel_disruption",
     }
 )
-_PAST_TIMED = frozenset({"medical", "religious", "interview"})
+_PAST_TIMED = frozenset({"medical", "religious", "interview", "day_out"})
 _ADMISSION = re.compile(r"admitted|operation|a&e|ward|kept|surgery|rushed|ambulance")
 _RETURN_WORDS = words("back return returning returns till until til untill bk")
 _PRIORITY = (
