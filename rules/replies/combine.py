@@ -110,6 +110,12 @@ THRESHOLDS = {
     # The sentences of a reply before the first about its leave read as today's absence at
     # least this surely: the reply explains today, and the leave rides beside it.
     "today_sure": 0.6,
+    # A day read as the day back stands only where the model thinks the reply gives one
+    # at least this surely: "if she's better tomorrow", "paid on Friday" and "Farda sobh GP
+    # dara" name a day that is not one.  The rules' anchored reading ("back on Monday")
+    # needs less than a day found by a bare weekday or "tomorrow" alone.
+    "returns": 0.1,
+    "returns_anchored": 0.0,
 }
 
 
@@ -259,6 +265,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
                 rr.norm, today, rr.is_school_day, rule.language != "en", rr.keys
             )
 
+    if return_day is not None and s.p("returns") < th["returns_anchored"]:
+        return_day = None
     leave = _leave(rr, intent, today, return_day, s.p("leave") >= th["leave"], s)
     # "Zítra uvidíme", "maine vedem": in another language, a day beside a hedge (the
     # lexicon's `unsure`: we'll see, maybe, if he's better) is not a day back.  English
@@ -270,6 +278,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a
             # reply explaining today is the day back, as in English.
             return_day = dates.concept_return(s.concepts, today, rr.is_school_day)
+        if s.p("returns") < th["returns"]:
+            return_day = None
     confidence = p_intent * (p_code if code is not None and intent != "unclear" else 1.0)
     if low or confidence < th["confidence_review"]:
         reasons.append(REVIEW_LOW)

@@ -128,7 +128,7 @@ class Scores:
         return label, probs[label]
 
     def p(self, head: str, label: str = "yes") -> float:
-        return self.heads[head].get(label, 0.0)
+        return self.heads.get(head, {}).get(label, 0.0)
 
 
 class Learned:

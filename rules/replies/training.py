@@ -40,7 +40,14 @@ FOLDS = 5
 MAX_FEATURES = 150_000
 # Inverse regularisation per head: intent and code separate many classes; safeguarding is
 # weighted by class so the rarer risky replies count as much as the routine ones.
-C_VALUES = {"intent": 30.0, "code": 30.0, "safeguarding": 30.0, "leave": 10.0, "leave_reason": 5.0}
+C_VALUES = {
+    "intent": 30.0,
+    "code": 30.0,
+    "safeguarding": 30.0,
+    "leave": 10.0,
+    "leave_reason": 5.0,
+    "returns": 10.0,
+}
 # The cross-validated false-alarm rate (rules or model) the safeguarding threshold may
 # reach.  Set for recall: a DSL would rather read ten false alarms than miss one, and on
 # this corpus 3% false alarms would leave almost half the risky replies unflagged.
@@ -90,6 +97,7 @@ def _labels(ex: Example) -> dict[str, str | None]:
         "safeguarding": "yes" if r.safeguarding else "no",
         "leave": "yes" if r.leave else "no",
         "leave_reason": r.leave.get("reason") if r.leave else None,
+        "returns": ("yes" if r.return_date else "no") if r.intent == "absence_reason" else None,
     }
 
 
@@ -131,10 +139,10 @@ def _fit(train: Sequence[Example], thresholds: dict[str, float] | None) -> Learn
     biases: list[np.ndarray] = []
     heads: list[Head] = []
     start = 0
-    for name in ("intent", "code", "safeguarding", "leave", "leave_reason"):
+    for name in ("intent", "code", "safeguarding", "leave", "leave_reason", "returns"):
         keep = [i for i, lab in enumerate(labels) if lab[name] is not None]
         y = [v for i in keep if (v := labels[i][name]) is not None]
-        binary = name in ("safeguarding", "leave")
+        binary = name in ("safeguarding", "leave", "returns")
         classes = sorted(set(y))
         model = LogisticRegression(
             C=C_VALUES[name],
