@@ -43,42 +43,6 @@ CODE_REASON = {
 }
 REASON_CODE = {reason: code for code, reason in CODE_REASON.items()}
 LEARNED_INDICATOR = "sg:learned"
-# Languages the corpus teaches (at least 40 replies each): only these can pass without
-# review when the model is sure.
-READ_LANGUAGES = frozenset(
-    [
-        "en",
-        "ar",
-        "bg",
-        "bn",
-        "cy",
-        "de",
-        "el",
-        "es",
-        "fa",
-        "fr",
-        "gu",
-        "hi",
-        "hu",
-        "ku",
-        "lt",
-        "ne",
-        "pa",
-        "pl",
-        "pt",
-        "ro",
-        "sk",
-        "so",
-        "sq",
-        "ta",
-        "tl",
-        "tr",
-        "uk",
-        "ur",
-        "vi",
-        "zh",
-    ]
-)
 
 REVIEW_CHILD = "a child writing"
 REVIEW_SIBLINGS = "children, different reasons"
@@ -286,7 +250,7 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     if disagree:
         reasons.append(REVIEW_DISAGREE)
     if rule.language != "en" and (
-        confidence < th["foreign_sure"] or rule.language not in READ_LANGUAGES
+        confidence < th["foreign_sure"] or rule.language not in model.languages
     ):
         # Another language is read where the model is sure of it; otherwise a person
         # who reads the language (or a phone call) checks.

@@ -19,7 +19,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -144,6 +144,7 @@ class Learned:
         heads: Sequence[Head],
         thresholds: dict[str, float],
         trained_on: str = "",
+        languages: Collection[str] = (),
     ) -> None:
         self.index = {g: i for i, g in enumerate(vocabulary)}
         self.idf = idf.astype(np.float64)
@@ -156,6 +157,9 @@ class Learned:
         self.heads = {h.name: h for h in heads}
         self.thresholds = dict(thresholds)
         self.trained_on = trained_on
+        # The languages the model was taught enough of to read without a person (training
+        # READ_MIN): another language passes without review only among these.
+        self.languages = frozenset(languages)
         self._words: dict[str, tuple[int, ...]] = {}
 
     # -- scoring ---------------------------------------------------------------------
@@ -233,6 +237,7 @@ class Learned:
                 for h in self.heads.values()
             ],
             "thresholds": self.thresholds,
+            "languages": sorted(self.languages),
             "rule_vocabulary": sorted(self.rule_index, key=self.rule_index.__getitem__),
             **meta_extra,
             "vocabulary": vocabulary,
@@ -259,6 +264,7 @@ class Learned:
             heads,
             meta["thresholds"],
             meta.get("trained_on", ""),
+            meta.get("languages", ()),
         )
 
 
