@@ -487,7 +487,11 @@ LANGUAGE_NAMES = {
     "yo": "Yoruba", "sw": "Swahili", "tl": "Tagalog", "zh": "Chinese", "ta": "Tamil",
     "ne": "Nepali", "hi": "Hindi", "gu": "Gujarati", "fa": "Persian", "ps": "Pashto",
     "ku": "Kurdish", "ti": "Tigrinya", "am": "Amharic", "el": "Greek", "ko": "Korean",
-    "ja": "Japanese", "th": "Thai", "he": "Hebrew",
+    "ja": "Japanese", "th": "Thai", "he": "Hebrew", "vi": "Vietnamese", "bg": "Bulgarian",
+    "si": "Sinhala", "ml": "Malayalam", "te": "Telugu", "kn": "Kannada", "or": "Odia",
+    "ka": "Georgian", "hy": "Armenian", "my": "Burmese", "km": "Khmer", "lo": "Lao",
+    "ln": "Lingala", "sn": "Shona", "ms": "Malay", "id": "Indonesian", "et": "Estonian",
+    "sr": "Serbian", "bs": "Bosnian", "af": "Afrikaans", "ak": "Akan", "ig": "Igbo",
 }  # fmt: skip
 
 

@@ -14,7 +14,7 @@ import pytest
 from rules.replies import parse_reply
 from rules.replies.corpus import CATEGORIES, CORPUS_DIR, DEV_FILE, check, load, training_files
 from rules.replies.corpus import main as check_main
-from rules.replies.learned import MODEL_DIR, corpus_hash, shipped_meta
+from rules.replies.learned import MODEL_DIR, corpus_hash, shipped, shipped_meta
 from rules.replies.training import is_stale
 
 WED = date(2026, 3, 11)
@@ -170,6 +170,14 @@ def test_the_model_is_plain_arrays_read_without_pickle_or_scikit_learn() -> None
         ("ok", "en"),
         # The lexicon's own words name the language (lingua is not asked).
         ("Labdien, Markusam sodien zobarsts, Elza ari slima", "lv"),
+        # Scripts of their own, and Vietnamese by its tone letters.
+        ("සෙනුලි අද එන්නේ නෑ. හෙට එවන්නම්.", "si"),
+        ("ആരോണിന് ഇന്ന് പനിയാണ്", "ml"),
+        ("今日は熱があるので休ませます", "ja"),
+        ("오늘 아이가 열이 나서 결석합니다", "ko"),
+        ("วันนี้ลูกไม่สบาย มีไข้", "th"),
+        ("ఈరోజు మా అబ్బాయికి జ్వరం", "te"),
+        ("Chào cô, hôm nay bé Linh bị sốt", "vi"),
         # One foreign word among English ones does not.
         ("Sorry she has a temperatura today lol, back tomorrow", "en"),
     ],
@@ -185,9 +193,11 @@ def test_language_is_detected_and_other_languages_are_reviewed(text: str, langua
 
 
 def test_a_language_the_model_never_learnt_is_reviewed_by_name() -> None:
-    got = parse_reply("Dobrý den, Tomáš je dnes nemocný, má horečku", WED, ["Tomáš"])
-    assert got.language == "cs"
-    assert "written in Czech" in got.review_reasons
+    # Dutch: fewer than training.READ_MIN replies in the corpus.
+    got = parse_reply("Goedemorgen, Daan is vandaag ziek, hij heeft koorts", WED, ["Daan"])
+    assert got.language == "nl"
+    assert "nl" not in shipped().languages
+    assert "written in Dutch" in got.review_reasons
 
 
 # --- kinds of reply the issue names ---------------------------------------------------------

@@ -331,6 +331,14 @@ def test_no_reason_beside_a_risk_sign_stays_unexplained() -> None:
         # where several days are named in another language, the latest is the day at school
         ("Torniamo lunedì sera, quindi Giulia rientra martedì", WED, date(2026, 3, 17)),
         ("Ethan 今朝發燒，聽日應該可以返學", WED, date(2026, 3, 12)),
+        # Vietnamese counts its weekdays (thứ sáu, "thu 6", is Friday) and "mai" is tomorrow
+        ("Minh bị sốt, hôm nay ở nhà. Thứ sáu đi học lại ạ", WED, date(2026, 3, 13)),
+        ("Bao bi dau bung, non nhieu lan. Thu 2 tuan sau di hoc lai", WED, date(2026, 3, 16)),
+        ("Chào cô, hôm nay bé Linh bị sốt. Mai bé đi học lại ạ", WED, date(2026, 3, 12)),
+        # scripts detection once missed: Sinhala "හෙට" (tomorrow)
+        ("සෙනුලි අද ගෙදර. එයාට සනීප නෑ. හෙට එවන්නම්.", WED, date(2026, 3, 12)),
+        # a short word of another language is not English text-speak: "mon" is "my"
+        ("Bonjour, Lina a de la fièvre. Mon mari reste avec elle aujourd'hui", WED, None),
         # a day tied to something else is not the day back
         ("No gas or electric and no money till Friday", WED, None),
         ("Panic attacks again, GP tomorrow", WED, None),
@@ -338,6 +346,11 @@ def test_no_reason_beside_a_risk_sign_stays_unexplained() -> None:
 )
 def test_return_dates(text: str, today: date, expected: date | None) -> None:
     assert parse(text, today=today).return_date == expected
+
+
+def test_a_child_s_name_is_not_a_weekday() -> None:
+    # "Martim" begins like Romanian "marți" (Tuesday); "hj" is today, "n vai" he isn't going.
+    assert parse("o martim ta com febre n vai hj obg", ("Martim",)).return_date is None
 
 
 def test_return_date_uses_school_calendar() -> None:
