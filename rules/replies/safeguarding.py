@@ -231,6 +231,10 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "they is|s|been minding|mindin|babysitting they|him|her|the|baby|{POSS}",
             "they stay|stays|stayed|staying home|back [to] look|mind|watch [after] they|him|her|"
             "baby|the|{POSS}",
+            # a child minding children: "been looking after the baby ... she's 10"
+            "looking|lookin|minding|mindin|watching|babysitting _8 he|she|they s|is|are [only] "
+            "8|9|10|11|12|13",
+            "he|she s|is [only] 8|9|10|11|12|13 _3 sensible|alright|fine|ok|okay|grown|mature",
         ],
     ),
     (
