@@ -4,6 +4,9 @@
     python benchmarks/replies.py --fresh FILE    the shipped model on a fresh file, once
     python benchmarks/replies.py --shipped FILE  the shipped model on any labelled file
     add --misses to list every miss, --by-voice for the split by voice
+    python benchmarks/replies.py --folds DIR [--threshold NAME=VALUE ...]
+                                                 cross-validated, with fold models kept in
+                                                 DIR: a combiner change measured in a minute
 
 Cross-validation: the corpus (rules/replies/corpus/part-*.jsonl) is split into folds by
 `voice_id` (GroupKFold), so no voice is in both the training and the test side; each
@@ -22,6 +25,7 @@ the slowest reply.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -45,7 +49,8 @@ from rules.replies.corpus import (  # noqa: E402
     training_files,
 )
 from rules.replies.languages import warm  # noqa: E402
-from rules.replies.learned import shipped  # noqa: E402
+from rules.replies.learned import Learned, shipped  # noqa: E402
+from rules.replies.training import Example  # noqa: E402
 
 PASSES = 5
 
@@ -209,19 +214,48 @@ def speed(replies: Sequence[Reply]) -> None:
     )
 
 
-def cross_validated(show_misses: bool, by_voice: bool) -> None:
-    from rules.replies.training import examples, fit, folds
+def _fold_models(
+    exs: Sequence[Example], thresholds: dict[str, float] | None, cache: Path | None
+) -> list[tuple[list[int], Learned]]:
+    """Each fold's test indices and the model trained without them: trained here, or read
+    from `cache` (written by `--save-folds`), which must hold folds of this corpus."""
+    from rules.replies.training import fit, folds
+
+    split = folds(exs)
+    if cache is not None and (cache / "folds.json").exists():
+        saved = json.loads((cache / "folds.json").read_text(encoding="utf-8"))
+        if saved["replies"] != len(exs) or saved["tests"] != [t for _, t in split]:
+            raise SystemExit(f"{cache}: folds of another corpus; run --save-folds again")
+        models = [Learned.load(cache / f"fold-{n}") for n in range(len(split))]
+        for model in models:
+            model.thresholds = dict(thresholds or {})
+        return [(test, model) for (_, test), model in zip(split, models, strict=True)]
+    out = [(test, fit([exs[i] for i in train], thresholds)) for train, test in split]
+    if cache is not None:
+        for n, (_, model) in enumerate(out):
+            model.save(cache / f"fold-{n}", {})
+        tests = [[int(i) for i in t] for _, t in split]
+        (cache / "folds.json").write_text(json.dumps({"replies": len(exs), "tests": tests}))
+    return out
+
+
+def cross_validated(
+    show_misses: bool,
+    by_voice: bool,
+    cache: Path | None = None,
+    overrides: dict[str, float] | None = None,
+) -> None:
+    from rules.replies.training import examples
 
     loaded = load(training_files(CORPUS_DIR))
     for problem in loaded.problems:
         print(f"skipped {problem}", file=sys.stderr)
     exs = examples(loaded.replies)
     learned = shipped()
-    thresholds = learned.thresholds if learned else None
+    thresholds = {**(learned.thresholds if learned else {}), **(overrides or {})}
     preds: list[ParsedReply | None] = [None] * len(exs)
     started = time.perf_counter()
-    for train, test in folds(exs):
-        model = fit([exs[i] for i in train], thresholds)
+    for test, model in _fold_models(exs, thresholds, cache):
         for i in test:
             ex = exs[i]
             preds[i] = combine(ex.rules, ex.reply.text, ex.reply.today, model)
@@ -237,7 +271,7 @@ def cross_validated(show_misses: bool, by_voice: bool) -> None:
     for r in dev_replies:
         dev.add(r, parse_reply(r.text, r.today, list(r.children)), misses)
     groups = len({ex.group for ex in exs})
-    print(f"cross-validated: {groups} voices in 5 folds split by voice ({took:.0f} s to train)\n")
+    print(f"cross-validated: {groups} voices in 5 folds split by voice ({took:.0f} s)\n")
     print_table({"corpus (CV by voice)": corpus, "dev.jsonl (unseen by the model)": dev})
     print_splits(replies, got, by_voice)
     if show_misses:
@@ -273,13 +307,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shipped", type=Path, help="score the shipped model on FILE")
     parser.add_argument("--misses", action="store_true", help="list every miss")
     parser.add_argument("--by-voice", action="store_true", help="a line per voice")
+    parser.add_argument(
+        "--folds",
+        type=Path,
+        help="cross-validate with the fold models in DIR, training and saving them there "
+        "first if it has none: a change to combine.py or siblings.py, or a threshold, is "
+        "then measured in a minute (anything the model is trained on needs fresh folds)",
+    )
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="cross-validate with this combiner threshold instead of the shipped one",
+    )
     args = parser.parse_args(argv)
+    overrides: dict[str, float] = {}
+    for item in args.threshold:
+        name, _, value = item.partition("=")
+        try:
+            overrides[name] = float(value)
+        except ValueError:
+            parser.error(f"--threshold {item!r}: expected NAME=NUMBER")
     if args.fresh:
         score_file(args.fresh, f"fresh: {args.fresh.name}", args.misses, args.by_voice)
     elif args.shipped:
         score_file(args.shipped, f"shipped model: {args.shipped.name}", args.misses, args.by_voice)
     else:
-        cross_validated(args.misses, args.by_voice)
+        cross_validated(args.misses, args.by_voice, args.folds, overrides)
     return 0
 
 

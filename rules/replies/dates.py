@@ -615,7 +615,6 @@ def leave_period(
 _DAY_STEMS: tuple[tuple[str, ...], ...] = (
     (
         "monday",
-        "mon",
         "poniedzial",
         "luni",
         "segunda",
@@ -744,7 +743,6 @@ _DAY_STEMS: tuple[tuple[str, ...], ...] = (
     ),
     (
         "friday",
-        "fri",
         "piat",
         "vineri",
         "sexta",
@@ -787,9 +785,9 @@ _PLAIN_EVENTS = words(
     "assessment clinic hospital dentist interview test exam results operation scan"
 )
 _PLAIN_AFTER = words("night evening morning afternoon gone just")
-_EXACT_ONLY = frozenset(
-    {"mon", "tues", "weds", "thurs", "fri", "pir", "peer", "iau", "joi", "sali"}
-)
+# English "mon" and "fri" are not here: the tokeniser spells them out in an English reply,
+# and in another they are words of its own (French "mon mari", Danish "har fri").
+_EXACT_ONLY = frozenset({"tues", "weds", "thurs", "pir", "peer", "iau", "joi", "sali"})
 
 
 def _day_indexes() -> tuple[dict[str, int], dict[str, int], tuple[int, ...]]:

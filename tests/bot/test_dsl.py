@@ -251,15 +251,13 @@ def test_an_alert_at_night_waits_for_the_school_day_and_tells_the_parent_what_to
 def test_a_reply_for_review_shows_why_and_is_confirmed_only_once_someone_reads_it(
     stack: Stack,
 ) -> None:
-    school = _jayden_replies(
-        stack, "08:50", "Jayden dnes nepřijde, má návštěvu u lékaře a je nemocný"
-    )
+    school = _jayden_replies(stack, "08:50", "Jayden is vandaag ziek, hij moet naar de dokter")
     card = _card(stack, OFFICE_CH, "Jayden")
     shown = json.dumps(card.blocks, ensure_ascii=False)
     assert (
         "*For review* (" in shown
-        and "written in Czech" in shown
-        and "Mother, 08:50, in Czech" in shown
+        and "written in Dutch" in shown
+        and "Mother, 08:50, in Dutch" in shown
     )
     assert "case_confirm" not in _buttons(card)
     refused = stack.click("case_confirm", _buttons(card)["case_change"], OFFICE, OFFICE_CH)
@@ -270,7 +268,7 @@ def test_a_reply_for_review_shows_why_and_is_confirmed_only_once_someone_reads_i
     assert "needs a person to read it first" in approve
     stack.click("case_change", _buttons(card)["case_change"], OFFICE, OFFICE_CH)
     modal = json.dumps(stack.slack.views[-1]["blocks"], ensure_ascii=False)
-    assert "návštěvu u lékaře" in modal and "Read as:" in modal and "code " in modal
+    assert "naar de dokter" in modal and "Read as:" in modal and "code " in modal
     stack.tick(at(DAY1, "08:52"))
     card = _card(stack, OFFICE_CH, "Jayden")
     assert "case_confirm" in _buttons(card) and "For review" not in json.dumps(card.blocks)
