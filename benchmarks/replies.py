@@ -106,7 +106,9 @@ class Tally:
             what.append(f"code {list(r.codes)}{r.per_child or ''}->{got.code}{got.per_child or ''}")
         if r.safeguarding != got.safeguarding:
             what.append(f"safeguarding {r.safeguarding}->{got.safeguarding} {r.category or ''}")
-        if r.return_date is not None and got.return_date != r.return_date:
+        if got.return_date != r.return_date and (
+            r.return_date is not None or r.intent == "absence_reason"
+        ):
             what.append(f"return {r.return_date}->{got.return_date}")
         if what:
             misses.append(f"{r.source} [{r.voice_id}] {'; '.join(what)}\n      {r.text}")
