@@ -136,6 +136,10 @@ _TOMORROW = frozenset(
     # Latvian, Sinhala in Latin letters, Iraqi, Gulf and Moroccan Arabic: too short or too
     # dialectal for the lexicon, which ignores three-letter words in other languages.
     | {"rit", "heta", "bacher", "bachir", "baacher", "باچر", "بكرا", "bokra", "ghedda", "ghda"}
+    # Dari and Persian, Telugu, Tamil and Malayalam typed in Latin letters; Lithuanian cut
+    # short; English misspelt (round 23).
+    | {"farda", "fardah", "repu", "naalai", "naale", "ryt", "tmorra", "tomorro"}
+    | {"tmorro", "tomoro", "tmoro", "tommorra"}
 )
 
 
