@@ -219,15 +219,19 @@ def speed(replies: Sequence[Reply]) -> None:
 def _fold_models(
     exs: Sequence[Example], thresholds: dict[str, float] | None, cache: Path | None
 ) -> list[tuple[list[int], Learned]]:
-    """Each fold's test indices and the model trained without them: trained here, or read
-    from `cache` (written by `--save-folds`), which must hold folds of this corpus."""
+    """Each fold's test indices and the model trained without them: read from `cache` where
+    an earlier `--folds` run saved folds of this very corpus there, else trained (and saved
+    there, when `cache` is given)."""
     from rules.replies.training import fit, folds
 
     split = folds(exs)
     if cache is not None and (cache / "folds.json").exists():
         saved = json.loads((cache / "folds.json").read_text(encoding="utf-8"))
         if saved["replies"] != len(exs) or saved["tests"] != [t for _, t in split]:
-            raise SystemExit(f"{cache}: folds of another corpus; run --save-folds again")
+            raise SystemExit(
+                f"{cache}: these fold models were trained on another corpus; give --folds an "
+                "empty directory to train and save new ones"
+            )
         models = [Learned.load(cache / f"fold-{n}") for n in range(len(split))]
         for model in models:
             model.thresholds = dict(thresholds or {})
