@@ -160,17 +160,18 @@ class Learned:
         # The languages the model was taught enough of to read without a person (training
         # READ_MIN): another language passes without review only among these.
         self.languages = frozenset(languages)
-        self._words: dict[str, tuple[int, ...]] = {}
+        self._words: dict[str, np.ndarray] = {}
 
     # -- scoring ---------------------------------------------------------------------
 
-    def _word_grams(self, word: str) -> tuple[int, ...]:
-        """Vocabulary indices of a word's own n-grams, cached: replies repeat words."""
+    def _word_grams(self, word: str) -> np.ndarray:
+        """Vocabulary indices of a word's own n-grams, cached as an array: replies repeat
+        words, and joining arrays costs less than turning hundreds of ints into one."""
         known = self._words.get(word)
         if known is None:
             index = self.index
             grams = [f"w:{word}", *_char_grams(word)]
-            known = tuple(index[g] for g in grams if g in index)
+            known = np.array([index[g] for g in grams if g in index], dtype=np.int64)
             if len(self._words) > 100_000:
                 self._words.clear()
             self._words[word] = known
@@ -178,17 +179,15 @@ class Learned:
 
     def scores(self, text: str, rule_feats: Sequence[str]) -> Scores:
         toks = _WORD.findall(clean(text))
-        grams: list[int] = []
-        for t in toks:
-            grams += self._word_grams(t)
-        pairs = map(self.index.get, [f"b:{a} {b}" for a, b in zip(toks, toks[1:], strict=False)])
-        grams += [i for i in pairs if i is not None]
+        index = self.index
+        pairs = map(index.get, [f"b:{a} {b}" for a, b in zip(toks, toks[1:], strict=False)])
+        more = [i for i in pairs if i is not None]
         concepts = concept_features(text)
-        grams += [i for i in map(self.index.get, concepts) if i is not None] * CONCEPT_REPEAT
+        more += [i for i in map(index.get, concepts) if i is not None] * CONCEPT_REPEAT
+        ids = np.concatenate([*map(self._word_grams, toks), np.array(more, dtype=np.int64)])
         z = self.bias.copy()
-        if grams:
+        if len(ids):
             # Counting by sorting: np.unique does the same with more overhead per call.
-            ids = np.fromiter(grams, dtype=np.int64, count=len(grams))
             ids.sort()
             first = np.empty(len(ids), dtype=bool)
             first[0] = True

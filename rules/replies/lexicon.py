@@ -102,10 +102,13 @@ def tokens(text: str) -> list[str]:
 class Lexicon:
     words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     stems: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
-    phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(
+    # A phrase is indexed by its first two words: "ne" alone begins a hundred of them.
+    phrases: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    unspaced: list[tuple[str, str]] = field(default_factory=list)
+    # Unspaced variants by their first character: a reply has a few dozen characters, the
+    # lexicon thousands of such variants.
+    unspaced: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     # A word's concepts as a whole word or by a stem, cached: replies repeat their words.
     _by_token: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -114,7 +117,8 @@ class Lexicon:
         if not raw:
             return
         if _UNSPACED.search(raw):
-            self.unspaced.append((fold(raw).replace(" ", ""), concept))
+            squashed = fold(raw).replace(" ", "")
+            self.unspaced[squashed[0]].append((squashed, concept))
             return
         stem = raw.endswith("*")
         parts = tokens(raw.rstrip("*"))
@@ -122,7 +126,7 @@ class Lexicon:
             return
         self._by_token.clear()
         if len(parts) > 1:
-            self.phrases[parts[0]].append((tuple(parts), concept))
+            self.phrases[parts[0], parts[1]].append((tuple(parts), concept))
         elif stem and len(parts[0]) >= MIN_STEM:
             self.stems[parts[0][:STEM_KEY]].append((parts[0], concept))
         else:
@@ -132,6 +136,8 @@ class Lexicon:
         """The concepts among a reply's tokens (`tokens(text)`); `text` for unspaced scripts."""
         found: set[str] = set()
         by_token = self._by_token
+        phrases = self.phrases
+        last = len(toks)
         for i, tok in enumerate(toks):
             if tok in _OTHER_SENSE_WORDS and other_sense(toks, i):
                 continue
@@ -143,12 +149,19 @@ class Lexicon:
                 by_token[tok] = known
             if known:
                 found |= known
-            for phrase, concept in self.phrases.get(tok, ()):
-                if tuple(toks[i : i + len(phrase)]) == phrase:
-                    found.add(concept)
+            if i + 1 < last:
+                for phrase, concept in phrases.get((tok, toks[i + 1]), ()):
+                    if len(phrase) == 2 or tuple(toks[i : i + len(phrase)]) == phrase:
+                        found.add(concept)
         if text and self.unspaced and _UNSPACED.search(text):
             squashed = fold(text).replace(" ", "")
-            found.update(concept for variant, concept in self.unspaced if variant in squashed)
+            unspaced = self.unspaced
+            found.update(
+                concept
+                for first in set(squashed)
+                for variant, concept in unspaced.get(first, ())
+                if variant in squashed
+            )
         return found
 
     def _token_concepts(self, tok: str) -> frozenset[str]:
