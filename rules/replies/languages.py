@@ -492,6 +492,9 @@ LANGUAGE_NAMES = {
     "ka": "Georgian", "hy": "Armenian", "my": "Burmese", "km": "Khmer", "lo": "Lao",
     "ln": "Lingala", "sn": "Shona", "ms": "Malay", "id": "Indonesian", "et": "Estonian",
     "sr": "Serbian", "bs": "Bosnian", "af": "Afrikaans", "ak": "Akan", "ig": "Igbo",
+    "zu": "Zulu", "nd": "Ndebele", "xh": "Xhosa", "gd": "Scottish Gaelic", "ha": "Hausa",
+    "rw": "Kinyarwanda", "om": "Oromo", "mr": "Marathi", "az": "Azerbaijani", "uz": "Uzbek",
+    "fi": "Finnish", "sl": "Slovenian", "mk": "Macedonian", "tw": "Twi",
 }  # fmt: skip
 
 
