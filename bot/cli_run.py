@@ -44,8 +44,11 @@ def serve(args: argparse.Namespace) -> int:
 def worker(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
     from bot.worker import run_worker
+    from rules.replies import load as load_parser
 
-    run_worker(Runtime.from_env(args.db))
+    runtime = Runtime.from_env(args.db)
+    load_parser()  # replies arrive through the outbox and inbound retries too
+    run_worker(runtime)
     return 0
 
 
@@ -79,7 +82,9 @@ def parse(args: argparse.Namespace) -> int:
 
 
 def _parse_jsonl() -> int:
-    from rules.replies import parse_reply
+    from rules.replies import load, parse_reply
+
+    load()
 
     for number, line in enumerate(sys.stdin, 1):
         if not line.strip():

@@ -24,6 +24,7 @@ from bot.slack.app import slack_payload
 from bot.workflow.parent_texts import opt_change, reply_received, status_changed
 from messaging.edge import SLACK_BODY_LIMIT, Refused, decoded, read_body
 from messaging.inbound import twilio_router
+from rules.replies import load as load_parser
 from storage.db import database_fault
 
 log = logging.getLogger(__name__)
@@ -114,4 +115,6 @@ def app_from_env() -> FastAPI:
     """The web app as `firstcall serve` runs it in each worker process: settings and the
     database from the environment, and the same scrubbed logging as the parent process."""
     logs.configure(sys.stderr)
-    return create_app(Runtime.from_env())
+    app = create_app(Runtime.from_env())
+    load_parser()  # before the first reply, not during it
+    return app

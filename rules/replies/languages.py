@@ -179,9 +179,41 @@ def _lingua() -> Any:
     return LanguageDetectorBuilder.from_languages(*langs).with_low_accuracy_mode().build()
 
 
+# A reply in each language lingua is asked about: lingua loads a language's models as a text
+# first calls for them (up to 30 ms), so warming with one English text is not enough.
+_WARM_TEXTS = (
+    "she is not well today, back tomorrow",
+    "mae hi'n sâl heddiw, dydy hi ddim yn dod",
+    "Antek jest chory, źle się czuje, zostaje w łóżku",
+    "Ionuț e bolnav azi, nu vine la școală, mâine",
+    "Maria está doente hoje, não vai à escola, amanhã",
+    "Jonas šiandien serga, neateis į mokyklą, rytoj",
+    "Elza šodien ir slima, rīt atnāks uz skolu",
+    "Cali wuu xanuunsan yahay maanta, berri ayuu iman doonaa",
+    "María está enferma hoy, mañana vuelve al colegio",
+    "Léa est malade aujourd'hui, elle reviendra demain à l'école",
+    "Ahmet bugün hasta, okula gelmeyecek, yarın gelir",
+    "Giulia è malata oggi, torna a scuola domani",
+    "Lena ist heute krank, sie kommt morgen wieder in die Schule",
+    "Drita sot nuk vjen në shkollë, është e sëmurë",
+    "Sanne is vandaag ziek, morgen komt ze weer naar school",
+    "Peter je dnes chorý, zajtra príde do školy",
+    "Jakub je dnes nemocný, zítra přijde do školy",
+    "Lili ma beteg, holnap jön iskolába",
+    "Ivan je danas bolestan, sutra dolazi u školu",
+    "Tá Seán tinn inniu, beidh sé ar ais amárach",
+    "Tobi kò dá, kò ní wá sí ilé ìwé lónìí",
+    "Amina ni mgonjwa leo, atarudi shuleni kesho",
+    "May sakit si Juan ngayon, babalik siya bukas",
+    "Bé An bị ốm hôm nay, ngày mai sẽ đi học",
+)
+
+
 def warm() -> None:
     """Load lingua's models now rather than on the first foreign reply."""
-    _lingua().detect_language_of("dzien dobry")
+    detector = _lingua()
+    for text in _WARM_TEXTS:
+        detector.compute_language_confidence_values(text)
 
 
 # lingua's time grows with the text; a text message's language shows in its first words.

@@ -229,8 +229,8 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "kids|children|they were|are|was on their|there own",
             "they is|s|been looking|lookin after they|him|her|the|baby|{POSS}",
             "they is|s|been minding|mindin|babysitting they|him|her|the|baby|{POSS}",
-            "they stay|stays|stayed|staying home|back [to] look|mind|watch [after] they|him|her|"
-            "baby|the|{POSS}",
+            "they stay|stays|stayed|staying|stopped|stopping|stops home|back [to] look|looking|"
+            "lookin|mind|minding|mindin|watch|watching [after] they|him|her|baby|the|{POSS}",
             # a child minding children: "been looking after the baby ... she's 10"
             "looking|lookin|minding|mindin|watching|babysitting _8 he|she|they s|is|are [only] "
             "8|9|10|11|12|13",
@@ -420,6 +420,13 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "will not tell",
             "would not tell",
             "says {SUBJ}",
+            # a changing account: "first he said he fell off the bed then he said his uncle did it"
+            "first {SUBJ} said|says|told",
+            "then {SUBJ} said|says|told",
+            "now {SUBJ} says|saying",
+            "changed {POSS} story",
+            "story keeps changing",
+            "different story",
             "claims",
             "apparently",
             "being quiet",

@@ -200,6 +200,26 @@ def test_a_language_the_model_never_learnt_is_reviewed_by_name() -> None:
     assert "written in Dutch" in got.review_reasons
 
 
+def test_the_warm_up_asks_lingua_about_every_language_it_may_answer() -> None:
+    """lingua loads a language's models on the first text that calls for them: a language
+    added to its list without a warm-up text would cost the first reply in it up to 30 ms."""
+    from rules.replies.languages import _LINGUA_LANGUAGES, _WARM_TEXTS, lingua_guess
+
+    assert {lingua_guess(text) for text in _WARM_TEXTS} == set(_LINGUA_LANGUAGES.split())
+
+
+def test_loading_the_parser_sets_it_aside_from_the_garbage_collector() -> None:
+    # In a process of its own: gc.freeze is for the whole process.
+    script = (
+        "import gc; from rules.replies import load; load(); "
+        "print(gc.get_freeze_count() > 10_000)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"
+
+
 # --- kinds of reply the issue names ---------------------------------------------------------
 
 
