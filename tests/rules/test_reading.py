@@ -211,8 +211,7 @@ def test_the_warm_up_asks_lingua_about_every_language_it_may_answer() -> None:
 def test_loading_the_parser_sets_it_aside_from_the_garbage_collector() -> None:
     # In a process of its own: gc.freeze is for the whole process.
     script = (
-        "import gc; from rules.replies import load; load(); "
-        "print(gc.get_freeze_count() > 10_000)"
+        "import gc; from rules.replies import load; load(); print(gc.get_freeze_count() > 10_000)"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
