@@ -233,9 +233,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     leave = _leave(rr, intent, today, return_day, s.p("leave") >= th["leave"], s)
     # "Zítra uvidíme", "maine vedem": in another language, a day beside a hedge (the
     # lexicon's `unsure`: we'll see, maybe) is not a day back.  English hedges are the
-    # rules' own (dates.py).  A few `unsure` words are conditions ("akipona", if he
-    # recovers), which docs/replies.md now counts as a day back: a gap to close in the
-    # lexicon, which the model is trained on.
+    # rules' own (dates.py).  A condition ("akipona", if he recovers) is not a hedge: it is
+    # the lexicon's `if_better`, and the day beside it stands (docs/replies.md).
     hedged = rule.language != "en" and "unsure" in s.concepts
     if return_day is None and intent == "absence_reason" and leave is None and not hedged:
         return_day = dates.plain_return(rr.norm, today, rr.is_school_day, rr.keys)
