@@ -526,7 +526,8 @@ LANGUAGE_NAMES = {
     "sr": "Serbian", "bs": "Bosnian", "af": "Afrikaans", "ak": "Akan", "ig": "Igbo",
     "zu": "Zulu", "nd": "Ndebele", "xh": "Xhosa", "gd": "Scottish Gaelic", "ha": "Hausa",
     "rw": "Kinyarwanda", "om": "Oromo", "mr": "Marathi", "az": "Azerbaijani", "uz": "Uzbek",
-    "fi": "Finnish", "sl": "Slovenian", "mk": "Macedonian", "tw": "Twi",
+    "fi": "Finnish", "sl": "Slovenian", "mk": "Macedonian", "tw": "Twi", "ny": "Chichewa",
+    "lg": "Luganda", "sd": "Sindhi",
 }  # fmt: skip
 
 

@@ -31,6 +31,11 @@ MIN_STEM = 4
 _TOKEN = re.compile(f"{WORD_CHAR}+")
 # Scripts written without spaces between words: their variants are found as substrings.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# Arabic and Hebrew write "and", "the", "with the" and "to the" onto the word: "وبكرة" is
+# "and tomorrow", "بالمستشفى" "in the hospital", "ומחר" "and tomorrow".  A word the lexicon
+# does not know is looked up again without one of these.  Single "ب" and "ل" are left
+# alone: "بعيد" is "far", not "with Eid".
+_CLITIC = re.compile(r"(?:وال|بال|فال|لل|ال|و|ف|וה|ו|ה|ב|ל)(?=.)")
 _APOSTROPHES = re.compile(r"['\u2019\u2018`]")
 _ACCENTS = re.compile(r"[\u0300-\u036f]")
 # Letters that are not a base letter and an accent, folded by hand as people type them.
@@ -167,9 +172,17 @@ class Lexicon:
         return found
 
     def _token_concepts(self, tok: str) -> tuple[str, ...]:
+        found = self._word_concepts(tok)
+        if not found:
+            clitic = _CLITIC.match(tok)
+            if clitic is not None and len(tok) - clitic.end() >= 3:
+                found = self._word_concepts(tok[clitic.end() :])
+        return tuple(found)
+
+    def _word_concepts(self, tok: str) -> set[str]:
         found = set(self.words.get(tok, ()))
         found.update(c for stem, c in self.stems.get(tok[:STEM_KEY], ()) if tok.startswith(stem))
-        return tuple(found)
+        return found
 
 
 def build(entries: Iterable[tuple[str, str]]) -> Lexicon:

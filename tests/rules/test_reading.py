@@ -200,6 +200,30 @@ def test_a_language_the_model_never_learnt_is_reviewed_by_name() -> None:
     assert "written in Dutch" in got.review_reasons
 
 
+@pytest.mark.parametrize(
+    ("word", "concept"),
+    [
+        ("وبكرة", "tomorrow"),  # and tomorrow
+        ("بالمستشفى", "hospital"),  # in the hospital
+        ("والعزاء", "funeral"),  # and the wake
+        ("ونشوف", "unsure"),  # and we'll see
+        ("ומחר", "tomorrow"),  # Hebrew: and tomorrow
+    ],
+)
+def test_the_lexicon_reads_a_word_with_and_or_the_written_onto_it(word: str, concept: str) -> None:
+    from rules.replies.lexicon import concept_features
+
+    assert f"k:{concept}" in concept_features(word)
+
+
+def test_a_letter_that_only_looks_like_a_prefix_is_not_taken_off() -> None:
+    from rules.replies.lexicon import concept_features
+
+    # "بعيد" is "far", not "with Eid"; "وانا" is "and I".
+    assert concept_features("بعيد") == []
+    assert concept_features("وانا") == []
+
+
 def test_the_warm_up_asks_lingua_about_every_language_it_may_answer() -> None:
     """lingua loads a language's models on the first text that calls for them: a language
     added to its list without a warm-up text would cost the first reply in it up to 30 ms."""
