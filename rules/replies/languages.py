@@ -2,9 +2,12 @@
 of families in English schools.
 
 Detection runs in three steps, cheapest first.  The script decides where it can (Arabic
-or Urdu letters, Bengali, Gurmukhi, Cyrillic...).  Marker words come next: roman-script
-Urdu and Punjabi ("Sorry miss Bilal bimar hai"), which no detector covers, and the
-commonest function words of Polish, Romanian, Portuguese, Somali and Turkish.  Only a
+or Urdu letters, Bengali, Gurmukhi, Cyrillic...); where languages share one (Persian,
+Pashto and Sorani write Arabic script, Bulgarian Cyrillic, Nepali Devanagari, Tigrinya
+Ge'ez), the concept lexicon's words that only one of them has choose between them, and
+the script's commonest language stands where they do not.  Marker words come next:
+roman-script Urdu and Punjabi ("Sorry miss Bilal bimar hai"), which no detector covers,
+and the commonest function words of Polish, Romanian, Portuguese, Somali and Turkish.  Only a
 Latin-script reply that is neither clearly English nor marked goes to lingua, a detector
 built for short text, limited to the languages families in English schools write in.
 Anything not English is sent for review, so a wrong guess between two other languages
@@ -18,7 +21,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from .lexicon import shipped_variants
+from .lexicon import Lexicon, build, shipped_variants
+from .lexicon import tokens as lexicon_tokens
 from .normalise import fold, words
 
 # Weighted marker words per language (after accent folding).  Short words shared with
@@ -254,6 +258,48 @@ def _clear_lead(votes: dict[str, int], english: int) -> str | None:
     return best if top >= 2 * second and top >= 0.6 * english else None
 
 
+# A script names its commonest language in English schools; these others share it.
+_SHARED_SCRIPT: dict[str, tuple[str, ...]] = {
+    "ar": ("ar", "ur", "fa", "ps", "ku", "sd"),
+    "ru": ("ru", "uk", "bg", "mk", "sr", "be", "kk", "mn"),
+    "hi": ("hi", "ne", "mr"),
+    "am": ("am", "ti"),
+}
+_SHARED_SCRIPT["ur"] = _SHARED_SCRIPT["ar"]
+_SHARED_SCRIPT["uk"] = _SHARED_SCRIPT["ru"]
+
+
+@lru_cache(maxsize=1)
+def _script_words() -> Lexicon:
+    """The concept lexicon's words in a shared script that one language alone has, each
+    naming its language as a concept does ("болна" is Bulgarian, "бальная" Belarusian)."""
+    family = {lang for langs in _SHARED_SCRIPT.values() for lang in langs}
+    languages_of: dict[str, set[str]] = {}
+    for _concept, language, variant in shipped_variants():
+        if language in family and not variant.isascii():
+            languages_of.setdefault(variant.strip(), set()).add(language)
+    return build((langs.pop(), v) for v, langs in languages_of.items() if len(langs) == 1)
+
+
+def _within_script(script: str, raw: str) -> str:
+    """The language of a shared script whose own words the reply uses, clearly more than
+    any other's (Tigrinya among Amharic, Dari among Urdu and Persian); else the script's."""
+    family = _SHARED_SCRIPT.get(script)
+    if family is None:
+        return script
+    lexicon = _script_words()
+    votes: dict[str, int] = {}
+    for tok in lexicon_tokens(raw):
+        for lang in lexicon.word_concepts(tok):
+            votes[lang] = votes.get(lang, 0) + 1
+    ranked = sorted(votes.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked:
+        return script
+    best, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0
+    return best if top >= 2 and top >= 2 * second else script
+
+
 def detect(tokens: Sequence[str], raw: str, is_english: Callable[[str], bool] | None = None) -> str:
     """ISO 639-1 code of the reply's language; "en" unless the evidence is clear.
 
@@ -261,7 +307,7 @@ def detect(tokens: Sequence[str], raw: str, is_english: Callable[[str], bool] | 
     lingua is not asked."""
     script = _script(raw)
     if script:
-        return script
+        return _within_script(script, raw)
     markers = _lexicon_markers(is_english) if is_english is not None else {}
     english = 0
     scores: dict[str, float] = {}
@@ -527,7 +573,8 @@ LANGUAGE_NAMES = {
     "zu": "Zulu", "nd": "Ndebele", "xh": "Xhosa", "gd": "Scottish Gaelic", "ha": "Hausa",
     "rw": "Kinyarwanda", "om": "Oromo", "mr": "Marathi", "az": "Azerbaijani", "uz": "Uzbek",
     "fi": "Finnish", "sl": "Slovenian", "mk": "Macedonian", "tw": "Twi", "ny": "Chichewa",
-    "lg": "Luganda", "sd": "Sindhi",
+    "lg": "Luganda", "sd": "Sindhi", "mn": "Mongolian", "kk": "Kazakh", "be": "Belarusian",
+    "ca": "Catalan", "nb": "Norwegian", "ht": "Haitian Creole", "wo": "Wolof", "tn": "Setswana",
 }  # fmt: skip
 
 

@@ -6,7 +6,7 @@ carries over to the few dozen Polish or Tigrinya ones it has seen.  The words ar
 `lexicon/*.json` (`{"concepts": {concept: {language: [variant, ...]}}}`), one file per group
 of languages, written by people who speak them; a variant is a word, a short phrase, a stem
 ending in "*" (any word that starts with it), or for scripts written without spaces
-(Chinese, Japanese, Thai) a string found anywhere in the reply.
+(Chinese, Japanese, Thai, Burmese, Khmer) a string found anywhere in the reply.
 
 Matching folds case and Latin, Greek and Cyrillic accents the same way on both sides, and
 keeps the vowel signs of Indic and other scripts, which carry meaning there.
@@ -29,8 +29,12 @@ LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 STEM_KEY = 3  # stems are indexed by their first letters
 MIN_STEM = 4
 _TOKEN = re.compile(f"{WORD_CHAR}+")
-# Scripts written without spaces between words: their variants are found as substrings.
-_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# Scripts written without spaces between words (Thai, Lao, Burmese, Khmer, Chinese,
+# Japanese) or with endings joined onto them (Korean): their variants are found as
+# substrings.
+_UNSPACED = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"
+)
 # Arabic and Hebrew write "and", "the", "with the" and "to the" onto the word: "وبكرة" is
 # "and tomorrow", "بالمستشفى" "in the hospital", "ומחר" "and tomorrow".  A word the lexicon
 # does not know is looked up again without one of these.  Single "ب" and "ل" are left
@@ -150,10 +154,7 @@ class Lexicon:
                 continue
             known = by_token.get(tok)
             if known is None:
-                known = self._token_concepts(tok)
-                if len(by_token) > 100_000:
-                    by_token.clear()
-                by_token[tok] = known
+                known = self.word_concepts(tok)
             if known:
                 found.update(known)
             if i + 1 < last:
@@ -170,6 +171,15 @@ class Lexicon:
                 if variant in squashed
             )
         return found
+
+    def word_concepts(self, tok: str) -> tuple[str, ...]:
+        """A token's concepts as a word or by a stem, cached (phrases are not looked at)."""
+        known = self._by_token.get(tok)
+        if known is None:
+            if len(self._by_token) > 100_000:
+                self._by_token.clear()
+            known = self._by_token[tok] = self._token_concepts(tok)
+        return known
 
     def _token_concepts(self, tok: str) -> tuple[str, ...]:
         found = self._word_concepts(tok)

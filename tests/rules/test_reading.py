@@ -178,6 +178,14 @@ def test_the_model_is_plain_arrays_read_without_pickle_or_scikit_learn() -> None
         ("วันนี้ลูกไม่สบาย มีไข้", "th"),
         ("ఈరోజు మా అబ్బాయికి జ్వరం", "te"),
         ("Chào cô, hôm nay bé Linh bị sốt", "vi"),
+        # A shared script names its commonest language unless the reply uses another's
+        # own words: Bulgarian among Cyrillic, Tigrinya among Ge'ez, Nepali among
+        # Devanagari, Dari among Arabic script.
+        ("Добрый день, Маша сегодня заболела, температура и рвота.", "ru"),
+        ("Здравейте, Мария е болна днес, има висока температура и повръща.", "bg"),
+        ("ዳዊት ሕማም ኣሎ ሎሚ ኣብ ገዛ ኣሎ፣ ጽባሕ ክመጽእ እዩ", "ti"),
+        ("आज छोरा बिरामी छ, ज्वरो आएको छ। भोलि स्कूल आउँछ", "ne"),
+        ("بچه امروز مریض است، تب دارد. فردا به مکتب می‌آید", "fa"),
         # One foreign word among English ones does not.
         ("Sorry she has a temperatura today lol, back tomorrow", "en"),
     ],
