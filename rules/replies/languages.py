@@ -4,14 +4,14 @@ of families in English schools.
 Detection runs in three steps, cheapest first.  The script decides where it can (Arabic
 or Urdu letters, Bengali, Gurmukhi, Cyrillic...); where languages share one (Persian,
 Pashto and Sorani write Arabic script, Bulgarian Cyrillic, Nepali Devanagari, Tigrinya
-Ge'ez), the concept lexicon's words that only one of them has choose between them, and
-the script's commonest language stands where they do not.  Marker words come next:
-roman-script Urdu and Punjabi ("Sorry miss Bilal bimar hai"), which no detector covers,
-and the commonest function words of Polish, Romanian, Portuguese, Somali and Turkish.  Only a
-Latin-script reply that is neither clearly English nor marked goes to lingua, a detector
-built for short text, limited to the languages families in English schools write in.
-Anything not English is sent for review, so a wrong guess between two other languages
-costs little; English-versus-other is what matters.
+Ge'ez, Yiddish Hebrew), the concept lexicon's words that only one of them has choose
+between them, and the script's commonest language stands where they do not.  Marker words
+come next: roman-script Urdu and Punjabi ("Sorry miss Bilal bimar hai"), which no detector
+covers, and the commonest function words of Polish, Romanian, Portuguese, Somali and
+Turkish.  Only a Latin-script reply that is neither clearly English nor marked goes to
+lingua, a detector built for short text, limited to the languages families in English
+schools write in.  Anything not English is sent for review, so a wrong guess between two
+other languages costs little; English-versus-other is what matters.
 """
 
 from __future__ import annotations
@@ -137,6 +137,7 @@ _SCRIPTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\u4e00-\u9fff]"), "zh"),
     (re.compile(r"[\u1200-\u137f]"), "am"),
     (re.compile(r"[\u0590-\u05ff]"), "he"),
+    (re.compile(r"[\u0780-\u07bf]"), "dv"),
 )
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -261,9 +262,10 @@ def _clear_lead(votes: dict[str, int], english: int) -> str | None:
 # A script names its commonest language in English schools; these others share it.
 _SHARED_SCRIPT: dict[str, tuple[str, ...]] = {
     "ar": ("ar", "ur", "fa", "ps", "ku", "sd"),
-    "ru": ("ru", "uk", "bg", "mk", "sr", "be", "kk", "mn"),
+    "ru": ("ru", "uk", "bg", "mk", "sr", "be", "kk", "mn", "tg", "ky"),
     "hi": ("hi", "ne", "mr"),
     "am": ("am", "ti"),
+    "he": ("he", "yi"),
 }
 _SHARED_SCRIPT["ur"] = _SHARED_SCRIPT["ar"]
 _SHARED_SCRIPT["uk"] = _SHARED_SCRIPT["ru"]
@@ -575,6 +577,9 @@ LANGUAGE_NAMES = {
     "fi": "Finnish", "sl": "Slovenian", "mk": "Macedonian", "tw": "Twi", "ny": "Chichewa",
     "lg": "Luganda", "sd": "Sindhi", "mn": "Mongolian", "kk": "Kazakh", "be": "Belarusian",
     "ca": "Catalan", "nb": "Norwegian", "ht": "Haitian Creole", "wo": "Wolof", "tn": "Setswana",
+    "sv": "Swedish", "da": "Danish", "mt": "Maltese", "tg": "Tajik", "ky": "Kyrgyz",
+    "st": "Sesotho", "ff": "Fula", "ee": "Ewe", "rn": "Kirundi", "yi": "Yiddish",
+    "dv": "Dhivehi",
 }  # fmt: skip
 
 

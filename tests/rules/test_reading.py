@@ -186,6 +186,9 @@ def test_the_model_is_plain_arrays_read_without_pickle_or_scikit_learn() -> None
         ("ዳዊት ሕማም ኣሎ ሎሚ ኣብ ገዛ ኣሎ፣ ጽባሕ ክመጽእ እዩ", "ti"),
         ("आज छोरा बिरामी छ, ज्वरो आएको छ। भोलि स्कूल आउँछ", "ne"),
         ("بچه امروز مریض است، تب دارد. فردا به مکتب می‌آید", "fa"),
+        ("שלום, דני חולה היום, יש לו חום. מחר הוא יחזור לבית הספר", "he"),
+        ("ער איז קראנק היינט, ער האט היץ. מארגן וועט ער קומען אין חדר", "yi"),
+        ("މިއަދު ދަރިފުޅު ބަލިވެއްޖެ، ހުން އަރާފައި", "dv"),
         # One foreign word among English ones does not.
         ("Sorry she has a temperatura today lol, back tomorrow", "en"),
     ],
