@@ -1,0 +1,183 @@
+"""What a helper-written lexicon file would add to the concept lexicon, checked before it
+joins: each variant against the shipped lexicon, and against the corpus it would be read
+over.
+
+    python benchmarks/lexicon.py NEW.json... [--deny VARIANT...] [--write rules/replies/lexicon/lex-N.json]
+
+A variant is dropped when the lexicon already has it (under its own concept: a repeat;
+under another: a clash), when two new concepts share it, when it is a Latin word of three
+letters or fewer in another language or a stem under four letters, when a single word of
+another language is in three or more English replies of the corpus, or when it is named
+with `--deny`.  What is left is listed where the corpus shows it mostly beside another
+reason than its concept's (a death word mostly in replies that are not `C`) or mostly in
+another language's replies: a person reads that list, and denies what has another sense
+("daća" folds to Romanian "daca", if), keeping a cognate of the same sense ("médecin").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rules.replies import lexicon
+from rules.replies.corpus import CORPUS_DIR, Reply, load, training_files
+
+ENGLISH_HITS = 3  # English replies a word of another language may be found in
+MIN_HITS = 4  # replies a variant must be found in before its agreement is judged
+AGREEMENT = 0.4  # share of its replies under which a variant is listed
+
+
+def _code(*codes: str) -> Callable[[Reply], bool]:
+    return lambda r: bool(set(r.codes) & set(codes))
+
+
+# The concepts whose replies have a code or a label to agree with.
+AGREES: dict[str, Callable[[Reply], bool]] = {
+    "death": _code("C"),
+    "funeral": _code("C"),
+    **dict.fromkeys(("ill", "pain", "fever", "vomit", "injury"), _code("I")),
+    "snow_flood": _code("Y2"),
+    "disruption": _code("Y2"),
+    "taxi": _code("Y1"),
+    "permission": lambda r: r.intent == "leave_request" or r.leave is not None,
+    "unsure": lambda r: r.return_date is None,
+}
+
+
+class Corpus:
+    """The corpus's replies, indexed by their lexicon tokens."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.tokens = [lexicon.tokens(r.text) for r in replies]
+        self.joined = [f" {' '.join(t)} " for t in self.tokens]
+        self.squashed = [lexicon.fold(r.text).replace(" ", "") for r in replies]
+        self.by_token: dict[str, set[int]] = defaultdict(set)
+        for i, toks in enumerate(self.tokens):
+            for t in toks:
+                self.by_token[t].add(i)
+        self.english = Counter(
+            t
+            for r, toks in zip(replies, self.tokens, strict=True)
+            if r.language == "en"
+            for t in set(toks)
+        )
+
+    def hits(self, variant: str) -> list[int]:
+        """The replies the variant is found in, as the lexicon finds it."""
+        raw = variant.strip()
+        if lexicon._UNSPACED.search(raw):
+            needle = lexicon.fold(raw).replace(" ", "")
+            return [i for i, s in enumerate(self.squashed) if needle in s]
+        parts = lexicon.tokens(raw.rstrip("*"))
+        if not parts:
+            return []
+        if len(parts) > 1:
+            phrase = f" {' '.join(parts)} "
+            found = set.intersection(*(self.by_token.get(p, set()) for p in parts))
+            return sorted(i for i in found if phrase in self.joined[i])
+        if raw.endswith("*"):
+            return sorted(
+                {i for t, ids in self.by_token.items() if t.startswith(parts[0]) for i in ids}
+            )
+        return sorted(self.by_token.get(parts[0], ()))
+
+    def in_english(self, variant: str) -> int:
+        parts = lexicon.tokens(variant.rstrip("*"))
+        if len(parts) != 1:
+            return 0
+        if variant.endswith("*"):
+            return sum(n for t, n in self.english.items() if t.startswith(parts[0]))
+        return self.english[parts[0]]
+
+
+def _variants(paths: list[Path]) -> list[tuple[str, str, str]]:
+    out = []
+    for path in paths:
+        data = json.loads(path.read_text(encoding="utf-8"))["concepts"]
+        for concept, languages in data.items():
+            for language, variants in languages.items():
+                out += [(concept, language, v.strip()) for v in variants if v.strip()]
+    return out
+
+
+def check(
+    new: list[tuple[str, str, str]], corpus: Corpus, deny: set[str]
+) -> tuple[dict[str, dict[str, list[str]]], Counter[str], list[str]]:
+    """The variants kept (concept -> language -> variants), why the others were dropped,
+    and the kept ones a person should read."""
+    known: dict[str, set[str]] = defaultdict(set)
+    for concept, _language, variant in lexicon.shipped_variants():
+        known[lexicon.fold(variant.strip())].add(concept)
+    owners: dict[str, set[str]] = defaultdict(set)
+    for concept, _language, variant in new:
+        owners[lexicon.fold(variant.rstrip("*"))].add(concept)
+    kept: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    dropped: Counter[str] = Counter()
+    listed: list[str] = []
+    for concept, language, variant in new:
+        key = lexicon.fold(variant)
+        stem = lexicon.fold(variant.rstrip("*"))
+        reason = None
+        if variant in deny:
+            reason = "denied"
+        elif key in known:
+            reason = "repeat" if concept in known[key] else "clash with another concept"
+        elif len(owners[stem]) > 1:
+            reason = "two new concepts"
+        elif language != "en" and lexicon._too_short(variant):
+            reason = "three letters or fewer"
+        elif variant.endswith("*") and len(stem) < lexicon.MIN_STEM:
+            reason = "stem under four letters"
+        elif language != "en" and corpus.in_english(variant) >= ENGLISH_HITS:
+            reason = "in English replies"
+        if reason:
+            dropped[reason] += 1
+            continue
+        known[key].add(concept)
+        kept[concept][language].append(variant)
+        hits = corpus.hits(variant)
+        if len(hits) < MIN_HITS:
+            continue
+        replies = [corpus.replies[i] for i in hits]
+        own = sum(r.language == language for r in replies) / len(replies)
+        agrees = AGREES.get(concept)
+        share = sum(agrees(r) for r in replies) / len(replies) if agrees else 1.0
+        if own < AGREEMENT or share < AGREEMENT:
+            languages = Counter(r.language for r in replies).most_common(3)
+            listed.append(
+                f"{concept}\t{language}\t{variant}\t{len(hits)} replies, "
+                f"{own:.0%} in {language}, {share:.0%} agree\t{dict(languages)}"
+            )
+    return kept, dropped, listed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", type=Path, help="helper-written lexicon files")
+    parser.add_argument("--deny", nargs="*", default=[], help="variants to leave out")
+    parser.add_argument("--write", type=Path, help="write the kept variants to this file")
+    args = parser.parse_args(argv)
+    corpus = Corpus(load(training_files(CORPUS_DIR)).replies)
+    kept, dropped, listed = check(_variants(args.files), corpus, set(args.deny))
+    total = sum(len(v) for langs in kept.values() for v in langs.values())
+    print(f"kept {total}; dropped {sum(dropped.values())}: {dict(dropped)}")
+    if listed:
+        print(f"\nfound mostly beside another reason or in another language ({len(listed)}):")
+        print("\n".join(f"  {line}" for line in listed))
+    if args.write:
+        data = {"concepts": {c: dict(langs) for c, langs in kept.items()}}
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+        args.write.write_text(text + "\n", encoding="utf-8")
+        print(f"\nwrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
