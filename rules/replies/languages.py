@@ -274,7 +274,7 @@ _SHARED_SCRIPT["uk"] = _SHARED_SCRIPT["ru"]
 @lru_cache(maxsize=1)
 def _script_words() -> Lexicon:
     """The concept lexicon's words in a shared script that one language alone has, each
-    naming its language as a concept does ("болна" is Bulgarian, "бальная" Belarusian)."""
+    naming its language as a concept does ("днес", today, is Bulgarian; "ሎሚ" Tigrinya)."""
     family = {lang for langs in _SHARED_SCRIPT.values() for lang in langs}
     languages_of: dict[str, set[str]] = {}
     for _concept, language, variant in shipped_variants():
