@@ -56,8 +56,7 @@ class Corpus:
     def __init__(self, replies: list[Reply]) -> None:
         self.replies = replies
         self.tokens = [lexicon.tokens(r.text) for r in replies]
-        self.joined = [f" {' '.join(t)} " for t in self.tokens]
-        self.squashed = [lexicon.fold(r.text).replace(" ", "") for r in replies]
+        self.unspaced = [i for i, r in enumerate(replies) if lexicon._UNSPACED.search(r.text)]
         self.by_token: dict[str, set[int]] = defaultdict(set)
         for i, toks in enumerate(self.tokens):
             for t in toks:
@@ -69,20 +68,24 @@ class Corpus:
             for t in set(toks)
         )
 
-    def hits(self, variant: str) -> list[int]:
-        """The replies the variant is found in, as the lexicon finds it."""
+    def hits(self, concept: str, variant: str) -> list[int]:
+        """The replies the lexicon finds the variant in: the index narrows them to those
+        with its first word, and the lexicon's own matcher decides."""
+        one = lexicon.build([(concept, variant)])
+        return [
+            i
+            for i in self._candidates(variant)
+            if one.concepts(self.tokens[i], self.replies[i].text)
+        ]
+
+    def _candidates(self, variant: str) -> list[int]:
         raw = variant.strip()
         if lexicon._UNSPACED.search(raw):
-            needle = lexicon.fold(raw).replace(" ", "")
-            return [i for i, s in enumerate(self.squashed) if needle in s]
+            return self.unspaced
         parts = lexicon.tokens(raw.rstrip("*"))
         if not parts:
             return []
-        if len(parts) > 1:
-            phrase = f" {' '.join(parts)} "
-            found = set.intersection(*(self.by_token.get(p, set()) for p in parts))
-            return sorted(i for i in found if phrase in self.joined[i])
-        if raw.endswith("*"):
+        if raw.endswith("*") and len(parts) == 1:
             return sorted(
                 {i for t, ids in self.by_token.items() if t.startswith(parts[0]) for i in ids}
             )
@@ -100,10 +103,16 @@ class Corpus:
 def _variants(paths: list[Path]) -> list[tuple[str, str, str]]:
     out = []
     for path in paths:
-        data = json.loads(path.read_text(encoding="utf-8"))["concepts"]
-        for concept, languages in data.items():
-            for language, variants in languages.items():
-                out += [(concept, language, v.strip()) for v in variants if v.strip()]
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))["concepts"]
+            for concept, languages in data.items():
+                for language, variants in languages.items():
+                    out += [(concept, language, v.strip()) for v in variants if v.strip()]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise SystemExit(
+                f'{path}: not a lexicon file ({{"concepts": {{concept: {{language: '
+                f"[variant, ...]}}}}}}): {exc!r}"
+            ) from None
     return out
 
 
@@ -142,7 +151,7 @@ def check(
             continue
         known[key].add(concept)
         kept[concept][language].append(variant)
-        hits = corpus.hits(variant)
+        hits = corpus.hits(concept, variant)
         if len(hits) < MIN_HITS:
             continue
         replies = [corpus.replies[i] for i in hits]
@@ -164,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deny", nargs="*", default=[], help="variants to leave out")
     parser.add_argument("--write", type=Path, help="write the kept variants to this file")
     args = parser.parse_args(argv)
+    new = _variants(args.files)
     corpus = Corpus(load(training_files(CORPUS_DIR)).replies)
-    kept, dropped, listed = check(_variants(args.files), corpus, set(args.deny))
+    kept, dropped, listed = check(new, corpus, set(args.deny))
     total = sum(len(v) for langs in kept.values() for v in langs.values())
     print(f"kept {total}; dropped {sum(dropped.values())}: {dict(dropped)}")
     if listed:

@@ -294,12 +294,8 @@ def _within_script(script: str, raw: str) -> str:
     for tok in lexicon_tokens(raw):
         for lang in lexicon.word_concepts(tok):
             votes[lang] = votes.get(lang, 0) + 1
-    ranked = sorted(votes.items(), key=lambda kv: kv[1], reverse=True)
-    if not ranked:
-        return script
-    best, top = ranked[0]
-    second = ranked[1][1] if len(ranked) > 1 else 0
-    return best if top >= 2 and top >= 2 * second else script
+    lead = _clear_lead(votes, english=0)
+    return lead if lead is not None and votes[lead] >= 2 else script
 
 
 def detect(tokens: Sequence[str], raw: str, is_english: Callable[[str], bool] | None = None) -> str:

@@ -182,14 +182,14 @@ class Lexicon:
         return known
 
     def _token_concepts(self, tok: str) -> tuple[str, ...]:
-        found = self._word_concepts(tok)
+        found = self._lookup(tok)
         if not found:
             clitic = _CLITIC.match(tok)
             if clitic is not None and len(tok) - clitic.end() >= 3:
-                found = self._word_concepts(tok[clitic.end() :])
+                found = self._lookup(tok[clitic.end() :])
         return tuple(found)
 
-    def _word_concepts(self, tok: str) -> set[str]:
+    def _lookup(self, tok: str) -> set[str]:
         found = set(self.words.get(tok, ()))
         found.update(c for stem, c in self.stems.get(tok[:STEM_KEY], ()) if tok.startswith(stem))
         return found
