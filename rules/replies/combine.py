@@ -81,6 +81,8 @@ THRESHOLDS = {
     # The rules' anchored days ("back on Monday") are not held to it (at 0.1, 4 fewer
     # invented for 2 fewer right).
     "returns": 0.1,
+    # The same for a day found in another language, where the rules read less around it.
+    "returns_foreign": 0.1,
 }
 
 
@@ -242,7 +244,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a
             # reply explaining today is the day back, as in English.
             return_day = dates.concept_return(s.concepts, today, rr.is_school_day)
-        if s.p("returns") < th["returns"]:
+        bar = th["returns"] if rule.language == "en" else th["returns_foreign"]
+        if s.p("returns") < bar:
             return_day = None
     confidence = p_intent * (p_code if code is not None and intent != "unclear" else 1.0)
     if low or confidence < th["confidence_review"]:

@@ -110,6 +110,8 @@ _ENGLISH = words(
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 # Letters used in Urdu but not in Arabic.
 _URDU_LETTERS = re.compile(r"[\u0679\u0688\u0691\u06ba\u06be\u06c1\u06d2\u06af\u067e\u0686]")
+# Assamese writes Bengali's script with an r and a w of its own (ৰ, ৱ).
+_ASSAMESE_LETTERS = re.compile(r"[\u09f0\u09f1]")
 
 
 # Japanese is told by its kana before Chinese characters, which it also writes.  Ge'ez
@@ -138,6 +140,7 @@ _SCRIPTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\u1200-\u137f]"), "am"),
     (re.compile(r"[\u0590-\u05ff]"), "he"),
     (re.compile(r"[\u0780-\u07bf]"), "dv"),
+    (re.compile(r"[\u0f00-\u0fff]"), "bo"),
 )
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -167,7 +170,7 @@ def _script(raw: str) -> str | None:
     for pattern, code in _SCRIPTS:
         found = len(pattern.findall(raw))
         if found >= 2 and found * 2 >= letters:
-            return code
+            return "as" if code == "bn" and _ASSAMESE_LETTERS.search(raw) else code
     return None
 
 
@@ -261,8 +264,8 @@ def _clear_lead(votes: dict[str, int], english: int) -> str | None:
 
 # A script names its commonest language in English schools; these others share it.
 _SHARED_SCRIPT: dict[str, tuple[str, ...]] = {
-    "ar": ("ar", "ur", "fa", "ps", "ku", "sd"),
-    "ru": ("ru", "uk", "bg", "mk", "sr", "be", "kk", "mn", "tg", "ky"),
+    "ar": ("ar", "ur", "fa", "ps", "ku", "sd", "ug", "ks"),
+    "ru": ("ru", "uk", "bg", "mk", "sr", "be", "kk", "mn", "tg", "ky", "tt"),
     "hi": ("hi", "ne", "mr"),
     "am": ("am", "ti"),
     "he": ("he", "yi"),
@@ -575,7 +578,8 @@ LANGUAGE_NAMES = {
     "ca": "Catalan", "nb": "Norwegian", "ht": "Haitian Creole", "wo": "Wolof", "tn": "Setswana",
     "sv": "Swedish", "da": "Danish", "mt": "Maltese", "tg": "Tajik", "ky": "Kyrgyz",
     "st": "Sesotho", "ff": "Fula", "ee": "Ewe", "rn": "Kirundi", "yi": "Yiddish",
-    "dv": "Dhivehi",
+    "dv": "Dhivehi", "as": "Assamese", "bo": "Tibetan", "ug": "Uyghur", "ks": "Kashmiri",
+    "tt": "Tatar", "tk": "Turkmen", "eu": "Basque", "gl": "Galician", "is": "Icelandic",
 }  # fmt: skip
 
 

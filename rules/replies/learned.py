@@ -29,14 +29,15 @@ import numpy as np
 from .lexicon import concept_features
 from .lexicon import files as lexicon_files
 from .model import ParsedReply
-from .normalise import emoji_words
+from .normalise import WORD_MARKS, emoji_words
 
 MODEL_DIR = Path(__file__).resolve().parent / "trained"
 WEIGHTS_FILE = "model.npz"
 META_FILE = "model.json"
 CHAR_SIZES = (2, 3, 4, 5)
 MAX_CHARS = 2000
-_WORD = re.compile(r"\w+|&")
+# Words as the rules and the lexicon cut them: an Indic vowel sign is inside its word.
+_WORD = re.compile(rf"[\w{WORD_MARKS}]+|&")
 # A concept ("k:fever") counts as if the reply said it this often: with sublinear TF that is
 # 1 + ln 8, three times the weight of an n-gram seen once.  A concept is shared by every
 # language, so what thousands of English replies teach reaches the few dozen in Tigrinya.

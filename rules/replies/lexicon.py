@@ -6,7 +6,7 @@ carries over to the few dozen Polish or Tigrinya ones it has seen.  The words ar
 `lexicon/*.json` (`{"concepts": {concept: {language: [variant, ...]}}}`), one file per group
 of languages, written by people who speak them; a variant is a word, a short phrase, a stem
 ending in "*" (any word that starts with it), or for scripts written without spaces
-(Chinese, Japanese, Thai, Burmese, Khmer) a string found anywhere in the reply.
+(Chinese, Japanese, Thai, Lao, Tibetan, Burmese, Khmer) a string found anywhere in the reply.
 
 Matching folds case and Latin, Greek and Cyrillic accents the same way on both sides, and
 keeps the vowel signs of Indic and other scripts, which carry meaning there.
@@ -29,17 +29,44 @@ LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 STEM_KEY = 3  # stems are indexed by their first letters
 MIN_STEM = 4
 _TOKEN = re.compile(f"{WORD_CHAR}+")
-# Scripts written without spaces between words (Thai, Lao, Burmese, Khmer, Chinese,
-# Japanese) or with endings joined onto them (Korean): their variants are found as
+# Scripts written without spaces between words (Thai, Lao, Tibetan, Burmese, Khmer,
+# Chinese, Japanese) or with endings joined onto them (Korean): their variants are found as
 # substrings.
 _UNSPACED = re.compile(
-    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"
+    r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    r"\u4e00-\u9fff\uac00-\ud7af]"
 )
 # Arabic and Hebrew write "and", "the", "with the" and "to the" onto the word: "وبكرة" is
 # "and tomorrow", "بالمستشفى" "in the hospital", "ומחר" "and tomorrow".  A word the lexicon
 # does not know is looked up again without one of these.  Single "ب" and "ل" are left
 # alone: "بعيد" is "far", not "with Eid".
 _CLITIC = re.compile(r"(?:وال|بال|فال|لل|ال|و|ف|וה|ו|ה|ב|ל)(?=.)")
+# The signs of risk are also matched with two neighbouring words swapped: word order moves
+# in a subordinate clause ("vill inte leva", but "att hon inte vill leva"), and Polish,
+# Turkish or Hindi order words freely ("boi się", "się boi").  The reasons for an absence
+# are not: "e a", "she can" and "de pe" swapped are everyday words.
+FREE_ORDER = frozenset(
+    {
+        "alcohol_drugs",
+        "alone",
+        "cant_cope",
+        "changing_story",
+        "hit",
+        "missing",
+        "money_phone",
+        "no_food",
+        "no_power",
+        "older_men",
+        "police",
+        "prison",
+        "scared",
+        "self_harm",
+        "social_worker",
+        "suicide",
+        "violence",
+        "war",
+    }
+)
 _APOSTROPHES = re.compile(r"['\u2019\u2018`]")
 _ACCENTS = re.compile(r"[\u0300-\u036f]")
 # Letters that are not a base letter and an accent, folded by hand as people type them.
@@ -138,6 +165,9 @@ class Lexicon:
         self._by_token.clear()
         if len(parts) > 1:
             self.phrases[parts[0], parts[1]].append((tuple(parts), concept))
+            if concept in FREE_ORDER:
+                for swapped in _swaps(parts):
+                    self.phrases[swapped[0], swapped[1]].append((swapped, concept))
         elif stem and len(parts[0]) >= MIN_STEM:
             self.stems[parts[0][:STEM_KEY]].append((parts[0], concept))
         else:
@@ -193,6 +223,19 @@ class Lexicon:
         found = set(self.words.get(tok, ()))
         found.update(c for stem, c in self.stems.get(tok[:STEM_KEY], ()) if tok.startswith(stem))
         return found
+
+
+def _swaps(parts: list[str]) -> list[tuple[str, ...]]:
+    """The phrase with each pair of neighbouring words swapped, where both are words and
+    not a letter or a clitic ("e a", "n a")."""
+    out = []
+    for k in range(len(parts) - 1):
+        if len(parts[k]) < 2 or len(parts[k + 1]) < 2 or parts[k] == parts[k + 1]:
+            continue
+        swapped = [*parts]
+        swapped[k], swapped[k + 1] = parts[k + 1], parts[k]
+        out.append(tuple(swapped))
+    return out
 
 
 def build(entries: Iterable[tuple[str, str]]) -> Lexicon:

@@ -73,12 +73,17 @@ _EMOJI_WORDS = {
 }
 _EMOJI_RE = re.compile("|".join(re.escape(k) for k in _EMOJI_WORDS))
 
-# A word's letter: a letter or digit of any script, or a combining mark that belongs to one
-# (Python's \w leaves out Indic vowel signs and Arabic vowel marks, splitting words there).
-WORD_CHAR = (
-    r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
-    r"\u06d6-\u06ed\u0900-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u0f00-\u0fff\u1000-\u109f])"
+# The combining marks that belong inside a word: Latin, Greek and Cyrillic accents, Hebrew
+# points, Arabic vowel marks, Thaana's vowels, the vowel signs of the Indic scripts, Thai,
+# Lao, Tibetan, Burmese and Khmer.  Python's \w leaves them all out, so "बुखार" would be
+# three one-letter words and a Dhivehi word one word a consonant.
+WORD_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+    "\u07a6-\u07b0\u0900-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u0eb1-\u0ebc\u0ec8-\u0ecd"
+    "\u0f00-\u0fff\u1000-\u109f\u17b4-\u17d3"
 )
+# A word's letter: a letter or digit of any script, or one of those marks.
+WORD_CHAR = rf"(?:[^\W_]|[{WORD_MARKS}])"
 _TOKEN_RE = re.compile(rf"\d+(?:[.:/]\d+)+|{WORD_CHAR}+(?:[&'+]{WORD_CHAR}+)*|[.!?;:,]|\n")
 _XRAY = re.compile(r"\bx[- ]?rays?\b")
 _DIGIT_WORD = re.compile(r"^(\d+)([a-z]+)$")

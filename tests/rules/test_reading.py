@@ -189,6 +189,13 @@ def test_the_model_is_plain_arrays_read_without_pickle_or_scikit_learn() -> None
         ("שלום, דני חולה היום, יש לו חום. מחר הוא יחזור לבית הספר", "he"),
         ("ער איז קראנק היינט, ער האט היץ. מארגן וועט ער קומען אין חדר", "yi"),
         ("މިއަދު ދަރިފުޅު ބަލިވެއްޖެ، ހުން އަރާފައި", "dv"),
+        # Assamese writes Bengali's script with letters of its own; Tibetan has its own.
+        ("আজি মোৰ ল'ৰাটোৰ জ্বৰ হৈছে, স্কুললৈ নাযায়", "as"),
+        ("དེ་རིང་བུ་ན་བ་རེད།", "bo"),
+        # ...Tatar among Cyrillic, Uyghur among Arabic script, Galician among Latin.
+        ("Ашхан бүген авырый, температурасы бар, өйдә кала", "tt"),
+        ("بۈگۈن بالام ئاغرىپ قالدى، قىززىپ كەتتى، ئۆيدە قالىدۇ", "ug"),
+        ("Hoxe Uxía está enferma con febre, queda na casa", "gl"),
         # One foreign word among English ones does not.
         ("Sorry she has a temperatura today lol, back tomorrow", "en"),
     ],
@@ -233,6 +240,46 @@ def test_a_letter_that_only_looks_like_a_prefix_is_not_taken_off() -> None:
     # "بعيد" is "far", not "with Eid"; "وانا" is "and I".
     assert concept_features("بعيد") == []
     assert concept_features("وانا") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("hon sa att hon inte vill leva längre", "suicide"),  # Swedish: "vill inte leva"
+        ("Oliwia bardzo sie boi wrocic do domu", "scared"),  # Polish: "boi się"
+    ],
+)
+def test_a_sign_of_risk_is_read_with_its_words_in_another_order(text: str, concept: str) -> None:
+    from rules.replies.lexicon import concept_features
+
+    assert f"k:{concept}" in concept_features(text)
+
+
+def test_a_reason_is_not_read_from_everyday_words_swapped() -> None:
+    from rules.replies.lexicon import concept_features
+
+    # "a e" is A&E; swapped, "e a" is Portuguese's "and the".
+    assert "k:hospital" in concept_features("ela foi a a e ontem")
+    assert "k:hospital" not in concept_features("A senhora está de baixa e a carrinha não veio")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("बुखार है", ["बुखार", "है"]),  # Hindi: vowel signs inside the word
+        ("ஜுரம்", ["ஜுரம்"]),  # Tamil
+        ("ޓެކްސީ ނައި", ["ޓެކްސީ", "ނައި"]),  # Dhivehi: Thaana writes every vowel as a mark
+        ("ឈឺក្បាល", ["ឈឺក្បាល"]),  # Khmer
+    ],
+)
+def test_a_word_keeps_its_vowel_signs_for_the_rules_the_lexicon_and_the_model(
+    text: str, words: list[str]
+) -> None:
+    from rules.replies.learned import text_features
+    from rules.replies.lexicon import tokens
+
+    assert tokens(text) == words
+    assert [f[2:] for f in text_features(text) if f.startswith("w:")] == words
 
 
 def test_the_warm_up_asks_lingua_about_every_language_it_may_answer() -> None:
