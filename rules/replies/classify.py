@@ -402,6 +402,9 @@ def _owner(
 # --- the reading ---------------------------------------------------------------------
 
 
+_LATE_REPLY = frozenset(("text", "txt", "reply", "message", "msg", "response", "notice"))
+
+
 def _late_hits(r: _Reading) -> list[Hit]:
     if r.kind("went_home"):
         # "sick in the car on the way in so I brought him home" is not coming in.
@@ -409,6 +412,9 @@ def _late_hits(r: _Reading) -> list[Hit]:
     out = []
     for h in r.kind("late"):
         if _negated(r.norm, h):
+            continue
+        # "Sorry for the late text": the reply is late, not the child.
+        if _LATE_REPLY.intersection(r.norm.tokens[h.end : h.end + 1]):
             continue
         after = r.norm.tokens[h.start : h.end + 3]
         if any(

@@ -255,6 +255,19 @@ def test_a_sign_of_risk_is_read_with_its_words_in_another_order(text: str, conce
     assert f"k:{concept}" in concept_features(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Бул номерге мындан ары жазбагыла",  # Kyrgyz: don't write to this number any more
+        "Mesedez ez bidali mezu gehiago zenbaki honetara",  # Basque: send no more messages
+    ],
+)
+def test_a_request_to_stop_the_texts_is_read_in_another_language(text: str) -> None:
+    from rules.replies.lexicon import concept_features
+
+    assert "k:stop" in concept_features(text)
+
+
 def test_a_reason_is_not_read_from_everyday_words_swapped() -> None:
     from rules.replies.lexicon import concept_features
 

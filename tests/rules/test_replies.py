@@ -202,6 +202,15 @@ def test_minutes_late_is_a_late_arrival(text: str) -> None:
     assert (got.intent, got.code) == ("late_arrival", "U")
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["sorry for the late text, Jayden is ill", "Sorry for the late reply, she has a temperature"],
+)
+def test_a_late_reply_is_not_a_late_arrival(text: str) -> None:
+    got = read(text, WED, ["Sam"], None)
+    assert (got.intent, got.code) == ("absence_reason", "I")
+
+
 def test_late_is_not_tomorrow() -> None:
     got = parse("She's got a temp, I'll bring her in tomorrow")
     assert got.intent == "absence_reason" and got.return_date == date(2026, 3, 12)
