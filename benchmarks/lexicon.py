@@ -104,10 +104,7 @@ def _variants(paths: list[Path]) -> list[tuple[str, str, str]]:
     out = []
     for path in paths:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))["concepts"]
-            for concept, languages in data.items():
-                for language, variants in languages.items():
-                    out += [(concept, language, v.strip()) for v in variants if v.strip()]
+            out += [(c, lang, v.strip()) for c, lang, v in lexicon.read_variants(path) if v.strip()]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SystemExit(
                 f'{path}: not a lexicon file ({{"concepts": {{concept: {{language: '

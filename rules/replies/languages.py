@@ -163,15 +163,29 @@ def _script(raw: str) -> str | None:
     letters = len(_LETTER.findall(raw))
     arabic = len(_ARABIC_SCRIPT.findall(raw))
     if arabic >= 3 and arabic * 2 >= letters:
-        return "ur" if _URDU_LETTERS.search(raw) else "ar"
+        return _own_letters("ar", raw)
     cyrillic = len(_CYRILLIC.findall(raw))
     if cyrillic >= 3 and cyrillic * 2 >= letters:
-        return "uk" if _UKRAINIAN_LETTERS.search(raw) else "ru"
+        return _own_letters("ru", raw)
     for pattern, code in _SCRIPTS:
         found = len(pattern.findall(raw))
         if found >= 2 and found * 2 >= letters:
-            return "as" if code == "bn" and _ASSAMESE_LETTERS.search(raw) else code
+            return _own_letters(code, raw)
     return None
+
+
+# A language that writes a script with letters of its own, told by them from the script's
+# commonest language.
+_OWN_LETTERS: dict[str, tuple[re.Pattern[str], str]] = {
+    "ar": (_URDU_LETTERS, "ur"),
+    "ru": (_UKRAINIAN_LETTERS, "uk"),
+    "bn": (_ASSAMESE_LETTERS, "as"),
+}
+
+
+def _own_letters(script: str, raw: str) -> str:
+    own = _OWN_LETTERS.get(script)
+    return own[1] if own is not None and own[0].search(raw) else script
 
 
 @lru_cache(maxsize=1)

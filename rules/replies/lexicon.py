@@ -253,13 +253,18 @@ def files(directory: Path = LEXICON_DIR) -> list[Path]:
 def shipped_variants() -> tuple[tuple[str, str, str], ...]:
     """(concept, language, variant) for every entry of the shipped lexicon files, read once:
     the concepts and the language detector's marker words both come from here."""
-    out: list[tuple[str, str, str]] = []
-    for path in files():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for concept, languages in data["concepts"].items():
-            for language, variants in languages.items():
-                out += [(concept, language, variant) for variant in variants]
-    return tuple(out)
+    return tuple(v for path in files() for v in read_variants(path))
+
+
+def read_variants(path: Path) -> list[tuple[str, str, str]]:
+    """(concept, language, variant) for every entry of one lexicon file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        (concept, language, variant)
+        for concept, languages in data["concepts"].items()
+        for language, variants in languages.items()
+        for variant in variants
+    ]
 
 
 def _entries(variants: Iterable[tuple[str, str, str]]) -> Iterable[tuple[str, str]]:
