@@ -113,10 +113,14 @@ def _reply_for_school(
     parsed = parse_reply(message.body, today, names, is_school_day=ctx.is_school_day)
     message.parse = parsed.to_json()
 
-    if parsed.intent == "opt_out":
+    opted_out = parsed.intent == "opt_out"
+    if opted_out:
         record_opt_out(session, contact.phone, keyword="reply", now=now)
         opt_change(session, contact.phone, [contact], opted_out=True, now=now)
-        return
+        # "Stop texting me, he hasn't been home since last night": the number is opted out
+        # and gets no answer, but the risk still reaches the DSL, who will ring.
+        if not parsed.safeguarding:
+            return
     if parsed.intent == "leave_request" or parsed.leave is not None:
         # A leave request, or today's reason with a future leave beside it ("ill today, and
         # can she have Friday off for Eid"): the leave goes to the headteacher either way.
@@ -128,7 +132,16 @@ def _reply_for_school(
                 session, ctx, pupil, parsed, text=message.body, contact=contact, now=now
             )
     if not todays:
-        _late_reply(session, ctx, message, contact, parsed, list(children.values()), now)
+        _late_reply(
+            session,
+            ctx,
+            message,
+            contact,
+            parsed,
+            list(children.values()),
+            now,
+            answer=not opted_out,
+        )
         return
     if parsed.intent == "leave_request" and parsed.code is None:
         for case in todays:
@@ -148,6 +161,8 @@ def _reply_for_school(
             now,
             open_call=case.id in calls_open,
         )
+    if opted_out:
+        return
     # A risk sign is always answered (a call, 999): the quiet period is for routine replies.
     if not parsed.safeguarding and not _quiet_period_allows(
         session, ctx, contact, answered, [acknowledged[c.id] for c in answered], now
@@ -403,15 +418,19 @@ def _late_reply(
     parsed: ParsedReply,
     children: list[Pupil],
     now: datetime,
+    *,
+    answer: bool = True,
 ) -> None:
     """No open case: reopen nothing, but show staff (the DSL, if it carries risk, and the
-    parent gets the safeguarding acknowledgement: someone will call, 999 if it cannot wait)."""
+    parent gets the safeguarding acknowledgement: someone will call, 999 if it cannot wait;
+    not `answer`: the number has just opted out)."""
     names = children_phrase([p.first_name + " " + p.last_name[:1] for p in children]) or "unknown"
     if parsed.safeguarding:
         raise_text_alert(session, ctx, message.id, now)
-        acknowledge(
-            session, ctx, message, contact, parsed, [p.first_name for p in children], [], now
-        )
+        if answer:
+            acknowledge(
+                session, ctx, message, contact, parsed, [p.first_name for p in children], [], now
+            )
         return
     post_notice(
         session,

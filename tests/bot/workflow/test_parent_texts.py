@@ -78,6 +78,42 @@ def test_stop_opts_the_number_out_and_tells_the_office(morning: Morning) -> None
     assert morning.case(morning.jayden).status == CaseStatus.OPEN  # STOP is not a reason
 
 
+def test_an_opt_out_that_carries_a_risk_sign_still_reaches_the_dsl(morning: Morning) -> None:
+    morning.sweep()
+    message = morning.inbound(
+        morning.mum,
+        "Stop texting me. He hasn't come home since last night and his phone is off",
+        "09:05",
+    )
+
+    reply_received(morning.session, message, [morning.mum], at("09:05"))
+
+    assert message.parse is not None and message.parse["intent"] == "opt_out"
+    opt_out = morning.session.scalars(select(OptOut)).one()
+    assert (opt_out.phone, opt_out.opted_out) == (morning.mum.phone, True)
+    case = morning.case(morning.jayden)
+    assert case.safeguarding and case.dsl_alerted
+    assert f"dsl:{case.id}" in morning.cards()
+    tasks = morning.session.scalars(select(StaffTask.kind)).all()
+    assert "dsl_call" in tasks
+    # The number has opted out: nothing more is texted to it, not even the promise of a call.
+    assert [t["kind"] for t in morning.texts(morning.mum)] == ["first_contact"]
+
+
+def test_an_opt_out_with_a_risk_sign_and_no_open_case_is_a_dsl_alert_and_no_text(
+    morning: Morning,
+) -> None:
+    message = morning.inbound(
+        morning.mum, "Stop texting me. He hasn't come home since last night", "16:10"
+    )
+
+    reply_received(morning.session, message, [morning.mum], at("16:10"))
+
+    assert morning.session.scalars(select(OptOut)).one().opted_out
+    assert any(card.startswith("textalert:") for card in morning.cards())
+    assert morning.texts(morning.mum) == []
+
+
 def test_a_holiday_request_files_leave_for_the_headteacher(morning: Morning) -> None:
     message = morning.inbound(
         morning.mum, "Can Jayden have 20/04/2026 to 24/04/2026 off for a family wedding", "16:00"
