@@ -95,6 +95,10 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "kicked us out",
             "threatened me|us|my|the|to",
             "threatening me|us",
+            # "If he sees you texting me he'll kill me": a threat said beside an opt-out,
+            # where nothing else in the reply names a risk.
+            "{ADULT} will|would kill|hurt|batter|beat|murder me|us",
+            "{ADULT} is|s going to kill|hurt|batter|beat|murder me|us",
             "threw us out",
             "violence",
         ],
@@ -285,6 +289,9 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "you will be sorry",
             "you will pay",
             "i will get you",
+            # "Stop texting this number or I'll come up that school myself"
+            "or i will come up|down|round|over",
+            "or i will be up|down|round",
         ],
     ),
     (

@@ -181,6 +181,18 @@ def test_stop_in_a_threat_is_not_an_opt_out() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "STOP messaging this number. if he sees you texting me again he'll kill me",
+        "who is this asking about her. shes with me and thats all you need to know. "
+        "stop texting this number or ill come up that school myself",
+    ],
+)
+def test_a_threat_beside_an_opt_out_is_seen(text: str) -> None:
+    assert parse(text).safeguarding
+
+
+@pytest.mark.parametrize(
     ("text", "code"),
     [
         ("On our way!!", "U"),
