@@ -55,6 +55,23 @@ _PRIORITY = (
     "excluded",
     "illness",
 )
+_SOMEONE_ELSE = frozenset({"her", "him", "er", "his"})
+_THIS_NUMBER = frozenset({"these", "this", "phone", "number", "messages", "texts", "msgs"})
+
+
+def _for_someone_else(norm: Normalised, h: Hit) -> bool:
+    """ "Stop textin her", "stop texting about Lexi": someone telling the school to leave
+    another person alone (often a hostile third party), not this number opting out. "Mum
+    says stop sending her these" is still an opt-out, relayed."""
+    following = h.following(norm)
+    if following == "about":
+        return norm.tokens[h.end - 1] not in ("me", "us")
+    if following in _SOMEONE_ELSE:
+        after = norm.tokens[h.end + 1] if h.end + 1 < len(norm.tokens) else ""
+        return after not in _THIS_NUMBER
+    return False
+
+
 _BARE_OPTOUT = re.compile(
     r"^\W*(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|"
     r"opt out|optout|stop please|please stop)\W*$"
@@ -551,10 +568,11 @@ def read_rules(
     conflict = decision.conflict
     confidence: float
 
-    opt_out = bool(r.kind("optout")) or bool(_BARE_OPTOUT.match(norm.text))
+    own = [h for h in r.kind("optout") if not _for_someone_else(norm, h)]
+    opt_out = bool(own) or bool(_BARE_OPTOUT.match(norm.text))
     if believed_in_school:
         intent, code, reason, confidence = "unclear", "N", None, 0.5
-    elif opt_out and (r.kind("optout") or not (reasons or late)):
+    elif opt_out and (own or not (reasons or late)):
         # An explicit "stop texting me" is honoured even beside a reason; staff still see
         # the reason, and review it.
         intent, code, reason = "opt_out", None, decision.reason

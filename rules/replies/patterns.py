@@ -48,6 +48,10 @@ class Hit:
     end: int  # one past the last token index
     phrase: str
 
+    def following(self, norm: Normalised) -> str:
+        """The token just after the phrase ("" at the end of the reply)."""
+        return norm.tokens[self.end] if self.end < len(norm.tokens) else ""
+
 
 def _alt_regex(alt: str) -> str:
     if alt == "_":

@@ -519,10 +519,6 @@ _DIRECT = {
 }
 
 
-def _next(norm: Normalised, h: Hit) -> str:
-    return norm.tokens[h.end] if h.end < len(norm.tokens) else ""
-
-
 def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool]:
     """Indicators that fired, and whether the parent believes the child is in school."""
     fired: list[str] = []
@@ -539,7 +535,7 @@ def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool
         sent = norm.sentence[h.start]
         name = _DIRECT.get(h.kind)
         if name:
-            if h.kind == "sg:self_harm" and _next(norm, h) in ("of", "laughing"):
+            if h.kind == "sg:self_harm" and h.following(norm) in ("of", "laughing"):
                 continue  # "die of embarrassment", "wanted to die laughing"
             if h.kind == "sg:missing_school":
                 # "dropped her at school after the dentist" is a late arrival.
@@ -549,7 +545,7 @@ def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool
             elif (
                 h.kind == "sg:missing"
                 and norm.tokens[h.end - 1] == "missing"
-                and _next(norm, h) not in _MISSING_FOLLOWERS
+                and h.following(norm) not in _MISSING_FOLLOWERS
             ):
                 continue  # missing school, the bus or out is not a missing child
             fired.append(name)

@@ -642,9 +642,11 @@ GRAMMAR: list[tuple[str, int, list[str]]] = [
         5,
         _p("""
         unsubscribe; unsub; opt out; opt me out; stop texting|messaging|sending|contacting|
-        txting|texts|text|messages|msgs|emailing|calling|ringing|these|this; stop _2 texting|
-        messaging|sending|contacting; remove _2 number|me|details; take _2 number off|out;
-        do not text|message|contact me; no more texts|messages; delete _2 number"""),
+        txting|texts|text|messages|msgs|emailing|calling|ringing|these|this|sendin|textin|
+        txtin|messagin; stop _2 texting|messaging|sending|contacting|sendin|textin;
+        remove _2 number|me|details; take _2 number off|out; take me|us off _2 texts|
+        messages|list|system; take this mobile|phone off; do not text|message|
+        contact me; no more texts|messages; delete _2 number"""),
     ),
     (
         "meta",

