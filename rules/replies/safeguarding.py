@@ -62,6 +62,10 @@ SG_CUES: list[tuple[str, int, list[str]]] = [
             "is {SUBJ} not in|there ?",
             "what do you mean {SUBJ} is|s|are not",
             "{SUBJ} left for school",
+            # "Isla was dropped at the school gate at 8.40 by my neighbour"
+            "{SUBJ} was|were dropped [off] at|to|outside|by [the] gate|gates|school|door|"
+            "playground|classroom|office|entrance",
+            "{SUBJ} should be in class|school",
             "{SUBJ} left with|in|on the|his|her taxi|minibus|bus",
             "saw {OBJ} get|got in|into|on the|his|her taxi|minibus|bus",
             "put {OBJ} in|into|on the|his|her taxi|minibus|bus",

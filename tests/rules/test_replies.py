@@ -637,6 +637,8 @@ def test_parent_crisis_cues(text: str) -> None:
     [
         "Lwazi left with the taxi this morning 7.45, I saw him get in. Please check again",
         "I put her on the bus at 8 like always, where is she",
+        "Who is this? Lwazi was dropped at the school gate at 8.40 by my neighbour",
+        "Lwazi should be in class, please check and ring me",
     ],
 )
 def test_left_for_school_and_not_there_is_missing(text: str) -> None:
