@@ -232,10 +232,12 @@ _WARM_TEXTS = (
 
 
 def warm() -> None:
-    """Load lingua's models now rather than on the first foreign reply."""
+    """Load lingua's models and the shared scripts' own words now rather than on the first
+    foreign reply (building the words took a first Urdu reply 58 ms)."""
     detector = _lingua()
     for text in _WARM_TEXTS:
         detector.compute_language_confidence_values(text)
+    _script_words()
 
 
 # lingua's time grows with the text; a text message's language shows in its first words.
