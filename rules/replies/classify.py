@@ -67,8 +67,7 @@ def _for_someone_else(norm: Normalised, h: Hit) -> bool:
     if following == "about":
         return norm.tokens[h.end - 1] not in ("me", "us")
     if following in _SOMEONE_ELSE:
-        after = norm.tokens[h.end + 1] if h.end + 1 < len(norm.tokens) else ""
-        return after not in _THIS_NUMBER
+        return h.following(norm, skip=1) not in _THIS_NUMBER
     return False
 
 
@@ -431,7 +430,7 @@ def _late_hits(r: _Reading) -> list[Hit]:
         if _negated(r.norm, h):
             continue
         # "Sorry for the late text": the reply is late, not the child.
-        if _LATE_REPLY.intersection(r.norm.tokens[h.end : h.end + 1]):
+        if h.following(r.norm) in _LATE_REPLY:
             continue
         after = r.norm.tokens[h.start : h.end + 3]
         if any(

@@ -48,9 +48,10 @@ class Hit:
     end: int  # one past the last token index
     phrase: str
 
-    def following(self, norm: Normalised) -> str:
-        """The token just after the phrase ("" at the end of the reply)."""
-        return norm.tokens[self.end] if self.end < len(norm.tokens) else ""
+    def following(self, norm: Normalised, skip: int = 0) -> str:
+        """The token just after the phrase, or `skip` tokens further ("" past the end)."""
+        at = self.end + skip
+        return norm.tokens[at] if at < len(norm.tokens) else ""
 
 
 def _alt_regex(alt: str) -> str:

@@ -561,7 +561,7 @@ def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool
                 fired.append("police")
         elif h.kind == "sg:leaving_country":
             # "not coming back till Monday" is a return date, not a family leaving.
-            nxt = norm.tokens[h.end] if h.end < len(norm.tokens) else ""
+            nxt = h.following(norm)
             after = norm.text[norm.offsets[h.end] :] if h.end < len(norm.tokens) else ""
             temporary = nxt in _TEMPORARY
             if h.phrase in ("for good", "permanently"):
