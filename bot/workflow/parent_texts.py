@@ -117,9 +117,10 @@ def _reply_for_school(
     if opted_out:
         record_opt_out(session, contact.phone, keyword="reply", now=now)
         opt_change(session, contact.phone, [contact], opted_out=True, now=now)
-        # "Stop texting me, he hasn't been home since last night": the number is opted out
-        # and gets no answer, but the risk still reaches the DSL, who will ring.
-        if not parsed.safeguarding:
+        # The number is opted out and gets no answer, but what the reply says still counts:
+        # "he hasn't been home since last night" reaches the DSL, who will ring, and "he's
+        # ill, stop texting me" explains today, so nobody rings a family that has answered.
+        if not parsed.safeguarding and parsed.code is None:
             return
     if parsed.intent == "leave_request" or parsed.leave is not None:
         # A leave request, or today's reason with a future leave beside it ("ill today, and

@@ -563,6 +563,7 @@ def read_rules(
     per_child: dict[str, str] = {}
     leave: LeavePeriod | None = None
     return_day: date | None = None
+    code: str | None
     decision = _decide(reasons)
     conflict = decision.conflict
     confidence: float
@@ -572,10 +573,14 @@ def read_rules(
     if believed_in_school:
         intent, code, reason, confidence = "unclear", "N", None, 0.5
     elif opt_out and (own or not (reasons or late)):
-        # An explicit "stop texting me" is honoured even beside a reason; staff still see
-        # the reason, and review it.
-        intent, code, reason = "opt_out", None, decision.reason
-        confidence = 0.95 if decision.reason is None else 0.5
+        # An explicit "stop texting me" is honoured even beside a reason, and the reason
+        # still explains today ("he's ill, and stop sending these"): the office confirms
+        # its code like any other, and nobody rings a family that has answered.
+        intent, reason = "opt_out", decision.reason
+        code = decision.code if decision.reason is not None else ("U" if late else None)
+        confidence = 0.95 if code is None else 0.5
+        if code not in (None, "U"):
+            return_day = dates.return_date(norm, today, school_day, lang != "en", keys)
     elif _leave_request(r):
         intent = "leave_request"
         today_decision = _decide(_today_only(r, reasons))

@@ -26,6 +26,7 @@ LATE_CODES = ("U", "M", "J1")
 # ("the police came for his dad", "I don't know where she is"); O there would close the
 # chase.  Cross-validated by voice on 19,220 replies, code accuracy 0.840 -> 0.856.
 ABSENCE_CODES = ("I", "M", "R", "C", "G", "O", "Y1", "Y2", "T", "J1", "E", "N")
+OPT_OUT_CODES = (*ABSENCE_CODES, "U")
 # The reason word reported beside a code the model chose (the rules name theirs).
 CODE_REASON = {
     "I": "illness",
@@ -83,6 +84,8 @@ THRESHOLDS = {
     # Another language's days are held to the same bar: cross-validated on 27,260 replies,
     # 0.2 for them invents 92 fewer days for 61 fewer read right, 0.3 159 for 136.
     "returns": 0.1,
+    # An opt-out explains today too where the model thinks it gives a reason this surely.
+    "opt_out_reason": 0.5,
 }
 
 
@@ -148,7 +151,18 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     reason = rule.reason
     p_code = p_intent
     if intent == "opt_out":
+        # STOP is honoured either way; where the reply also explains today ("Óli er veikur.
+        # Og hættið að senda mér..."), that reason is today's code like any other.
         code = None
+        if rule.code not in (None, "N") or s.p("opt_out_reason") >= th["opt_out_reason"]:
+            code, p_code, hedged_down = _best_code(s, OPT_OUT_CODES, th)
+            if hedged_down:
+                reasons.append(REVIEW_UNAUTHORISED)
+            if code == "N":
+                code = None
+            else:
+                reason = CODE_REASON.get(code, reason)
+                low = low or p_code < th["code_review"]
     elif intent == "unclear":
         code, reason = "N", None
     elif intent == "leave_request":
@@ -214,7 +228,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
 
     if code == "N":
         reason = None  # the model takes no reason from it: the school's follow-up goes on
-    if intent in _ABSENT_OR_LATE and code not in (None, "N"):
+    explains = intent == "absence_reason" or (intent == "opt_out" and code is not None)
+    if (explains or intent == "late_arrival") and code not in (None, "N"):
         split = _each_child(rr, text, code, model, th, per_child)
         if split and split != per_child:
             per_child = split
@@ -224,8 +239,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
                 reasons.append(REVIEW_SIBLINGS)
 
     return_day: date | None = None
-    if intent in ("absence_reason", "unclear"):
-        if rule.intent in ("absence_reason", "unclear"):
+    if explains or intent == "unclear":
+        if rule.intent in ("absence_reason", "unclear") or rule.code not in (None, "U"):
             return_day = rule.return_date
         else:
             return_day = dates.return_date(
@@ -238,7 +253,7 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     # rules' own (dates.py).  A condition ("akipona", if he recovers) is not a hedge: it is
     # the lexicon's `if_better`, and the day beside it stands (docs/replies.md).
     hedged = rule.language != "en" and "unsure" in s.concepts
-    if return_day is None and intent == "absence_reason" and leave is None and not hedged:
+    if return_day is None and explains and leave is None and not hedged:
         return_day = dates.plain_return(rr.norm, today, rr.is_school_day, rr.keys)
         if return_day is None and rule.language != "en":
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a

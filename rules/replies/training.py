@@ -51,7 +51,10 @@ C_VALUES = {
     "leave": 10.0,
     "leave_reason": 5.0,
     "returns": 10.0,
+    "opt_out_reason": 10.0,
 }
+HEADS = tuple(C_VALUES)
+BINARY_HEADS = ("safeguarding", "leave", "returns", "opt_out_reason")
 # The cross-validated false-alarm rate (rules or model) the safeguarding threshold may
 # reach.  Set for recall: a DSL would rather read ten false alarms than miss one, and on
 # this corpus 3% false alarms would leave almost half the risky replies unflagged.
@@ -95,13 +98,17 @@ def examples(replies: Sequence[Reply]) -> list[Example]:
 
 def _labels(ex: Example) -> dict[str, str | None]:
     r = ex.reply
+    # An opt-out that also explains today ("he's ill, and stop sending these") teaches the
+    # code and the day back like any reply that explains today.
+    explains = r.intent == "absence_reason" or (r.intent == "opt_out" and r.code is not None)
     return {
         "intent": r.intent,
-        "code": r.code if r.intent in ("absence_reason", "late_arrival") else None,
+        "code": r.code if explains or r.intent == "late_arrival" else None,
         "safeguarding": "yes" if r.safeguarding else "no",
         "leave": "yes" if r.leave else "no",
         "leave_reason": r.leave.get("reason") if r.leave else None,
-        "returns": ("yes" if r.return_date else "no") if r.intent == "absence_reason" else None,
+        "returns": ("yes" if r.return_date else "no") if explains else None,
+        "opt_out_reason": ("yes" if r.code else "no") if r.intent == "opt_out" else None,
     }
 
 
@@ -143,10 +150,10 @@ def _fit(train: Sequence[Example], thresholds: dict[str, float] | None) -> Learn
     biases: list[np.ndarray] = []
     heads: list[Head] = []
     start = 0
-    for name in ("intent", "code", "safeguarding", "leave", "leave_reason", "returns"):
+    for name in HEADS:
         keep = [i for i, lab in enumerate(labels) if lab[name] is not None]
         y = [v for i in keep if (v := labels[i][name]) is not None]
-        binary = name in ("safeguarding", "leave", "returns")
+        binary = name in BINARY_HEADS
         classes = sorted(set(y))
         model = LogisticRegression(
             C=C_VALUES[name],

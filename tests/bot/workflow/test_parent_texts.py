@@ -100,6 +100,28 @@ def test_an_opt_out_that_carries_a_risk_sign_still_reaches_the_dsl(morning: Morn
     assert [t["kind"] for t in morning.texts(morning.mum)] == ["first_contact"]
 
 
+def test_an_opt_out_that_gives_a_reason_explains_the_case_and_texts_nothing_more(
+    morning: Morning,
+) -> None:
+    morning.sweep()
+    message = morning.inbound(
+        morning.mum, "Jayden has been sick all night. Please stop sending me these texts", "09:05"
+    )
+
+    reply_received(morning.session, message, [morning.mum], at("09:05"))
+
+    assert message.parse is not None
+    assert (message.parse["intent"], message.parse["code"]) == ("opt_out", "I")
+    assert morning.session.scalars(select(OptOut)).one().opted_out
+    case = morning.case(morning.jayden)
+    assert (case.status, case.provisional_code) == (CaseStatus.EXPLAINED, "I")
+    mark = morning.mark_of(morning.jayden)
+    assert mark is not None and (mark.code, mark.confirmed) == ("I", False)
+    # Nobody rings a family that has answered, and the opted-out number gets no answer.
+    assert "call" not in morning.session.scalars(select(StaffTask.kind)).all()
+    assert [t["kind"] for t in morning.texts(morning.mum)] == ["first_contact"]
+
+
 def test_an_opt_out_with_a_risk_sign_and_no_open_case_is_a_dsl_alert_and_no_text(
     morning: Morning,
 ) -> None:
