@@ -240,7 +240,9 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
 
     return_day: date | None = None
     if explains or intent == "unclear":
-        if rule.intent in ("absence_reason", "unclear") or rule.code not in (None, "U"):
+        if rule.intent in ("absence_reason", "unclear") or (
+            rule.intent == "opt_out" and rule.code not in (None, "U")
+        ):
             return_day = rule.return_date
         else:
             return_day = dates.return_date(
