@@ -302,7 +302,10 @@ def _apply(
         needs_review=parsed.needs_review,
         safeguarding=parsed.safeguarding,
     )
-    if parsed.intent == "late_arrival" and case.status in (CaseStatus.OPEN, CaseStatus.EXPECTED):
+    # "He's on his way, stop texting me" opts out and says the child is coming, like a late
+    # arrival.
+    on_the_way = parsed.intent == "late_arrival" or (parsed.intent == "opt_out" and code == "U")
+    if on_the_way and case.status in (CaseStatus.OPEN, CaseStatus.EXPECTED):
         _expect(session, ctx, case, message.body, now)
     elif code and not is_n_code(code):
         case.status = CaseStatus.EXPLAINED

@@ -71,6 +71,13 @@ def _for_someone_else(norm: Normalised, h: Hit) -> bool:
     return False
 
 
+def _not_an_opt_out(norm: Normalised, h: Hit) -> bool:
+    """ "At the bus stop this morning" is a place, and "don't text me unless it's to tell me
+    where she is" asks for texts of one kind: neither opts this number out."""
+    bus_stop = h.start > 0 and norm.tokens[h.start - 1] == "bus"
+    return bus_stop or "unless" in (h.following(norm, skip=k) for k in range(3))
+
+
 _BARE_OPTOUT = re.compile(
     r"^\W*(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|"
     r"opt out|optout|stop please|please stop)\W*$"
@@ -568,7 +575,9 @@ def read_rules(
     conflict = decision.conflict
     confidence: float
 
-    own = [h for h in r.kind("optout") if not _for_someone_else(norm, h)]
+    own = [
+        h for h in r.kind("optout") if not (_for_someone_else(norm, h) or _not_an_opt_out(norm, h))
+    ]
     opt_out = bool(own) or bool(_BARE_OPTOUT.match(norm.text))
     if believed_in_school:
         intent, code, reason, confidence = "unclear", "N", None, 0.5

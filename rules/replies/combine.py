@@ -109,8 +109,10 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     sg = bool(indicators)
 
     intent: Intent
-    if rule.intent == "opt_out" and rule.confidence >= 0.9:
-        intent, p_intent = "opt_out", 1.0  # STOP is the law's, not a guess
+    if rule.intent == "opt_out":
+        # STOP is the law's, not a guess, and "he's ill, stop texting me" too: the reason
+        # beside it is kept as today's code (below).
+        intent, p_intent = "opt_out", 1.0
     else:
         label, p_intent = s.best("intent")
         intent = label  # type: ignore[assignment]
@@ -375,10 +377,14 @@ def _leave(
         return None
     reason, _p = s.best("leave_reason")
     rule_leave = rr.parsed.leave
+    period: tuple[date | None, date | None] | None
     if rule_leave is not None:
-        return LeavePeriod(rule_leave.start, rule_leave.end, reason)
-    period = dates.leave_period(rr.norm, today, rr.is_school_day)
+        period = (rule_leave.start, rule_leave.end)
+    else:
+        period = dates.leave_period(rr.norm, today, rr.is_school_day)
     if period is None or (intent == "absence_reason" and period[0] == return_day):
-        # The only future date is today's return, not the leave.
+        # The first future date is today's return, not the leave ("back tomorrow. Also can
+        # she have Friday 20 March off"): the headteacher reads the dates from the text
+        # rather than a wrong one from us.
         return LeavePeriod(None, None, reason)
     return LeavePeriod(period[0], period[1], reason)

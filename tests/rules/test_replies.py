@@ -189,6 +189,30 @@ def test_an_opt_out_in_dialect_or_beside_a_reason(text: str) -> None:
     assert parse(text, ("Tia",)).intent == "opt_out"
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Jayden has been sick all night. Please stop sending me these texts", "I"),
+        ("stop sendin me these texts man i know shes off shes got tonsillitis again", "I"),
+        ("HES ON HIS WAY. STOP TEXTING ME", "U"),
+    ],
+)
+def test_an_opt_out_that_explains_today_keeps_its_code(text: str, code: str) -> None:
+    got = parse(text)
+    assert (got.intent, got.code) == ("opt_out", code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kuba slipped on the ice at the bus stop this morning and cut his chin",
+        "dont text me unless its to tell me where lexi is",
+    ],
+)
+def test_a_bus_stop_or_a_text_asked_for_is_not_an_opt_out(text: str) -> None:
+    assert read(text, WED, ["Kuba"], None).intent != "opt_out"
+
+
 def test_leave_her_alone_is_not_this_number_opting_out() -> None:
     """The rules' reading: a third party telling the school to stop texting someone else."""
     text = "this ay stacey its er fella. kids am fine so yow lot can back off an stop textin er"
@@ -287,6 +311,14 @@ def test_two_things_give_today_s_reason() -> None:
     # The reason beside today's code is today's (a cold), not the leave's (a wedding).
     assert (got.intent, got.code, got.reason) == ("absence_reason", "I", "illness")
     assert got.leave is not None and got.leave.reason == "wedding"
+
+
+def test_the_day_back_is_not_taken_for_the_leave() -> None:
+    got = parse("Off with a cold today, back tomorrow. Also can he have Friday off for a wedding?")
+    assert got.return_date == WED + timedelta(days=1)
+    # The first day named after today is the day back, not the leave: rather no date for
+    # the headteacher than a wrong one.
+    assert got.leave is not None and got.leave.start != got.return_date
 
 
 def test_today_reason_with_future_request() -> None:

@@ -122,6 +122,22 @@ def test_an_opt_out_that_gives_a_reason_explains_the_case_and_texts_nothing_more
     assert [t["kind"] for t in morning.texts(morning.mum)] == ["first_contact"]
 
 
+def test_an_opt_out_that_says_the_child_is_on_the_way_waits_for_the_child(
+    morning: Morning,
+) -> None:
+    morning.sweep()
+    message = morning.inbound(morning.mum, "HES ON HIS WAY. STOP TEXTING ME", "09:05")
+
+    reply_received(morning.session, message, [morning.mum], at("09:05"))
+
+    assert message.parse is not None
+    assert (message.parse["intent"], message.parse["code"]) == ("opt_out", "U")
+    assert morning.session.scalars(select(OptOut)).one().opted_out
+    case = morning.case(morning.jayden)
+    assert case.status == CaseStatus.EXPECTED and case.expected_arrival is not None
+    assert [t["kind"] for t in morning.texts(morning.mum)] == ["first_contact"]
+
+
 def test_an_opt_out_with_a_risk_sign_and_no_open_case_is_a_dsl_alert_and_no_text(
     morning: Morning,
 ) -> None:
