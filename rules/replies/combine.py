@@ -110,9 +110,7 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
 
     intent: Intent
     if rule.intent == "opt_out":
-        # STOP is the law's, not a guess, and "he's ill, stop texting me" too: the reason
-        # beside it is kept as today's code (below).
-        intent, p_intent = "opt_out", 1.0
+        intent, p_intent = "opt_out", 1.0  # STOP is the law's, not a guess, beside a reason too
     else:
         label, p_intent = s.best("intent")
         intent = label  # type: ignore[assignment]
@@ -153,8 +151,8 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     reason = rule.reason
     p_code = p_intent
     if intent == "opt_out":
-        # STOP is honoured either way; where the reply also explains today ("Óli er veikur.
-        # Og hættið að senda mér..."), that reason is today's code like any other.
+        # Where the opt-out also explains today ("Óli er veikur. Og hættið að senda mér..."),
+        # that reason is today's code like any other.
         code = None
         if rule.code not in (None, "N") or s.p("opt_out_reason") >= th["opt_out_reason"]:
             code, p_code, hedged_down = _best_code(s, OPT_OUT_CODES, th)
