@@ -16,7 +16,7 @@ from datetime import date
 from . import dates
 from .classify import RuleReading, read_rules
 from .languages import language_reason
-from .learned import Learned, Scores, rule_features
+from .learned import PIECE_FEATURES, Learned, Scores, rule_features
 from .model import Intent, LeavePeriod, ParsedReply
 from .siblings import stretches
 from .vocabulary import AUTHORISED
@@ -312,7 +312,7 @@ def _each_child(
     for k, piece in pieces.items():
         # Without the rules' reading of the stretch: cross-validated, the same codes (16,454
         # and 16,449 of 19,220) for less time.
-        s = model.scores(piece, ())
+        s = model.scores(piece, PIECE_FEATURES)
         late = s.best("intent", list(_ABSENT_OR_LATE))[0] == "late_arrival"
         allowed = LATE_CODES if late else ABSENCE_CODES
         own, p, _hedged = _best_code(s, allowed, th)

@@ -45,6 +45,10 @@ _WORD = re.compile(rf"[\w{WORD_MARKS}]+|&")
 # concepts 0.65 / -, weight 1 0.68 / 0.98, this weight 0.73 / 0.95, 20 0.74 / 0.95.
 CONCEPT_REPEAT = 8
 _APOSTROPHES = re.compile(r"['\u2019\u2018`]")
+# The one "rule feature" of a child's own stretch of a reply (siblings.stretches), read
+# apart from the rest: the model learns such stretches from the corpus's per-child codes,
+# and they are scored with this in place of the rules' reading.
+PIECE_FEATURES = ("piece",)
 
 
 def clean(text: str) -> str:

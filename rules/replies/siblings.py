@@ -21,9 +21,12 @@ from rapidfuzz.distance import JaroWinkler
 from .normalise import WORD_CHAR
 from .vocabulary import is_known
 
+# Scripts written without spaces between words: a name in Latin letters runs straight
+# into them ("Yiyi今天上午在Alder Hey", "Leo没人送"), so a run of them is a token of its own.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
 # Words with their combining marks (the parser's own word characters), and the zero-width
 # joiners some keyboards put inside Telugu or Persian names.
-_TOKEN = re.compile(f"(?:{WORD_CHAR}|[\u200c\u200d])+")
+_TOKEN = re.compile(f"[{_UNSPACED}]+|(?:(?![{_UNSPACED}]){WORD_CHAR}|[\u200c\u200d])+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # Words that join two names into one mention ("Amal and Yusuf", "Elza un Roberts",
 # "Bianca și Ioana"), as folded; "&" and commas fold to nothing and join too.
@@ -73,6 +76,8 @@ def names_child(token: str, key: str) -> bool:
             return True  # "Elzai", "Robertam", "poppys"
         if is_known(word):
             return False  # "Poorly" beside Poppy: a word, capitalised to start a sentence
+        if capital and len(word) >= 3 and key.startswith(word):
+            return True  # the short form: "Isa" (Isabela), "Ayo" (Ayomide), "Santi"
         prefix = len(os.path.commonprefix([word, key]))
         if capital and (prefix >= 4 or (prefix >= 3 and prefix >= 0.6 * len(key))):
             return True  # "Lukui" (Lukas), "Ondra" (Ondřej), "Arbri" (Arbër)

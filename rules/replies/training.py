@@ -25,6 +25,7 @@ from .classify import RuleReading, read_rules
 from .corpus import CORPUS_DIR, Reply, load, training_files
 from .learned import (
     MODEL_DIR,
+    PIECE_FEATURES,
     Head,
     Learned,
     corpus_hash,
@@ -32,6 +33,7 @@ from .learned import (
     shipped_meta,
     text_features,
 )
+from .siblings import stretches
 
 SEED = 0
 FOLDS = 5
@@ -112,6 +114,28 @@ def _labels(ex: Example) -> dict[str, str | None]:
     }
 
 
+def child_pieces(train: Sequence[Example]) -> list[tuple[str, dict[str, str | None]]]:
+    """Each child's own stretch of a reply for several children, with that child's code:
+    the model reads such stretches apart (combine._each_child), so it learns them too.  A
+    stretch teaches the code only: "I couldn't get Tyler to school, nobody to sit with Kai"
+    read alone is Tyler's O, which the whole reply never taught.  Taught intent too (all of
+    them absence or late), cross-validated by voice, the model read a doubting parent ("he
+    says he feels sick but I think he's trying it on") as unclear."""
+    out = []
+    for ex in train:
+        r = ex.reply
+        if not r.per_child:
+            continue
+        for k, piece in stretches(r.text, r.children).items():
+            code = r.per_child.get(r.children[k])
+            if code is None:
+                continue
+            labels: dict[str, str | None] = dict.fromkeys(HEADS)
+            labels["code"] = code
+            out.append((piece, labels))
+    return out
+
+
 def fit(train: Sequence[Example], thresholds: dict[str, float] | None = None) -> Learned:
     from threadpoolctl import threadpool_limits
 
@@ -132,19 +156,24 @@ def _fit(train: Sequence[Example], thresholds: dict[str, float] | None) -> Learn
         max_features=MAX_FEATURES,
         dtype=np.float64,
     )
+    # The vocabulary and idf are the whole replies'; the children's stretches repeat them.
     x_text = vec.fit_transform([ex.reply.text for ex in train])
-    rule_vocab = sorted({f for ex in train for f in ex.rule_feats})
+    pieces = child_pieces(train)
+    if pieces:
+        x_text = sparse.vstack([x_text, vec.transform([text for text, _ in pieces])])
+    rule_feats = [ex.rule_feats for ex in train] + [list(PIECE_FEATURES)] * len(pieces)
+    rule_vocab = sorted({f for feats in rule_feats for f in feats})
     rule_pos = {f: i for i, f in enumerate(rule_vocab)}
     rows, cols = [], []
-    for n, ex in enumerate(train):
-        for f in set(ex.rule_feats):
+    for n, feats in enumerate(rule_feats):
+        for f in set(feats):
             rows.append(n)
             cols.append(rule_pos[f])
     x_rule = sparse.csr_matrix(
-        (np.ones(len(rows)), (rows, cols)), shape=(len(train), len(rule_vocab))
+        (np.ones(len(rows)), (rows, cols)), shape=(len(rule_feats), len(rule_vocab))
     )
     x = sparse.hstack([x_text, x_rule]).tocsr()
-    labels = [_labels(ex) for ex in train]
+    labels = [_labels(ex) for ex in train] + [lab for _, lab in pieces]
 
     columns: list[np.ndarray] = []
     biases: list[np.ndarray] = []

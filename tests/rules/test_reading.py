@@ -12,10 +12,18 @@ from pathlib import Path
 import pytest
 
 from rules.replies import parse_reply
-from rules.replies.corpus import CATEGORIES, CORPUS_DIR, DEV_FILE, check, load, training_files
+from rules.replies.corpus import (
+    CATEGORIES,
+    CORPUS_DIR,
+    DEV_FILE,
+    check,
+    load,
+    parse_line,
+    training_files,
+)
 from rules.replies.corpus import main as check_main
 from rules.replies.learned import MODEL_DIR, corpus_hash, shipped, shipped_meta
-from rules.replies.training import is_stale
+from rules.replies.training import child_pieces, examples, is_stale
 
 WED = date(2026, 3, 11)
 THU = date(2026, 3, 12)
@@ -135,6 +143,20 @@ def test_the_staleness_hash_sees_a_changed_corpus(tmp_path: Path) -> None:
     changed.write_bytes(files[0].read_bytes() + b"\n")
     assert corpus_hash([changed, *files[1:]]) != corpus_hash(files)
     assert shipped_meta()["trained_on"] == corpus_hash(files)
+
+
+def test_each_childs_own_stretch_is_taught_with_that_childs_code() -> None:
+    line = {
+        **GOOD,
+        "text": "Mia has a temperature. Ollie stayed home, nobody to take him to school",
+        "children": ["Mia", "Ollie"],
+        "expect": {**GOOD["expect"], "return_date": None, "per_child": {"Mia": "I", "Ollie": "O"}},
+    }
+    pieces = child_pieces(examples([parse_line(line, "x.jsonl:1")]))
+    assert [(text, lab["code"], lab["intent"], lab["safeguarding"]) for text, lab in pieces] == [
+        ("Mia has a temperature.", "I", None, None),
+        ("Ollie stayed home, nobody to take him to school", "O", None, None),
+    ]
 
 
 def test_the_model_is_plain_arrays_read_without_pickle_or_scikit_learn() -> None:

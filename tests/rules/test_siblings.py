@@ -23,6 +23,8 @@ from rules.replies.siblings import fold, names_child, stretches
         ("مريم", "Maryam"),
         ("ক্রিশ", "Krish"),  # Bengali: the vowel signs belong to the word
         ("Ελένη", "Eleni"),
+        ("Isa", "Isabela"),  # a short form: the start of the name, capitalised
+        ("Ayo", "Ayomide"),
     ],
 )
 def test_a_child_is_found_as_written(token: str, name: str) -> None:
@@ -40,6 +42,8 @@ def _key(name: str) -> str:
         ("Luton", "Lukas"),
         ("Poorly", "Poppy"),  # a word, capitalised to start a sentence
         ("a", "Ali"),
+        ("The", "Theo"),  # the start of the name, but a word
+        ("isa", "Isabela"),  # a short form must be written as a name
     ],
 )
 def test_other_words_are_not_the_child(token: str, name: str) -> None:
@@ -54,6 +58,16 @@ def test_each_child_gets_the_stretch_after_their_name() -> None:
     assert got == {
         0: "Gabija siandien turi dentist 11:15, o",
         1: "Lukas kosti ir 38.4 temperatura. Atsiprasau",
+    }
+
+
+def test_a_name_in_latin_letters_is_found_inside_text_written_without_spaces() -> None:
+    got = stretches(
+        "Yiyi今天上午在Alder Hey看牙齿矫正，要一整天。Leo没人送，所以两个都没去。", ("Yiyi", "Leo")
+    )
+    assert got == {
+        0: "Yiyi今天上午在Alder Hey看牙齿矫正，要一整天。",
+        1: "Leo没人送，所以两个都没去。",
     }
 
 
