@@ -400,6 +400,13 @@ def test_safeguarding_without_todays_keywords(text: str) -> None:
     assert got.safeguarding or got.needs_review
 
 
+def test_a_reply_that_raises_the_alarm_but_gives_no_reason_leaves_the_chase_open() -> None:
+    # O would close the school's follow-up of a reason nobody gave; N keeps it open.
+    got = parse_reply("Leon wont be in. cant do this anymore honestly", WED, ["Leon"])
+    assert got.safeguarding
+    assert (got.code, got.reason) == ("N", None)
+
+
 @pytest.mark.parametrize(
     "text",
     [
