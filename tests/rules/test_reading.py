@@ -290,6 +290,15 @@ def test_a_request_to_stop_the_texts_is_read_in_another_language(text: str) -> N
     assert "k:stop" in concept_features(text)
 
 
+def test_a_request_to_stop_the_texts_beside_an_illness_is_honoured_and_keeps_the_code() -> None:
+    got = parse_reply(
+        "Zosia ma gorączkę, zostaje dziś w domu. I proszę nie wysyłać mi więcej tych wiadomości.",
+        WED,
+        ["Zosia"],
+    )
+    assert (got.intent, got.code) == ("opt_out", "I")
+
+
 def test_a_reason_is_not_read_from_everyday_words_swapped() -> None:
     from rules.replies.lexicon import concept_features
 
