@@ -98,6 +98,9 @@ THRESHOLDS = {
     # intents right (0.2: 16), 4 fewer codes (where the opt-out head finds no reason);
     # keeping the absence's code for such an opt-out instead read 2 fewer still.
     "opt_out_beside": 0.1,
+    # A reply the model reads as today's absence, about a leave ahead with nothing of
+    # today's own in it, is a leave request where the model thinks that this likely.
+    "leave_over_absence": 0.1,
 }
 
 
@@ -162,6 +165,10 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         part = _today_part(text, rr, today, model, th)
         if part is not None:
             today_s, rt = part
+        elif s.p("intent", "leave_request") >= th["leave_over_absence"] and _leave_ahead(rr, today):
+            # "chtěla bych Vás požádat o uvolnění od pondělí 23. března": days off asked
+            # for ahead, and nothing in the reply reads as today's own absence.
+            intent = "leave_request"
 
     code: str | None
     per_child: dict[str, str] = {}
@@ -386,6 +393,18 @@ def _today_part(
     s = model.scores(part, rule_features(rule.parsed, rule.child_authored))
     label, p = s.best("intent")
     return (s, rule.parsed) if label == "absence_reason" and p >= th["today_sure"] else None
+
+
+def _leave_ahead(rr: RuleReading, today: date) -> bool:
+    rule_leave = rr.parsed.leave
+    start = (
+        rule_leave.start
+        if rule_leave is not None
+        else (dates.leave_period(rr.norm, today, rr.is_school_day) or (None, None))[0]
+    )
+    # A day ahead that is the day back ("12 Ekim Pazartesi okula donerler") ends today's
+    # absence; it starts no leave.
+    return start is not None and start > today and start != rr.parsed.return_date
 
 
 def _leave(

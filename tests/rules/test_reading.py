@@ -376,6 +376,13 @@ def test_a_leave_question_is_a_leave_request_for_religious_observance() -> None:
     assert got.leave.start == date(2026, 3, 13)
 
 
+def test_days_off_asked_for_ahead_with_nothing_of_today_are_a_leave_request() -> None:
+    # Not today's absence: today stays unexplained and the headteacher gets the request.
+    got = parse_reply("need jack out mon 16th. his grandads funeral. ellie too", WED, ["Jack"])
+    assert (got.intent, got.code) == ("leave_request", None)
+    assert got.leave is not None and got.leave.start == date(2026, 3, 16)
+
+
 def test_two_things_in_one_reply() -> None:
     got = parse_reply(
         "She's been sick all night so she's staying home today. Also can she have the 20th "
