@@ -129,11 +129,12 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     else:
         label, p_intent = s.best("intent")
         intent = label  # type: ignore[assignment]
-        if intent in _ABSENT_OR_LATE and s.p("intent", "opt_out") >= th["opt_out_beside"]:
+        p_opt_out = s.p("intent", "opt_out")
+        if intent in _ABSENT_OR_LATE and p_opt_out >= th["opt_out_beside"]:
             # "Kacper ma anginę... proszę o niewysyłanie mi więcej tych wiadomości": the
             # illness outweighs the request in the intent head, but a parent who asked
             # must not be texted again; below, the opt-out keeps a reason it reads as the code.
-            intent, p_intent = "opt_out", s.p("intent", "opt_out")
+            intent, p_intent = "opt_out", p_opt_out
     low = p_intent < th["intent_review"]
     # A disagreement is worth a person's look only where the model is not sure either: on
     # the corpus the model is right in four of five confident disagreements.
@@ -395,13 +396,16 @@ def _today_part(
     return (s, rule.parsed) if label == "absence_reason" and p >= th["today_sure"] else None
 
 
-def _leave_ahead(rr: RuleReading, today: date) -> bool:
+def _leave_period(rr: RuleReading, today: date) -> tuple[date | None, date | None] | None:
+    """The leave's days: the rules' where they read a leave, else the first dates ahead."""
     rule_leave = rr.parsed.leave
-    start = (
-        rule_leave.start
-        if rule_leave is not None
-        else (dates.leave_period(rr.norm, today, rr.is_school_day) or (None, None))[0]
-    )
+    if rule_leave is not None:
+        return rule_leave.start, rule_leave.end
+    return dates.leave_period(rr.norm, today, rr.is_school_day)
+
+
+def _leave_ahead(rr: RuleReading, today: date) -> bool:
+    start = (_leave_period(rr, today) or (None, None))[0]
     # A day ahead that is the day back ("12 Ekim Pazartesi okula donerler") ends today's
     # absence; it starts no leave.
     return start is not None and start > today and start != rr.parsed.return_date
@@ -418,12 +422,7 @@ def _leave(
     if intent != "leave_request" and not (intent == "absence_reason" and mentioned):
         return None
     reason, _p = s.best("leave_reason")
-    rule_leave = rr.parsed.leave
-    period: tuple[date | None, date | None] | None
-    if rule_leave is not None:
-        period = (rule_leave.start, rule_leave.end)
-    else:
-        period = dates.leave_period(rr.norm, today, rr.is_school_day)
+    period = _leave_period(rr, today)
     if period is None or (intent == "absence_reason" and period[0] == return_day):
         # The first future date is today's return, not the leave ("back tomorrow. Also can
         # she have Friday 20 March off"): the headteacher reads the dates from the text
