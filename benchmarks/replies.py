@@ -214,6 +214,17 @@ def speed(replies: Sequence[Reply]) -> None:
         f"slowest reply       {slowest * 1000:.2f} ms wall clock, "
         f"{slowest_cpu * 1000:.2f} ms CPU time"
     )
+    print(f"this machine        {reference_loop():.2f} CPU-s for a plain loop of 10M additions")
+
+
+def reference_loop() -> float:
+    """CPU time of a fixed pure-Python loop: machines here differ by two to three times in
+    speed, so a rate is read beside this (benchmarks/fresh/README.md, "Reading the figures")."""
+    start = time.thread_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.thread_time() - start
 
 
 def _fold_models(
