@@ -98,6 +98,15 @@ THRESHOLDS = {
     # intents right (0.2: 16), 4 fewer codes (where the opt-out head finds no reason);
     # keeping the absence's code for such an opt-out instead read 2 fewer still.
     "opt_out_beside": 0.1,
+    # ...and where the reply has none of the lexicon's words for stopping the texts, only
+    # this likely: "Jayden is ill, text 51" is no request to stop.
+    "opt_out_beside_bare": 1.0,
+    # A reply the model reads as unclear, where the rules read today's reason surely
+    # (rules_sure), takes the rules' reading where the model is under this.
+    "unclear_unsure": 0.6,
+    # A reply the model reads as today's absence, with the lexicon's words for arriving
+    # later, is a late arrival where the model thinks that this likely.
+    "late_beside": 1.0,
     # A reply the model reads as today's absence, about a leave ahead with nothing of
     # today's own in it, is a leave request where the model thinks that this likely.
     "leave_over_absence": 0.1,
@@ -105,6 +114,8 @@ THRESHOLDS = {
 
 
 _ABSENT_OR_LATE = frozenset({"absence_reason", "late_arrival"})
+# The lexicon's concepts of a child arriving later today.
+_ARRIVING = frozenset({"late", "on_the_way"})
 
 
 def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedReply:
@@ -130,11 +141,24 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         label, p_intent = s.best("intent")
         intent = label  # type: ignore[assignment]
         p_opt_out = s.p("intent", "opt_out")
-        if intent in _ABSENT_OR_LATE and p_opt_out >= th["opt_out_beside"]:
+        if (
+            intent in _ABSENT_OR_LATE
+            and p_opt_out >= th["opt_out_beside"]
+            and ("stop" in s.concepts or p_opt_out >= th["opt_out_beside_bare"])
+        ):
             # "Kacper ma anginę... proszę o niewysyłanie mi więcej tych wiadomości": the
             # illness outweighs the request in the intent head, but a parent who asked
             # must not be texted again; below, the opt-out keeps a reason it reads as the code.
             intent, p_intent = "opt_out", p_opt_out
+    if (
+        intent == "absence_reason"
+        and s.concepts & _ARRIVING
+        and s.p("intent", "late_arrival") >= th["late_beside"]
+    ):
+        # "körülbelül 11 órakor érkezik az iskolába", "10 se'at yidersal": the appointment
+        # or the closed road outweighs the arrival in the intent head, but the lexicon
+        # reads the child coming in later.
+        intent, p_intent = "late_arrival", s.p("intent", "late_arrival")
     low = p_intent < th["intent_review"]
     # A disagreement is worth a person's look only where the model is not sure either: on
     # the corpus the model is right in four of five confident disagreements.
@@ -145,6 +169,17 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     )
     if disagree and p_intent < th["model_unsure"] and {intent, rule.intent} <= _ABSENT_OR_LATE:
         # "Dentist", "we lost his dad... I'll be in touch": the rules' whole day stands.
+        intent = rule.intent
+
+    if (
+        intent == "unclear"
+        and rule.intent in _ABSENT_OR_LATE
+        and rule.code not in (None, "N")
+        and rule.confidence >= th["rules_sure"]
+        and p_intent < th["unclear_unsure"]
+    ):
+        # "Sam is ill, sorry only just seen your message": words about the school's text
+        # are common in "who is this?", but the rules read a plain reason for today.
         intent = rule.intent
 
     two_things = (

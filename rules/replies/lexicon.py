@@ -142,6 +142,10 @@ class Lexicon:
     phrases: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    # A phrase whose last word is a stem ("nie wysyłajcie wiadomo*"), by its first word.
+    stem_phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     # Unspaced variants by their first character: a reply has a few dozen characters, the
     # lexicon thousands of such variants.
     unspaced: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
@@ -163,7 +167,13 @@ class Lexicon:
         if not parts:
             return
         self._by_token.clear()
-        if len(parts) > 1:
+        if len(parts) > 1 and stem:
+            self.stem_phrases[parts[0]].append((tuple(parts), concept))
+            if concept in FREE_ORDER:
+                # The stem stays last: it is where the word's ending goes.
+                for swapped in _swaps(parts[:-1]):
+                    self.stem_phrases[swapped[0]].append(((*swapped, parts[-1]), concept))
+        elif len(parts) > 1:
             self.phrases[parts[0], parts[1]].append((tuple(parts), concept))
             if concept in FREE_ORDER:
                 for swapped in _swaps(parts):
@@ -178,6 +188,7 @@ class Lexicon:
         found: set[str] = set()
         by_token = self._by_token
         phrases = self.phrases
+        stem_phrases = self.stem_phrases
         last = len(toks)
         for i, tok in enumerate(toks):
             if tok in _OTHER_SENSE_WORDS and other_sense(toks, i):
@@ -190,6 +201,14 @@ class Lexicon:
             if i + 1 < last:
                 for phrase, concept in phrases.get((tok, toks[i + 1]), ()):
                     if len(phrase) == 2 or tuple(toks[i : i + len(phrase)]) == phrase:
+                        found.add(concept)
+                for phrase, concept in stem_phrases.get(tok, ()):
+                    end = i + len(phrase) - 1
+                    if (
+                        end < last
+                        and toks[end].startswith(phrase[-1])
+                        and tuple(toks[i + 1 : end]) == phrase[1:-1]
+                    ):
                         found.add(concept)
         if text and self.unspaced and _UNSPACED.search(text):
             squashed = fold(text).replace(" ", "")

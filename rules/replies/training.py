@@ -311,6 +311,9 @@ def build(directory: Path = CORPUS_DIR, out: Path = MODEL_DIR) -> int:
     loaded = load(files)
     for problem in loaded.problems:
         print(f"skipped {problem}", file=sys.stderr)
+    # Hashed before training, not after: an edit made while the model trains (tens of
+    # minutes) would otherwise be taken as trained on.
+    trained_on = corpus_hash(files)
     exs = examples(loaded.replies)
     print(
         f"corpus: {len(exs)} replies from {len(files)} files, {len({e.group for e in exs})} voices"
@@ -323,7 +326,7 @@ def build(directory: Path = CORPUS_DIR, out: Path = MODEL_DIR) -> int:
     model = fit(exs, thresholds)
     import sklearn
 
-    model.trained_on = corpus_hash(files)
+    model.trained_on = trained_on
     model.save(
         out,
         {

@@ -299,6 +299,23 @@ def test_a_request_to_stop_the_texts_beside_an_illness_is_honoured_and_keeps_the
     assert (got.intent, got.code) == ("opt_out", "I")
 
 
+def test_a_phrase_ending_in_a_stem_matches_the_words_that_start_with_it() -> None:
+    from rules.replies.lexicon import build, tokens
+
+    lexicon = build([("stop", "nie wysyłajcie wiadomo*"), ("hit", "tata go bij*")])
+
+    def read(text: str) -> set[str]:
+        return lexicon.concepts(tokens(text), text)
+
+    assert read("prosze nie wysylajcie wiadomosci") == {"stop"}
+    assert read("Nie wysyłajcie wiadomości SMS") == {"stop"}
+    assert read("wysylajcie wiadomosci") == set()  # the first words are whole words
+    assert read("nie wysylajcie") == set()
+    assert read("tata go bije") == {"hit"}
+    assert read("go tata bije") == {"hit"}  # a sign of risk is read in free order...
+    assert read("tata bije go") == set()  # ...but the stem stays last
+
+
 def test_a_reason_is_not_read_from_everyday_words_swapped() -> None:
     from rules.replies.lexicon import concept_features
 
