@@ -3,6 +3,7 @@ joins: each variant against the shipped lexicon, and against the corpus it would
 over.
 
     python benchmarks/lexicon.py NEW.json... [--deny VARIANT...] [--write rules/replies/lexicon/lex-N.json]
+    python benchmarks/lexicon.py --collisions
 
 A variant is dropped when the lexicon already has it (under its own concept: a repeat;
 under another: a clash), when two new concepts share it, when it is a Latin word of three
@@ -12,6 +13,13 @@ with `--deny`.  What is left is listed where the corpus shows it mostly beside a
 reason than its concept's (a death word mostly in replies that are not `C`) or mostly in
 another language's replies: a person reads that list, and denies what has another sense
 ("daća" folds to Romanian "daca", if), keeping a cognate of the same sense ("médecin").
+
+`--collisions` reads the shipped lexicon instead: each word or stem of a sign of risk that
+the corpus finds mostly in innocent replies in other languages than its own (Turkmen
+"uruş*", war, in Indonesian "urusan", affairs; English "od", overdose, in Polish "od",
+since).  Such a word teaches the model that its concept means little, and raises false
+alarms in the language it collides with; a person reads the list and takes out what has
+another sense there, keeping a cognate of the same sense (Romanian "panic*").
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +40,13 @@ from rules.replies.corpus import CORPUS_DIR, Reply, load, training_files
 ENGLISH_HITS = 3  # English replies a word of another language may be found in
 MIN_HITS = 4  # replies a variant must be found in before its agreement is judged
 AGREEMENT = 0.4  # share of its replies under which a variant is listed
+COLLISIONS = 3  # innocent replies in other languages a risk word is listed from...
+COLLISION_SHARE = 2  # ...where they are at least this many times its risky ones there
+# The concepts that are a sign of risk, or raise the alarm beside one.
+RISK = frozenset(
+    lexicon.FREE_ORDER
+    | {"war", "engaged", "ceremony", "leaving", "abroad", "bullying", "mental", "court"}
+)
 
 
 def _code(*codes: str) -> Callable[[Reply], bool]:
@@ -90,6 +106,14 @@ class Corpus:
                 {i for t, ids in self.by_token.items() if t.startswith(parts[0]) for i in ids}
             )
         return sorted(self.by_token.get(parts[0], ()))
+
+    def with_prefix(self, prefix: str) -> set[int]:
+        """The replies with a token that starts with `prefix`."""
+        if not hasattr(self, "_sorted"):
+            self._sorted = sorted(self.by_token)
+        start = bisect_left(self._sorted, prefix)
+        end = bisect_left(self._sorted, prefix + "\U0010ffff")
+        return {i for t in self._sorted[start:end] for i in self.by_token[t]}
 
     def in_english(self, variant: str) -> int:
         parts = lexicon.tokens(variant.rstrip("*"))
@@ -164,14 +188,57 @@ def check(
     return kept, dropped, listed
 
 
+def collisions(corpus: Corpus) -> list[tuple[int, str]]:
+    """The shipped lexicon's single words and stems of risk concepts found mostly in
+    innocent replies in other languages, as (those replies, a line to read), most first."""
+    languages: dict[tuple[str, str, bool], set[str]] = defaultdict(set)
+    for concept, language, variant in lexicon.shipped_variants():
+        raw = variant.strip()
+        if concept not in RISK or lexicon._UNSPACED.search(raw):
+            continue
+        if language != "en" and lexicon._too_short(raw):
+            continue  # never read (lexicon._entries)
+        parts = lexicon.tokens(raw.rstrip("*"))
+        if len(parts) == 1:
+            languages[concept, parts[0], raw.endswith("*")].add(language)
+    out = []
+    for (concept, word, stem), own in languages.items():
+        if stem and len(word) < lexicon.MIN_STEM:
+            continue
+        ids = corpus.with_prefix(word) if stem else corpus.by_token.get(word, set())
+        elsewhere = [corpus.replies[i] for i in ids if corpus.replies[i].language not in own]
+        innocent = sum(not r.safeguarding for r in elsewhere)
+        risky = len(elsewhere) - innocent
+        if innocent >= COLLISIONS and innocent >= COLLISION_SHARE * risky:
+            seen = Counter(r.language for r in elsewhere if not r.safeguarding).most_common(3)
+            line = (
+                f"{concept}\t{'/'.join(sorted(own))}\t{word}{'*' if stem else ''}\t"
+                f"{innocent} innocent and {risky} risky replies elsewhere\t{dict(seen)}"
+            )
+            out.append((innocent, line))
+    return sorted(out, reverse=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", type=Path, help="helper-written lexicon files")
+    parser.add_argument("files", nargs="*", type=Path, help="helper-written lexicon files")
+    parser.add_argument(
+        "--collisions",
+        action="store_true",
+        help="list the shipped risk words found mostly in innocent replies in other languages",
+    )
     parser.add_argument("--deny", nargs="*", default=[], help="variants to leave out")
     parser.add_argument("--write", type=Path, help="write the kept variants to this file")
     args = parser.parse_args(argv)
-    new = _variants(args.files)
     corpus = Corpus(load(training_files(CORPUS_DIR)).replies)
+    if args.collisions:
+        found = collisions(corpus)
+        print(f"{len(found)} risk words found mostly in innocent replies in other languages:")
+        print("\n".join(f"  {line}" for _n, line in found))
+        return 0
+    if not args.files:
+        parser.error("name the lexicon files to check, or --collisions")
+    new = _variants(args.files)
     kept, dropped, listed = check(new, corpus, set(args.deny))
     total = sum(len(v) for langs in kept.values() for v in langs.values())
     print(f"kept {total}; dropped {sum(dropped.values())}: {dict(dropped)}")

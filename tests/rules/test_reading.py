@@ -316,6 +316,30 @@ def test_a_phrase_ending_in_a_stem_matches_the_words_that_start_with_it() -> Non
     assert read("tata bije go") == set()  # ...but the stem stays last
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "od wczoraj ma gorączkę",  # Polish "od", since: not English "od", overdose
+        "untuk urusan sekolah silakan menghubungi suami saya",  # Indonesian: affairs, husband
+        "Am sunat la școală dimineață",  # Romanian "sunat", rang: not Malay circumcision
+        "Stoimy w korku na A14",  # Polish "w korku", in a jam: not Turkish "korku", fear
+        "Bahar gaya hai, kal aayega",  # Urdu "bahar", out: not Pashto "abroad"
+    ],
+)
+def test_an_everyday_word_of_one_language_is_no_sign_of_risk_in_another(text: str) -> None:
+    from rules.replies.lexicon import concept_features
+
+    assert concept_features(text) in ([], ["k:fever"])
+
+
+def test_a_polite_request_to_stop_the_texts_is_read_beside_an_illness() -> None:
+    from rules.replies.lexicon import concept_features
+
+    # Bosnian: "and please don't send any more messages to this number"
+    got = concept_features("Lejla ima temperaturu. I molim vas nemojte vise slati poruke")
+    assert "k:stop" in got
+
+
 def test_a_reason_is_not_read_from_everyday_words_swapped() -> None:
     from rules.replies.lexicon import concept_features
 
