@@ -109,9 +109,6 @@ THRESHOLDS = {
     # intent and one more code right than without; always (the model however sure), 10
     # fewer codes.
     "unclear_unsure": 0.6,
-    # A reply the model reads as today's absence, with the lexicon's words for arriving
-    # later, is a late arrival where the model thinks that this likely.
-    "late_beside": 1.0,
     # A reply the model reads as today's absence, about a leave ahead with nothing of
     # today's own in it, is a leave request where the model thinks that this likely.
     "leave_over_absence": 0.1,
@@ -119,8 +116,6 @@ THRESHOLDS = {
 
 
 _ABSENT_OR_LATE = frozenset({"absence_reason", "late_arrival"})
-# The lexicon's concepts of a child arriving later today.
-_ARRIVING = frozenset({"late", "on_the_way"})
 
 
 def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedReply:
@@ -155,15 +150,6 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             # illness outweighs the request in the intent head, but a parent who asked
             # must not be texted again; below, the opt-out keeps a reason it reads as the code.
             intent, p_intent = "opt_out", p_opt_out
-    if (
-        intent == "absence_reason"
-        and s.concepts & _ARRIVING
-        and s.p("intent", "late_arrival") >= th["late_beside"]
-    ):
-        # "körülbelül 11 órakor érkezik az iskolába", "10 se'at yidersal": the appointment
-        # or the closed road outweighs the arrival in the intent head, but the lexicon
-        # reads the child coming in later.
-        intent, p_intent = "late_arrival", s.p("intent", "late_arrival")
     low = p_intent < th["intent_review"]
     # A disagreement is worth a person's look only where the model is not sure either: on
     # the corpus the model is right in four of five confident disagreements.
