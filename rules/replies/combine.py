@@ -128,6 +128,13 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
 
     p_sg = s.p("safeguarding")
     indicators = rule.indicators
+    if rule.language != "en" and {"stop", "violence"} <= s.concepts and "threat" not in indicators:
+        # "Fadlan jooji fariimahan... wuu i dili doonaa" (stop these messages... he'll kill
+        # me): a threat beside a request to stop the texts, read in another language as the
+        # English rules read it ("if he sees you texting me he'll kill me").  Not in English,
+        # where "stop" and a blow are everyday words ("nose wont stop bleedin", "the ball
+        # hit her full stop").
+        indicators = (*indicators, "threat")
     if p_sg >= th["safeguarding"]:
         indicators = (*indicators, LEARNED_INDICATOR)
     elif not indicators and p_sg >= th["safeguarding_review"]:

@@ -340,6 +340,26 @@ def test_a_polite_request_to_stop_the_texts_is_read_beside_an_illness() -> None:
     assert "k:stop" in got
 
 
+def test_a_threat_beside_a_request_to_stop_the_texts_is_a_risk_in_another_language() -> None:
+    got = parse_reply(
+        "Kuba ma gorączkę. Proszę nie wysyłać mi więcej wiadomości, jak mąż to zobaczy, "
+        "zabije mnie.",  # ...if my husband sees it, he'll kill me
+        WED,
+        ["Kuba"],
+    )
+    assert (got.intent, got.code) == ("opt_out", "I")
+    assert "threat" in got.indicators
+
+
+def test_stop_and_a_blow_in_an_everyday_english_reply_are_no_threat() -> None:
+    got = parse_reply(
+        "kai got smacked in the face wiv a football, nose wont stop bleedin so were in a&e",
+        WED,
+        ["Kai"],
+    )
+    assert "threat" not in got.indicators
+
+
 def test_a_reason_is_not_read_from_everyday_words_swapped() -> None:
     from rules.replies.lexicon import concept_features
 
