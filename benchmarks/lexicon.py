@@ -77,6 +77,7 @@ class Corpus:
         for i, toks in enumerate(self.tokens):
             for t in toks:
                 self.by_token[t].add(i)
+        self.sorted_tokens = sorted(self.by_token)
         self.english = Counter(
             t
             for r, toks in zip(replies, self.tokens, strict=True)
@@ -102,18 +103,14 @@ class Corpus:
         if not parts:
             return []
         if raw.endswith("*") and len(parts) == 1:
-            return sorted(
-                {i for t, ids in self.by_token.items() if t.startswith(parts[0]) for i in ids}
-            )
+            return sorted(self.with_prefix(parts[0]))
         return sorted(self.by_token.get(parts[0], ()))
 
     def with_prefix(self, prefix: str) -> set[int]:
         """The replies with a token that starts with `prefix`."""
-        if not hasattr(self, "_sorted"):
-            self._sorted = sorted(self.by_token)
-        start = bisect_left(self._sorted, prefix)
-        end = bisect_left(self._sorted, prefix + "\U0010ffff")
-        return {i for t in self._sorted[start:end] for i in self.by_token[t]}
+        start = bisect_left(self.sorted_tokens, prefix)
+        end = bisect_left(self.sorted_tokens, prefix + "\U0010ffff")
+        return {i for t in self.sorted_tokens[start:end] for i in self.by_token[t]}
 
     def in_english(self, variant: str) -> int:
         parts = lexicon.tokens(variant.rstrip("*"))
