@@ -25,7 +25,6 @@ the slowest reply.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -49,7 +48,7 @@ from rules.replies.corpus import (  # noqa: E402
     load,
     training_files,
 )
-from rules.replies.learned import Learned, shipped  # noqa: E402
+from rules.replies.learned import Learned, corpus_hash, shipped  # noqa: E402
 from rules.replies.training import Example  # noqa: E402
 
 PASSES = 5
@@ -234,28 +233,18 @@ def _fold_models(
     exs: Sequence[Example], thresholds: dict[str, float] | None, cache: Path | None
 ) -> list[tuple[list[int], Learned]]:
     """Each fold's test indices and the model trained without them: read from `cache` where
-    an earlier `--folds` run saved folds of this very corpus there, else trained (and saved
-    there, when `cache` is given)."""
-    from rules.replies.training import fit, folds
+    `make model` (training --folds) or an earlier `--folds` run kept folds of this very
+    corpus there, else trained (and kept there, when `cache` is given)."""
+    from rules.replies.training import load_folds, out_of_fold, save_folds
 
-    split = folds(exs)
-    if cache is not None and (cache / "folds.json").exists():
-        saved = json.loads((cache / "folds.json").read_text(encoding="utf-8"))
-        if saved["replies"] != len(exs) or saved["tests"] != [t for _, t in split]:
-            raise SystemExit(
-                f"{cache}: these fold models were trained on another corpus; give --folds an "
-                "empty directory to train and save new ones"
-            )
-        models = [Learned.load(cache / f"fold-{n}") for n in range(len(split))]
-        for model in models:
-            model.thresholds = dict(thresholds or {})
-        return [(test, model) for (_, test), model in zip(split, models, strict=True)]
-    out = [(test, fit([exs[i] for i in train], thresholds)) for train, test in split]
-    if cache is not None:
-        for n, (_, model) in enumerate(out):
-            model.save(cache / f"fold-{n}", {})
-        tests = [[int(i) for i in t] for _, t in split]
-        (cache / "folds.json").write_text(json.dumps({"replies": len(exs), "tests": tests}))
+    trained_on = corpus_hash(training_files(CORPUS_DIR))
+    out = load_folds(cache, trained_on, exs) if cache is not None else None
+    if out is None:
+        out = out_of_fold(exs)
+        if cache is not None:
+            save_folds(cache, trained_on, out)
+    for _, model in out:
+        model.thresholds = dict(thresholds or {})
     return out
 
 

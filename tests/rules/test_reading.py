@@ -23,7 +23,14 @@ from rules.replies.corpus import (
 )
 from rules.replies.corpus import main as check_main
 from rules.replies.learned import MODEL_DIR, corpus_hash, shipped, shipped_meta
-from rules.replies.training import child_pieces, examples, is_stale
+from rules.replies.training import (
+    child_pieces,
+    examples,
+    is_stale,
+    load_folds,
+    out_of_fold,
+    save_folds,
+)
 
 WED = date(2026, 3, 11)
 THU = date(2026, 3, 12)
@@ -143,6 +150,28 @@ def test_the_staleness_hash_sees_a_changed_corpus(tmp_path: Path) -> None:
     changed.write_bytes(files[0].read_bytes() + b"\n")
     assert corpus_hash([changed, *files[1:]]) != corpus_hash(files)
     assert shipped_meta()["trained_on"] == corpus_hash(files)
+
+
+def test_fold_models_kept_by_training_are_read_back_only_for_the_same_corpus(
+    tmp_path: Path,
+) -> None:
+    replies = load(training_files()[:1]).replies
+    voices = sorted({r.voice_id for r in replies})[:10]
+    exs = examples([r for r in replies if r.voice_id in voices])
+    oof = out_of_fold(exs)
+    assert load_folds(tmp_path / "folds", "corpus-a", exs) is None
+    save_folds(tmp_path / "folds", "corpus-a", oof)
+    back = load_folds(tmp_path / "folds", "corpus-a", exs)
+    assert back is not None
+    assert [test for test, _ in back] == [test for test, _ in oof]
+    text, feats = exs[0].reply.text, exs[0].rule_feats
+    assert back[0][1].scores(text, feats).p("safeguarding") == pytest.approx(
+        oof[0][1].scores(text, feats).p("safeguarding"), abs=1e-2
+    )
+    with pytest.raises(SystemExit, match="another corpus"):
+        load_folds(tmp_path / "folds", "corpus-b", exs)
+    with pytest.raises(SystemExit, match="another corpus"):
+        load_folds(tmp_path / "folds", "corpus-a", exs[:-1])
 
 
 def test_each_childs_own_stretch_is_taught_with_that_childs_code() -> None:
@@ -330,6 +359,30 @@ def test_an_everyday_word_of_one_language_is_no_sign_of_risk_in_another(text: st
     from rules.replies.lexicon import concept_features
 
     assert concept_features(text) in ([], ["k:fever"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "கணவருக்குத் தெரிந்தால் என்னை அடிப்பார்",  # Tamil, respectful: he will hit me
+        "เมื่อคืนเขาตีฉันอีกแล้ว",  # Thai: he hit me again last night
+        "agar unhone dekh liya to mujhe maarenge",  # roman Hindi: he will hit me
+        "Wenn er das liest, schlägt er mich",  # German: he hits me
+        "mă bate când bea",  # Romanian: he beats me when he drinks
+    ],
+)
+def test_he_hit_me_and_he_will_hit_me_are_read_in_their_own_forms(text: str) -> None:
+    from rules.replies.lexicon import concept_features
+
+    assert "k:hit" in concept_features(text)
+
+
+def test_a_trampoline_is_no_beating() -> None:
+    from rules.replies.lexicon import concept_features
+
+    # Romanian "bătut", beaten, is a word, not the stem of Lithuanian "batutas", trampoline.
+    assert "k:hit" not in concept_features("Lukas susilaužė ranką ant batuto")
+    assert "k:hit" in concept_features("a fost bătut de tatăl lui")
 
 
 def test_a_polite_request_to_stop_the_texts_is_read_beside_an_illness() -> None:
