@@ -128,12 +128,23 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
 
     p_sg = s.p("safeguarding")
     indicators = rule.indicators
-    if rule.language != "en" and {"stop", "violence"} <= s.concepts and "threat" not in indicators:
+    asks_to_stop = (
+        "stop" in s.concepts
+        or rule.intent == "opt_out"
+        or s.p("intent", "opt_out") >= th["opt_out_beside_bare"]
+    )
+    if (
+        rule.language != "en"
+        and asks_to_stop
+        and "violence" in s.concepts
+        and "threat" not in indicators
+    ):
         # "Fadlan jooji fariimahan... wuu i dili doonaa" (stop these messages... he'll kill
-        # me): a threat beside a request to stop the texts, read in another language as the
-        # English rules read it ("if he sees you texting me he'll kill me").  Not in English,
-        # where "stop" and a blow are everyday words ("nose wont stop bleedin", "the ball
-        # hit her full stop").
+        # me): a threat beside a request to stop the texts (the lexicon's words, an opt-out
+        # the rules read, or one the model reads as surely as it must beside a reason), read
+        # in another language as the English rules read it
+        # ("if he sees you texting me he'll kill me").  Not in English, where "stop" and a
+        # blow are everyday words ("nose wont stop bleedin", "the ball hit her full stop").
         indicators = (*indicators, "threat")
     if p_sg >= th["safeguarding"]:
         indicators = (*indicators, LEARNED_INDICATOR)

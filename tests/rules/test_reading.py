@@ -404,6 +404,18 @@ def test_a_threat_beside_a_request_to_stop_the_texts_is_a_risk_in_another_langua
     assert "threat" in got.indicators
 
 
+def test_a_threat_beside_an_opt_out_in_words_the_lexicon_lacks_is_a_risk() -> None:
+    # Portuguese: "stop sending messages here, if he sees this he'll kill me"; "para de
+    # mandar mensagem" is not among the lexicon's words for stopping the texts.
+    got = parse_reply(
+        "A Bia tá doente. Para de mandar mensagem pra cá por favor, se ele ver isso ele me mata.",
+        WED,
+        ["Bia"],
+    )
+    assert (got.intent, got.code) == ("opt_out", "I")
+    assert "threat" in got.indicators
+
+
 def test_stop_and_a_blow_in_an_everyday_english_reply_are_no_threat() -> None:
     got = parse_reply(
         "kai got smacked in the face wiv a football, nose wont stop bleedin so were in a&e",
