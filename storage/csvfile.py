@@ -18,18 +18,22 @@ FALSE = frozenset({"false", "no", "n", "0", ""})
 # A spreadsheet treats a cell starting with one of these as a formula (=HYPERLINK(...),
 # =cmd|' /C calc'!A0, @SUM, a tab or carriage return in front of one).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Quoted on the way out too: "'=" written as it is would be read back as "=".
+_QUOTED = (*FORMULA_STARTS, "'")
 
 
 def neutralise(value: object) -> str:
-    """A cell a spreadsheet shows as text: a leading single quote before a formula start."""
+    """A cell a spreadsheet shows as text: a leading single quote before a formula start,
+    and before a quote already leading the cell, so that `restore` can tell the two apart."""
     text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return f"'{text}" if text.startswith(_QUOTED) else text
 
 
 def restore(value: str) -> str:
     """The cell as it was before `neutralise`: only a quote that `neutralise` would have added
-    is taken off, so a name like O'Neil or 'Ria is read as written."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+    is taken off, so a name like O'Neil or 'Ria in a file FirstCall did not write is read as
+    written."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_QUOTED) else value
 
 
 class CsvWriter:

@@ -34,6 +34,13 @@ def test_every_formula_start_is_quoted_and_nothing_else_is() -> None:
     assert neutralise("O'Neil") == "O'Neil" and neutralise(7) == "7" and neutralise(None) == ""
 
 
+def test_a_cell_that_starts_with_a_quote_is_read_back_as_it_was() -> None:
+    # Found by the property below: "'=" was written as it is and read back as "=".
+    for value in ("'=", "'", "'Ria", "''=1"):
+        assert restore(neutralise(value)) == value
+    assert restore("'Ria") == "'Ria"  # a file FirstCall did not write
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_restore_undoes_neutralise(value: str) -> None:
