@@ -546,12 +546,11 @@ def assess(norm: Normalised, hits: Sequence[Hit]) -> tuple[tuple[str, ...], bool
                 if _sentence_has(norm, hits, "sg_ctx:late", sent):
                     continue
                 believed_in_school = True
-            elif (
-                h.kind == "sg:missing"
-                and norm.tokens[h.end - 1] == "missing"
-                and h.following(norm) not in _MISSING_FOLLOWERS
-            ):
-                continue  # missing school, the bus or out is not a missing child
+            elif h.kind == "sg:missing" and norm.tokens[h.end - 1] == "missing":
+                if h.following(norm) not in _MISSING_FOLLOWERS:
+                    continue  # missing school, the bus or out is not a missing child
+                if _thing_before(norm, h.start):
+                    continue  # "his shoe went missing again", "her PE bag has gone missing"
             fired.append(name)
         elif h.kind == "sg:neglect":
             if not _sentence_has(norm, hits, "sg_ctx:outage", sent):
@@ -599,4 +598,21 @@ _MISSING_FOLLOWERS = frozenset({"", ".", ",", "!", "?", ";", ":"}) | words(
     "yesterday today tonight"
 )
 _GOOD_NOUNS = words("reason reasons behaviour measure news attendance")
+# What goes missing on a school morning and is not a child.
+_THINGS = words(
+    "shoe shoes trainer trainers boot boots coat jacket bag book books phone keys key "
+    "glasses lunchbox homework tie blazer jumper kit uniform ticket card purse wallet "
+    "money pass letter form cat dog hamster sock socks hat gloves charger tablet ipad "
+    "laptop"
+)
+
+
+def _thing_before(norm: Normalised, start: int) -> bool:
+    """The word before "went missing", past "has" or "had": "his shoe has gone missing"."""
+    i = start - 1
+    if i > 0 and norm.tokens[i] in ("has", "have", "had", "s"):
+        i -= 1
+    return i >= 0 and norm.tokens[i] in _THINGS
+
+
 _NON_HUMAN = words("bug virus it flu sickness ball illness cold covid car bus bike door this that")

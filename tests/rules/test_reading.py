@@ -385,6 +385,17 @@ def test_a_trampoline_is_no_beating() -> None:
     assert "k:hit" in concept_features("a fost bătut de tatăl lui")
 
 
+def test_an_everyday_word_of_one_language_is_no_reason_in_another() -> None:
+    from rules.replies.lexicon import concept_features
+
+    # German "diese", this, folds to Kurmanji "diêşe", it hurts: only "serê wê diêşe" and
+    # the like (her head hurts) are pain.
+    assert "k:pain" not in concept_features("Bitte entfernen Sie diese Nummer")
+    assert "k:pain" in concept_features("Rojin serê wê diêşe, li malê ye")
+    # Indonesian, passive: "please let these messages no longer be sent to my number".
+    assert "k:stop" in concept_features("mohon pesan ini tidak lagi dikirim ke nomor saya")
+
+
 def test_a_polite_request_to_stop_the_texts_is_read_beside_an_illness() -> None:
     from rules.replies.lexicon import concept_features
 
