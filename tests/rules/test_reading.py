@@ -353,6 +353,9 @@ def test_a_phrase_ending_in_a_stem_matches_the_words_that_start_with_it() -> Non
         "Am sunat la școală dimineață",  # Romanian "sunat", rang: not Malay circumcision
         "Stoimy w korku na A14",  # Polish "w korku", in a jam: not Turkish "korku", fear
         "Bahar gaya hai, kal aayega",  # Urdu "bahar", out: not Pashto "abroad"
+        "Elif dün gece çok kötü oldu, ateşi var",  # Turkish: not "öldü", died; not Hausa "kotu"
+        "Mwanangu sita kuja leo",  # Swahili "sita", I will not: not Latvian "sita", hit
+        "elle tremble de fièvre",  # French: not Albanian "tremb*", afraid
     ],
 )
 def test_an_everyday_word_of_one_language_is_no_sign_of_risk_in_another(text: str) -> None:
