@@ -4,6 +4,7 @@ over.
 
     python benchmarks/lexicon.py NEW.json... [--deny VARIANT...] [--write rules/replies/lexicon/lex-N.json]
     python benchmarks/lexicon.py --collisions
+    python benchmarks/lexicon.py --disagree
 
 A variant is dropped when the lexicon already has it (under its own concept: a repeat;
 under another: a clash), when two new concepts share it, when it is a Latin word of three
@@ -42,6 +43,7 @@ MIN_HITS = 4  # replies a variant must be found in before its agreement is judge
 AGREEMENT = 0.4  # share of its replies under which a variant is listed
 COLLISIONS = 3  # innocent replies in other languages a risk word is listed from...
 COLLISION_SHARE = 2  # ...where they are at least this many times its risky ones there
+DISAGREE_HITS = 8  # replies a reason word must be found in before --disagree judges it
 # The concepts that are a sign of risk, or raise the alarm beside one.
 RISK = frozenset(
     lexicon.FREE_ORDER
@@ -185,24 +187,33 @@ def check(
     return kept, dropped, listed
 
 
-def collisions(corpus: Corpus) -> list[tuple[int, str]]:
-    """The shipped lexicon's single words and stems of risk concepts found mostly in
-    innocent replies in other languages, as (those replies, a line to read), most first."""
+def _single_words(concepts: frozenset[str] | set[str]) -> dict[tuple[str, str, bool], set[str]]:
+    """The shipped lexicon's single words and stems of these concepts, as (concept, word,
+    is a stem) -> the languages that have it; the variants the lexicon never reads are left
+    out (short Latin words, short stems, unspaced scripts)."""
     languages: dict[tuple[str, str, bool], set[str]] = defaultdict(set)
     for concept, language, variant in lexicon.shipped_variants():
         raw = variant.strip()
-        if concept not in RISK or lexicon._UNSPACED.search(raw):
+        if concept not in concepts or lexicon._UNSPACED.search(raw):
             continue
         if language != "en" and lexicon._too_short(raw):
             continue  # never read (lexicon._entries)
         parts = lexicon.tokens(raw.rstrip("*"))
-        if len(parts) == 1:
+        if len(parts) == 1 and not (raw.endswith("*") and len(parts[0]) < lexicon.MIN_STEM):
             languages[concept, parts[0], raw.endswith("*")].add(language)
+    return languages
+
+
+def _found(corpus: Corpus, word: str, stem: bool) -> set[int]:
+    return corpus.with_prefix(word) if stem else corpus.by_token.get(word, set())
+
+
+def collisions(corpus: Corpus) -> list[tuple[int, str]]:
+    """The shipped lexicon's single words and stems of risk concepts found mostly in
+    innocent replies in other languages, as (those replies, a line to read), most first."""
     out = []
-    for (concept, word, stem), own in languages.items():
-        if stem and len(word) < lexicon.MIN_STEM:
-            continue
-        ids = corpus.with_prefix(word) if stem else corpus.by_token.get(word, set())
+    for (concept, word, stem), own in _single_words(RISK).items():
+        ids = _found(corpus, word, stem)
         elsewhere = [corpus.replies[i] for i in ids if corpus.replies[i].language not in own]
         innocent = sum(not r.safeguarding for r in elsewhere)
         risky = len(elsewhere) - innocent
@@ -216,6 +227,27 @@ def collisions(corpus: Corpus) -> list[tuple[int, str]]:
     return sorted(out, reverse=True)
 
 
+def disagreements(corpus: Corpus) -> list[tuple[int, str]]:
+    """The shipped lexicon's single words and stems of the concepts that have a code to
+    agree with (`AGREES`: a death word and C) found in at least DISAGREE_HITS replies, few
+    of which agree: a word that folds to an everyday one (Turkish "öldü", died, folds to
+    "oldu", became, as in "kötü oldu", got ill).  Most first."""
+    out = []
+    for (concept, word, stem), own in _single_words(set(AGREES)).items():
+        replies = [corpus.replies[i] for i in _found(corpus, word, stem)]
+        if len(replies) < DISAGREE_HITS:
+            continue
+        agree = sum(AGREES[concept](r) for r in replies)
+        if agree < AGREEMENT * len(replies):
+            seen = Counter(r.language for r in replies).most_common(3)
+            line = (
+                f"{concept}\t{'/'.join(sorted(own))}\t{word}{'*' if stem else ''}\t"
+                f"{len(replies)} replies, {agree} agree\t{dict(seen)}"
+            )
+            out.append((len(replies) - agree, line))
+    return sorted(out, reverse=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="helper-written lexicon files")
@@ -223,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         "--collisions",
         action="store_true",
         help="list the shipped risk words found mostly in innocent replies in other languages",
+    )
+    parser.add_argument(
+        "--disagree",
+        action="store_true",
+        help="list the shipped reason words found mostly in replies with another code",
     )
     parser.add_argument("--deny", nargs="*", default=[], help="variants to leave out")
     parser.add_argument("--write", type=Path, help="write the kept variants to this file")
@@ -233,8 +270,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(found)} risk words found mostly in innocent replies in other languages:")
         print("\n".join(f"  {line}" for _n, line in found))
         return 0
+    if args.disagree:
+        found = disagreements(corpus)
+        print(f"{len(found)} reason words found mostly in replies with another code:")
+        print("\n".join(f"  {line}" for _n, line in found))
+        return 0
     if not args.files:
-        parser.error("name the lexicon files to check, or --collisions")
+        parser.error("name the lexicon files to check, or --collisions or --disagree")
     new = _variants(args.files)
     kept, dropped, listed = check(new, corpus, set(args.deny))
     total = sum(len(v) for langs in kept.values() for v in langs.values())
