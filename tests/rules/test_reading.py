@@ -399,6 +399,25 @@ def test_an_everyday_word_of_one_language_is_no_reason_in_another() -> None:
     assert "k:stop" in concept_features("mohon pesan ini tidak lagi dikirim ke nomor saya")
 
 
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Wala pa po siya", "taxi"),  # Tagalog "pa", yet: not English "PA", the escort
+        ("Bore da, Elin yma", "snow_flood"),  # Welsh "bore", morning: not Albanian "borë"
+        ("Mâine o ridic eu de la școală", "taxi"),  # Romanian "ridic", I pick up: not "řidič"
+        ("Маргааш ирнэ", "death"),  # Mongolian "маргааш", tomorrow: not Tajik "марг"
+        ("Mbote, pona yo", "pain"),  # Lingala "pona", for: not Greeklish "ponaei"
+        ("Aline liga para a escola", "ill"),  # Portuguese "liga", rings: not Lithuanian
+        ("Mwalimu, sina simu leo", "funeral"),  # Swahili "sina", I have no: not Kurmanji
+    ],
+)
+def test_a_reason_word_of_one_language_is_not_read_in_another(text: str, concept: str) -> None:
+    from rules.replies.lexicon import concept_features
+
+    # Found by `benchmarks/lexicon.py --disagree`: each word was in replies of another code.
+    assert f"k:{concept}" not in concept_features(text)
+
+
 def test_a_polite_request_to_stop_the_texts_is_read_beside_an_illness() -> None:
     from rules.replies.lexicon import concept_features
 
