@@ -31,6 +31,7 @@ import sys
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -187,7 +188,7 @@ def check(
     return kept, dropped, listed
 
 
-def _single_words(concepts: frozenset[str] | set[str]) -> dict[tuple[str, str, bool], set[str]]:
+def _single_words(concepts: AbstractSet[str]) -> dict[tuple[str, str, bool], set[str]]:
     """The shipped lexicon's single words and stems of these concepts, as (concept, word,
     is a stem) -> the languages that have it; the variants the lexicon never reads are left
     out (short Latin words, short stems, unspaced scripts)."""
@@ -233,7 +234,7 @@ def disagreements(corpus: Corpus) -> list[tuple[int, str]]:
     of which agree: a word that folds to an everyday one (Turkish "öldü", died, folds to
     "oldu", became, as in "kötü oldu", got ill).  Most first."""
     out = []
-    for (concept, word, stem), own in _single_words(set(AGREES)).items():
+    for (concept, word, stem), own in _single_words(AGREES.keys()).items():
         replies = [corpus.replies[i] for i in _found(corpus, word, stem)]
         if len(replies) < DISAGREE_HITS:
             continue

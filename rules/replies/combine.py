@@ -128,23 +128,21 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
 
     p_sg = s.p("safeguarding")
     indicators = rule.indicators
-    asks_to_stop = (
-        "stop" in s.concepts
-        or rule.intent == "opt_out"
-        or s.p("intent", "opt_out") >= th["opt_out_beside_bare"]
-    )
+    p_opt_out = s.p("intent", "opt_out")
+    # Asked for the texts to stop, in the rules' eyes or not: the lexicon's words for it, or
+    # the model at least this sure without them ("Jayden is ill, text 51" is no request).
+    asks_to_stop = "stop" in s.concepts or p_opt_out >= th["opt_out_beside_bare"]
     if (
         rule.language != "en"
-        and asks_to_stop
+        and (asks_to_stop or rule.intent == "opt_out")
         and "violence" in s.concepts
         and "threat" not in indicators
     ):
         # "Fadlan jooji fariimahan... wuu i dili doonaa" (stop these messages... he'll kill
-        # me): a threat beside a request to stop the texts (the lexicon's words, an opt-out
-        # the rules read, or one the model reads as surely as it must beside a reason), read
-        # in another language as the English rules read it
-        # ("if he sees you texting me he'll kill me").  Not in English, where "stop" and a
-        # blow are everyday words ("nose wont stop bleedin", "the ball hit her full stop").
+        # me): a threat beside a request to stop the texts, read in another language as the
+        # English rules read it ("if he sees you texting me he'll kill me").  Not in English,
+        # where "stop" and a blow are everyday words ("nose wont stop bleedin", "the ball
+        # hit her full stop").
         indicators = (*indicators, "threat")
     if p_sg >= th["safeguarding"]:
         indicators = (*indicators, LEARNED_INDICATOR)
@@ -158,12 +156,7 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     else:
         label, p_intent = s.best("intent")
         intent = label  # type: ignore[assignment]
-        p_opt_out = s.p("intent", "opt_out")
-        if (
-            intent in _ABSENT_OR_LATE
-            and p_opt_out >= th["opt_out_beside"]
-            and ("stop" in s.concepts or p_opt_out >= th["opt_out_beside_bare"])
-        ):
+        if intent in _ABSENT_OR_LATE and p_opt_out >= th["opt_out_beside"] and asks_to_stop:
             # "Kacper ma anginę... proszę o niewysyłanie mi więcej tych wiadomości": the
             # illness outweighs the request in the intent head, but a parent who asked
             # must not be texted again; below, the opt-out keeps a reason it reads as the code.
