@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from . import dates
+from . import dates, lexicon
 from .classify import RuleReading, read_rules
 from .languages import language_reason
 from .learned import PIECE_FEATURES, Learned, Scores, rule_features
@@ -330,7 +330,9 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         if return_day is None and rule.language != "en":
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a
             # reply explaining today is the day back, as in English.
-            return_day = dates.concept_return(s.concepts, today, rr.is_school_day)
+            return_day = dates.concept_return(
+                _unnamed_concepts(text, rr.keys, s.concepts), today, rr.is_school_day
+            )
         if s.p("returns") < th["returns"]:
             return_day = None
     confidence = p_intent * (p_code if code is not None and intent != "unclear" else 1.0)
@@ -358,6 +360,16 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         language=rule.language,
         review_reasons=tuple(reasons),
     )
+
+
+def _unnamed_concepts(text: str, names: Sequence[str], concepts: frozenset[str]) -> frozenset[str]:
+    """The reply's concepts without the children's names: "Amina na Juma wako msikitini...
+    Watarudi shule Jumatatu" names a boy, not a Friday (Urdu and Swahili "juma")."""
+    words = lexicon.tokens(text)
+    if not set(names).intersection(words):
+        return concepts
+    kept = " ".join(w for w in words if w not in names)
+    return frozenset(c.removeprefix("k:") for c in lexicon.concept_features(kept))
 
 
 def _each_child(

@@ -443,6 +443,10 @@ def test_return_dates(text: str, today: date, expected: date | None) -> None:
 def test_a_child_s_name_is_not_a_weekday() -> None:
     # "Martim" begins like Romanian "marți" (Tuesday); "hj" is today, "n vai" he isn't going.
     assert parse("o martim ta com febre n vai hj obg", ("Martim",)).return_date is None
+    # "Juma" is Friday in Urdu and Swahili; here a boy, and on a Friday the day back is
+    # Monday, not next Friday.
+    eid = "Leo ni Eid al-Fitr, Amina na Juma wako msikitini. Watarudi shule Jumatatu inshallah."
+    assert parse(eid, ("Amina", "Juma"), date(2026, 3, 20)).return_date == date(2026, 3, 23)
 
 
 def test_return_date_uses_school_calendar() -> None:
