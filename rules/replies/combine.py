@@ -335,6 +335,14 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
             )
         if s.p("returns") < th["returns"]:
             return_day = None
+    if rule.language != "en" and explains and not hedged and _says_day_after(text):
+        # "Ibada ni Jumatano... atarudi shuleni siku inayofuata": the day named is the
+        # funeral's or the doctor's, and the child is back the day after it.
+        named = return_day or dates.concept_return(
+            _unnamed_concepts(text, rr.keys, s.concepts), today, rr.is_school_day
+        )
+        if named is not None:
+            return_day = dates.next_school_day(named, rr.is_school_day)
     confidence = p_intent * (p_code if code is not None and intent != "unclear" else 1.0)
     if low or confidence < th["confidence_review"]:
         reasons.append(REVIEW_LOW)
@@ -360,6 +368,118 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         language=rule.language,
         review_reasons=tuple(reasons),
     )
+
+
+# "The day after" in the languages of the corpus, folded as the lexicon folds (a trailing
+# "*" is any word that starts with it; Chinese and Thai are read without spaces).
+_DAY_AFTER_PHRASES = (
+    "agle din",
+    "aglay din",
+    "agle roz",
+    "अगले दिन",
+    "ਅਗਲੇ ਦਿਨ",
+    "dia seguinte",
+    "dia a seguir",
+    "dia depois",
+    "dia siguiente",
+    "dia despues",
+    "le lendemain",
+    "jour dapres",
+    "jour suivant",
+    "il giorno dopo",
+    "lindomani",
+    "nastepnego dnia",
+    "dzien po",
+    "dzien pozniej",
+    "ziua urmatoare",
+    "den po",
+    "na druhy den",
+    "nasledujici den",
+    "nasledujuci den",
+    "y diwrnod wedyn",
+    "drannoeth",
+    "am nachsten tag",
+    "am tag danach",
+    "ertesi gun*",
+    "bir sonraki gun*",
+    "اليوم التالي",
+    "ثاني يوم",
+    "تاني يوم",
+    "روز بعد",
+    "فردای آن",
+    "на следующий день",
+    "наступного дня",
+    "на следващия ден",
+    "деня след",
+    "diten tjeter",
+    "te nesermen",
+    "diten pas",
+    "kita diena",
+    "kitos dienos",
+    "nakamaja diena",
+    "masnap*",
+    "την επομενη μερα",
+    "tin epomeni mera",
+    "ngay hom sau",
+    "hom sau",
+    "kinabukasan",
+    "maalinta xigta",
+    "maalinta ku xigta",
+    "পরের দিন",
+    "porer din",
+    "পরদিন",
+    "மறுநாள்",
+    "adutha naal",
+    "भोलिपल्ट",
+    "bholipalta",
+    "બીજા દિવસે",
+    "bija divase",
+    "roja din",
+    "roja pase",
+    "sibetira",
+    "siku inayofuata",
+    "siku ifuatayo",
+    "kesho yake",
+    "ojo to tele",
+    "በማግስቱ",
+    "ማግስት*",
+    "ንጽባሒቱ",
+    "പിറ്റേ*",
+    "다음 날",
+    "다음날",
+    "keesokan harinya",
+    "hari berikutnya",
+    "washegari",
+)
+_DAY_AFTER_SPACELESS = ("第二天", "隔天", "翌日", "翌日", "วันถัดไป", "วันรุ่งขึ้น", "次の日")
+_DAY_AFTER = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(
+        re.escape(" ".join(lexicon.tokens(p.rstrip("*")))) + (r"\w*" if p.endswith("*") else "")
+        for p in _DAY_AFTER_PHRASES
+    )
+    + r")(?!\w)"
+)
+
+
+def _says_day_after(text: str) -> bool:
+    """Whether a reply in another language puts the day back on the day after the one it
+    names ("kuzikwa Jumatano, atarudi siku inayofuata"), and names no day after saying so
+    ("ከቀብሩ ማግስት፣ አርብ", the day after the funeral, Friday: Friday is the day back)."""
+    at = [text.index(p) + len(p) for p in _DAY_AFTER_SPACELESS if p in text]
+    if at:
+        rest = text[min(at) :]
+    else:
+        folded = " ".join(lexicon.tokens(text))
+        found = _DAY_AFTER.search(folded)
+        if found is None:
+            return False
+        rest = folded[found.end() :]
+    named = {c.removeprefix("k:") for c in lexicon.concept_features(rest)}
+    return not named.intersection(_DAYS_NAMED)
+
+
+_DAYS_NAMED = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "tomorrow"})
 
 
 def _unnamed_concepts(text: str, names: Sequence[str], concepts: frozenset[str]) -> frozenset[str]:

@@ -440,6 +440,29 @@ def test_return_dates(text: str, today: date, expected: date | None) -> None:
     assert parse(text, today=today).return_date == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the day named is the doctor's or the funeral's; the child is back the day after
+        (
+            "Neema ana homa kali. Tuna miadi na daktari kesho; atarudi shuleni siku inayofuata.",
+            date(2026, 3, 13),
+        ),
+        ("Pohřeb je ve čtvrtek, do školy se vrátí den po pohřbu.", date(2026, 3, 13)),
+        (
+            "Babcia zmarła, pogrzeb jest w piątek, Ola wróci do szkoły następnego dnia.",
+            date(2026, 3, 16),
+        ),
+        # "the day after the funeral, Friday": Friday is the day back
+        ("ቀብሩ ነገ ነው። ሰላም ከቀብሩ ማግስት፣ አርብ፣ ትመጣለች።", date(2026, 3, 13)),
+        # Romanian "a doua zi de Paște" is Easter Monday, not "the day after"
+        ("Azi e a doua zi de Paște la noi, ortodocșii. Mâine vin la școală.", date(2026, 3, 12)),
+    ],
+)
+def test_the_day_after_in_another_language(text: str, expected: date) -> None:
+    assert parse(text, ("Neema",)).return_date == expected
+
+
 def test_a_child_s_name_is_not_a_weekday() -> None:
     # "Martim" begins like Romanian "marți" (Tuesday); "hj" is today, "n vai" he isn't going.
     assert parse("o martim ta com febre n vai hj obg", ("Martim",)).return_date is None
