@@ -330,17 +330,13 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         if return_day is None and rule.language != "en":
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a
             # reply explaining today is the day back, as in English.
-            return_day = dates.concept_return(
-                _unnamed_concepts(text, rr.keys, s.concepts), today, rr.is_school_day
-            )
+            return_day = _day_named(rr, text, s, today)
         if s.p("returns") < th["returns"]:
             return_day = None
     if rule.language != "en" and explains and not hedged and _says_day_after(text):
         # "Ibada ni Jumatano... atarudi shuleni siku inayofuata": the day named is the
         # funeral's or the doctor's, and the child is back the day after it.
-        named = return_day or dates.concept_return(
-            _unnamed_concepts(text, rr.keys, s.concepts), today, rr.is_school_day
-        )
+        named = return_day or _day_named(rr, text, s, today)
         if named is not None:
             return_day = dates.next_school_day(named, rr.is_school_day)
     confidence = p_intent * (p_code if code is not None and intent != "unclear" else 1.0)
@@ -418,17 +414,20 @@ def _says_day_after(text: str) -> bool:
     return not named.intersection(_DAYS_NAMED)
 
 
-_DAYS_NAMED = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "tomorrow"})
+_DAYS_NAMED = frozenset((*dates._CONCEPT_DAYS, "tomorrow"))
 
 
-def _unnamed_concepts(text: str, names: Sequence[str], concepts: frozenset[str]) -> frozenset[str]:
-    """The reply's concepts without the children's names: "Amina na Juma wako msikitini...
-    Watarudi shule Jumatatu" names a boy, not a Friday (Urdu and Swahili "juma")."""
-    words = lexicon.tokens(text)
-    if not set(names).intersection(words):
-        return concepts
-    kept = " ".join(w for w in words if w not in names)
-    return frozenset(c.removeprefix("k:") for c in lexicon.concept_features(kept))
+def _day_named(rr: RuleReading, text: str, s: Scores, today: date) -> date | None:
+    """The day a reply in another language names ("tomorrow", "Monday"), from the lexicon's
+    concepts, without the children's names: "Amina na Juma wako msikitini... Watarudi
+    shule Jumatatu" names a boy, not a Friday (Urdu and Swahili "juma")."""
+    concepts = s.concepts
+    named_days = {c.removeprefix("k:") for c in lexicon.concept_features(" ".join(rr.keys))}
+    if named_days & _DAYS_NAMED:
+        # Only then is the reply read again: most names are no weekday anywhere.
+        kept = " ".join(w for w in lexicon.tokens(text) if w not in rr.keys)
+        concepts = frozenset(c.removeprefix("k:") for c in lexicon.concept_features(kept))
+    return dates.concept_return(concepts, today, rr.is_school_day)
 
 
 def _each_child(
