@@ -18,6 +18,7 @@ from .classify import RuleReading, read_rules
 from .languages import language_reason
 from .learned import PIECE_FEATURES, Learned, Scores, rule_features
 from .model import Intent, LeavePeriod, ParsedReply
+from .normalise import words
 from .siblings import stretches
 from .vocabulary import AUTHORISED
 
@@ -116,6 +117,13 @@ THRESHOLDS = {
 
 
 _ABSENT_OR_LATE = frozenset({"absence_reason", "late_arrival"})
+# The lexicon's words for a reason of today's, which an opt-out in another language gives
+# beside its request ("আয়ান ভাইরাল জ্বরে আক্রান্ত... এই নম্বরে আর কোনো বার্তা পাঠাবেন না"):
+# the opt-out head, trained mostly on English, misses them.
+_TODAY_REASONS = words(
+    "asthma cold_flu cough covid diarrhoea ear fever headache ill infection rash stomach "
+    "throat vomit dentist doctor optician hospital operation"
+)
 
 
 def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedReply:
@@ -216,7 +224,11 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
         # Where the opt-out also explains today ("Óli er veikur. Og hættið að senda mér..."),
         # that reason is today's code like any other.
         code = None
-        if rule.code not in (None, "N") or s.p("opt_out_reason") >= th["opt_out_reason"]:
+        if (
+            rule.code not in (None, "N")
+            or s.p("opt_out_reason") >= th["opt_out_reason"]
+            or (rule.language != "en" and not _TODAY_REASONS.isdisjoint(s.concepts))
+        ):
             code, p_code, hedged_down = _best_code(s, OPT_OUT_CODES, th)
             if hedged_down:
                 reasons.append(REVIEW_UNAUTHORISED)
@@ -326,13 +338,21 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     # the lexicon's `if_better`, and the day beside it stands (docs/replies.md).
     hedged = rule.language != "en" and "unsure" in s.concepts
     if return_day is None and explains and leave is None and not hedged:
-        return_day = dates.plain_return(rr.norm, today, rr.is_school_day, rr.keys)
+        # "il reprendra le lundi 23": the day number beside the weekday, not the next Monday.
+        numbered = _numbered_weekday(rr, today) if rule.language != "en" else None
+        return_day = numbered or dates.plain_return(rr.norm, today, rr.is_school_day, rr.keys)
         if return_day is None and rule.language != "en":
             # The rules read English dates; in another language, "tomorrow" or "Monday" in a
             # reply explaining today is the day back, as in English.
             return_day = _day_named(rr, text, s, today)
         if s.p("returns") < th["returns"]:
             return_day = None
+    elif return_day is None and explains and leave is not None and rule.language != "en":
+        # "...jusqu'au vendredi 21 novembre inclus et reprendront le lundi 24": a day back
+        # after the leave, where a day number falls on the weekday beside it.
+        numbered = _numbered_weekday(rr, today)
+        if numbered is not None and leave.end is not None and numbered > leave.end:
+            return_day = numbered
     if rule.language != "en" and explains and not hedged and _says_day_after(text):
         # "Ibada ni Jumatano... atarudi shuleni siku inayofuata": the day named is the
         # funeral's or the doctor's, and the child is back the day after it.
@@ -428,6 +448,26 @@ def _day_named(rr: RuleReading, text: str, s: Scores, today: date) -> date | Non
         kept = " ".join(w for w in lexicon.tokens(text) if w not in rr.keys)
         concepts = frozenset(c.removeprefix("k:") for c in lexicon.concept_features(kept))
     return dates.concept_return(concepts, today, rr.is_school_day)
+
+
+def _numbered_weekday(rr: RuleReading, today: date) -> date | None:
+    """A day number beside a weekday it falls on ("le lundi 24", "vasario 23, pirmadienį",
+    "Jumatatu tarehe 15"): that date, though it is not the next such weekday.  Beside means
+    within two words, and the latest such date where there are several ("from Monday 8 to
+    Friday 12 June, back on Monday 15")."""
+    tokens = rr.norm.tokens
+    found = []
+    for i, tok in enumerate(tokens):
+        if not (tok.isdigit() and len(tok) <= 2):
+            continue
+        day = dates._day_of_month(int(tok), None, today)
+        if day is None or not rr.is_school_day(day):
+            continue
+        near = " ".join(tokens[max(0, i - 3) : i + 3])
+        named = {c.removeprefix("k:") for c in lexicon.concept_features(near)}
+        if day.weekday() < len(dates._CONCEPT_DAYS) and dates._CONCEPT_DAYS[day.weekday()] in named:
+            found.append(day)
+    return max(found) if found else None
 
 
 def _each_child(
