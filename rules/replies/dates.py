@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from .lexicon import other_sense
-from .normalise import Normalised, fold, words
+from .normalise import Normalised, fold, tokenise, words
 
 SchoolDay = Callable[[date], bool]
 
@@ -115,12 +115,72 @@ _FOREIGN_MONTHS = {
     )
     for word in names.split()
 }
+# More of the languages the corpus shows, written as families spell them and folded as the
+# tokens are (Bengali and Devanagari lose their joining marks): Swahili, Hungarian,
+# Albanian, Czech, Slovak, Latvian, Tagalog, Somali, Greek, Bulgarian, Arabic, Persian,
+# Urdu, Hindi, Nepali, Bengali.
+_MORE_MONTHS = (
+    "januari januar janar ledna januara janvari janvara janaayo ιανουαριου януари يناير "
+    "ژانویه جنوری जनवरी জানুয়ারি",
+    "februari februar februara shkurt unora februari pebrero febraayo φεβρουαριου "
+    "февруари فبراير فوریه فروری फरवरी फेब्रुअरी ফেব্রুয়ারি",
+    "machi marcius marsit brezna marta marso maarso μαρτιου مارس مارچ मार्च মার্চ",
+    "aprili aprilis prill prillit dubna aprila aprili abriil απριλιου април أبريل ابريل "
+    "آوریل اپریل अप्रैल अप्रिल এপ্রিল",
+    "mei majus kvetna maija maajo μαιου مايو مئی मई",
+    "juni junius qershor qershorit cervna juna junija hunyo juun ιουνιου юни يونيو ژوئن "
+    "جون जून जुन জুন",
+    "julai julius korrik korrikut cervence jula julija hulyo luulyo ιουλιου юли يوليو "
+    "ژوئیه جولائی जुलाई জুলাই",
+    "agosti augusztus gusht gushtit srpna augusta augusta agoosto αυγουστου август أغسطس "
+    "اگست अगस्त अगस्ट আগস্ট",
+    "septemba szeptember shtator shtatorit zari septembra septembri setyembre sebtembar "
+    "σεπτεμβριου септември سبتمبر سپتامبر ستمبر सितंबर सितम्बर सेप्टेम्बर সেপ্টেম্বর",
+    "oktoba oktober tetor tetorit rijna oktobra oktobri oktubre oktoobar οκτωβριου "
+    "октомври أكتوبر اکتبر اکتوبر अक्टूबर अक्टोबर অক্টোবর",
+    "novemba nentor nentorit listopadu novembra novembri nobyembre nofembar νοεμβριου "
+    "ноември نوفمبر نوامبر نومبر नवंबर नवम्बर नोभेम्बर নভেম্বর",
+    "desemba dhjetor dhjetorit prosince decembra decembri disyembre desembar δεκεμβριου "
+    "декември ديسمبر دسامبر دسمبر दिसंबर दिसम्बर डिसेम्बर ডিসেম্বর",
+)
+for _month, _names in enumerate(_MORE_MONTHS, start=1):
+    for _name in _names.split():
+        for _word in tokenise(_name, False):
+            _FOREIGN_MONTHS.setdefault(_word, _month)
 _DAY_NUMBER_MONTHS = {**_FOREIGN_MONTHS, **MONTHS}
+# Month names a day number follows, in the languages that write the month first
+# ("vasario 23", "február 23-án", "Pebrero 23", "Februari 23"); elsewhere a month name is
+# read only after a day number ("mai", "mars" and "Marta" are other words too).
+_MONTH_FIRST = {
+    word: n
+    for n, names in enumerate(
+        (
+            "sausio januar januari enero",
+            "vasario februar februari pebrero",
+            "kovo marcius machi marso",
+            "balandzio aprilis aprili abril",
+            "geguzes majus mei mayo",
+            "birzelio junius juni hunyo",
+            "liepos julius julai hulyo",
+            "rugpjucio augusztus agosti agosto",
+            "rugsejo szeptember septemba setyembre",
+            "spalio oktober oktoba oktubre",
+            "lapkricio november novemba nobyembre",
+            "gruodzio december desemba disyembre",
+        ),
+        start=1,
+    )
+    for word in names.split()
+}
+# "6月15日", "6월 15일": Chinese, Japanese and Korean dates, month first.
+_CJK_DATE = re.compile(r"^(\d{1,2})月(\d{1,2})[日号號]?$")
+_KOREAN_MONTH = re.compile(rf"^(\d{{1,2}}){fold('월')}$")  # folded as the tokens are
+_KOREAN_DAY = re.compile(rf"^(\d{{1,2}}){fold('일')}")
 # "24 tareekh": the 24th, in Urdu and Punjabi written in Latin letters.
 _DATE_WORDS = frozenset({"tareekh", "tarikh", "tarik", "tareek"})
 # A bare day number is a date after "yom" or "dia" ("yom 23", "dia 2") or before the
 # Punjabi and Urdu postpositions ("23 nu school", "15 ko").
-_DAY_NUMBER_BEFORE = frozenset({"yom", "يوم", "dia", "jour", "le", "el"})
+_DAY_NUMBER_BEFORE = frozenset({"yom", "يوم", "dia", "jour", "le", "el", "tarehe"})
 _DAY_NUMBER_AFTER = frozenset({"nu", "ko", "ka"})
 # "Tomorrow" as families write it, in English dialect and text-speak and in the other
 # languages the corpus shows (accent-folded, as the tokens are).  Hindi and Urdu "kal" is
@@ -339,6 +399,9 @@ def date_at(
         month = _month_after(tokens, i + 1)
         if month is not None:
             return _day_of_month(day_num, month[0], today), month[1] + 1
+        if tokens[i + 1 : i + 2] == ("thang",) and i + 2 < n and tokens[i + 2].isdigit():
+            # Vietnamese "ngày 15 tháng 6": the 15th of the sixth month.
+            return _day_of_month(day_num, int(tokens[i + 2]), today), 3
         if i + 1 < n and tokens[i + 1] in _DATE_WORDS:
             return _day_of_month(day_num, None, today), 2
         if (i + 1 < n and tokens[i + 1] in _DAY_NUMBER_AFTER) or (
@@ -350,6 +413,12 @@ def date_at(
         return None
     if tok in MONTHS and tok != "may" and i + 1 < n and (m := _ORDINAL.match(tokens[i + 1])):
         return _day_of_month(int(m.group(1)), MONTHS[tok], today), 2
+    if tok in _MONTH_FIRST and i + 1 < n and tokens[i + 1].isdigit() and len(tokens[i + 1]) <= 2:
+        return _day_of_month(int(tokens[i + 1]), _MONTH_FIRST[tok], today), 2
+    if m := _CJK_DATE.match(tok):
+        return _day_of_month(int(m.group(2)), int(m.group(1)), today), 1
+    if (m := _KOREAN_MONTH.match(tok)) and i + 1 < n and (d := _KOREAN_DAY.match(tokens[i + 1])):
+        return _day_of_month(int(d.group(1)), int(m.group(1)), today), 2
     return None
 
 
@@ -585,6 +654,12 @@ def mentions(
 
 
 _RANGE_JOIN = frozenset(("to", "till", "until", "and", "through", "-"))
+# "od 6. do 10. jula", "২৩ থেকে ২৭ মার্চ", "12 से 16 जनवरी", "du 8 au 12 juin": a bare day
+# number, a word for "to" (or "and"), and a date; the first day takes the date's month.
+_RANGE_BEFORE_DATE = _RANGE_JOIN | words(
+    "do deri до hadi na থেকে ও से और تا لحدي لحد الى إلى ila au al a et bis und ate iki "
+    "ir kadar ile dal fino e y i и и اور ва va és es ja ka sa"
+)
 
 
 def leave_period(
@@ -598,7 +673,7 @@ def leave_period(
     first = found[0]
     for second in found[1:]:
         gap = norm.tokens[first[1] : second[0]]
-        if len(gap) <= 1 and all(t in _RANGE_JOIN for t in gap):
+        if len(gap) <= 1 and all(t in _RANGE_BEFORE_DATE for t in gap):
             start, end = first[2], second[2]
             assert start is not None and end is not None
             # "1st to 5th March": the first day borrows the second's month.
@@ -610,7 +685,23 @@ def leave_period(
         break
     d = first[2]
     assert d is not None
-    return d, d
+    start = _bare_day_before(norm.tokens, first[0], d)
+    return (start, d) if start is not None and start > today else (d, d)
+
+
+def _bare_day_before(tokens: tuple[str, ...], at: int, day: date) -> date | None:
+    """The day of "6 do" before a date at `at` ("6. do 10. jula"), in that date's month."""
+    j = at - 1
+    if j >= 0 and tokens[j] == ".":
+        j -= 1
+    if j < 1 or tokens[j] not in _RANGE_BEFORE_DATE or not _ORDINAL.match(tokens[at]):
+        return None
+    k = j - 1
+    if tokens[k] == "." and k > 0:
+        k -= 1
+    if not (tokens[k].isdigit() and len(tokens[k]) <= 2 and 0 < int(tokens[k]) < day.day):
+        return None
+    return day.replace(day=int(tokens[k]))
 
 
 # The weekdays as families write them in English dialect and in the other languages the

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.replies import INTENTS, ParsedReply, learned, parse_reply
+from rules.replies import INTENTS, ParsedReply, dates, learned, parse_reply
 from rules.replies.classify import read
+from rules.replies.normalise import build, tokenise
 
 WED = date(2026, 3, 11)  # a Wednesday
 # Sentences the learned model reads wrong (each an xfail naming what it reads instead): kept
@@ -331,6 +332,33 @@ def test_leave_request_and_period() -> None:
     one_day = parse("Please can she have Friday off for her great-grandma's funeral?")
     assert one_day.intent == "leave_request" and one_day.leave is not None
     assert one_day.leave.start == one_day.leave.end == FRI
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("Prosim, moze mat Natalia volno od 6. do 10. jula? Ideme na svadbu", (7, 6), (7, 10)),
+        ("আর একটা কথা, ২৩ থেকে ২৭ মার্চ আমরা উমরায় যাচ্ছি ইনশাআল্লাহ", (3, 23), (3, 27)),
+        ("عايزين إجازة لأحمد من ٧ لحدي ١٨ ديسمبر", (12, 7), (12, 18)),
+        ("हम 12 से 16 जनवरी तक इंडिया जाएंगे, मेरे भाई की शादी है", (1, 12), (1, 16)),
+        ("Naomba ruhusa kuanzia tarehe 20 hadi 24 Aprili kwa harusi", (4, 20), (4, 24)),
+        ("Mundet Ardit te mungojne 13 deri 17 korrik? Dasma e xhaxhait", (7, 13), (7, 17)),
+        ("Sam išvyksta birželio 15, grįš po vestuvių", (6, 15), (6, 15)),
+        ("민준이 삼촌 결혼식이 7월 1일 서울에서 있어요", (7, 1), (7, 1)),
+    ],
+)
+def test_leave_days_in_other_languages(
+    text: str, start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    # The rules' dates, which the leave takes where the model reads one.
+    norm = build(tokenise(text, False))
+    period = dates.leave_period(norm, WED, lambda day: day.weekday() < 5)
+    assert period == (_ahead(*start), _ahead(*end))
+
+
+def _ahead(month: int, day: int) -> date:
+    """That day in the year after WED (11 March 2026)."""
+    return date(2026 if month >= 3 else 2027, month, day)
 
 
 def test_leave_request_for_today_explains_today() -> None:
