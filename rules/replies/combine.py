@@ -117,6 +117,9 @@ THRESHOLDS = {
 
 
 _ABSENT_OR_LATE = frozenset({"absence_reason", "late_arrival"})
+# A blow threatened beside a request to stop the texts: "he'll kill me", "he'll hit me"
+# ("Anh ay ma doc duoc la anh ay danh em": if he reads it, he hits me).
+_THREAT_BESIDE_STOP = words("violence hit")
 # The lexicon's words for a reason of today's, which an opt-out in another language gives
 # beside its request ("আয়ান ভাইরাল জ্বরে আক্রান্ত... এই নম্বরে আর কোনো বার্তা পাঠাবেন না"):
 # the opt-out head, trained mostly on English, misses them.
@@ -143,7 +146,7 @@ def combine(rr: RuleReading, text: str, today: date, model: Learned) -> ParsedRe
     if (
         rule.language != "en"
         and (asks_to_stop or rule.intent == "opt_out")
-        and "violence" in s.concepts
+        and not _THREAT_BESIDE_STOP.isdisjoint(s.concepts)
         and "threat" not in indicators
     ):
         # "Fadlan jooji fariimahan... wuu i dili doonaa" (stop these messages... he'll kill

@@ -269,6 +269,13 @@ def test_a_threat_beside_an_opt_out_is_seen(text: str) -> None:
     assert parse(text).safeguarding
 
 
+def test_a_blow_beside_an_opt_out_in_another_language_is_a_threat() -> None:
+    # "Don't text this number any more, if he reads it he hits me" (Vietnamese without its
+    # marks): a threat, as "he'll kill me" is, whatever the model makes of it.
+    got = parse("Dung nhan tin vao so nay nua, neu anh ay doc duoc thi anh ay danh em")
+    assert got.safeguarding and "threat" in got.indicators
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
