@@ -417,8 +417,8 @@ def date_at(
         return _day_of_month(int(tokens[i + 1]), _MONTH_FIRST[tok], today), 2
     if m := _CJK_DATE.match(tok):
         return _day_of_month(int(m.group(2)), int(m.group(1)), today), 1
-    if (m := _KOREAN_MONTH.match(tok)) and i + 1 < n and (d := _KOREAN_DAY.match(tokens[i + 1])):
-        return _day_of_month(int(d.group(1)), int(m.group(1)), today), 2
+    if (m := _KOREAN_MONTH.match(tok)) and i + 1 < n and (day := _KOREAN_DAY.match(tokens[i + 1])):
+        return _day_of_month(int(day.group(1)), int(m.group(1)), today), 2
     return None
 
 
